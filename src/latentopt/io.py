@@ -1,0 +1,150 @@
+"""File I/O: atomic writes and the HDF5 data contracts of ``design.md``.
+
+Every writer goes through :func:`atomic_path`: the file is written under a temporary
+name in the destination folder and renamed into place only when complete, so a crash
+never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import h5py
+import numpy as np
+
+from latentopt import __version__
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    The temporary file is removed if the block raises. Parent folders are created.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Final destination.
+
+    Yields
+    ------
+    pathlib.Path
+        Temporary path (same folder, same suffix) to write to.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _attr_value(value: Any) -> Any:
+    """HDF5 attributes take scalars, strings and arrays; anything else is stored as JSON."""
+    if isinstance(value, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+        return value
+    if isinstance(value, np.ndarray):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def write_h5(path: str | os.PathLike, datasets: Mapping[str, Any], attrs: Mapping[str, Any] | None = None,
+             compress: bool = True) -> None:
+    """Atomically write ``datasets`` (name -> array) and ``attrs`` to an HDF5 file.
+
+    Non-scalar attribute values (dicts, lists) are stored as JSON strings. The package
+    version is recorded as the ``latentopt_version`` attribute.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Output file.
+    datasets : mapping of str to array_like
+        Arrays to store; arrays of 4 or more dimensions are chunked per sample and
+        gzip-compressed when ``compress``.
+    attrs : mapping, optional
+        File-level attributes (the settings that made the file).
+    compress : bool
+        Compress large arrays (gzip level 4).
+    """
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, value in datasets.items():
+                arr = np.asarray(value)
+                kwargs = {}
+                if compress and arr.ndim >= 2 and arr.size >= 4096:
+                    kwargs = dict(compression="gzip", compression_opts=4,
+                                  chunks=(1,) + arr.shape[1:] if arr.ndim >= 3 else True)
+                f.create_dataset(name, data=arr, **kwargs)
+            f.attrs["latentopt_version"] = __version__
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = _attr_value(value)
+
+
+def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Read datasets from an HDF5 file into a dict of numpy arrays.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    names : list of str, optional
+        Dataset names to read; all top-level datasets when omitted.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    KeyError
+        If a requested dataset is missing (the message names file and dataset).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    with h5py.File(path, "r") as f:
+        keys = names if names is not None else [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
+        out = {}
+        for k in keys:
+            if k not in f:
+                raise KeyError(f"{path}: dataset {k!r} missing (has {sorted(f.keys())})")
+            out[k] = f[k][()]
+        return out
+
+
+def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
+    """Return the file-level attributes of an HDF5 file (JSON strings decoded)."""
+    with h5py.File(path, "r") as f:
+        out = {}
+        for k, v in f.attrs.items():
+            if isinstance(v, bytes):
+                v = v.decode()
+            if isinstance(v, str):
+                try:
+                    v = json.loads(v)
+                except json.JSONDecodeError:
+                    pass
+            out[k] = v
+        return out
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON (numpy scalars converted)."""
+
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(f"not JSON serialisable: {type(o)}")
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=default) + "\n")

@@ -1,0 +1,106 @@
+"""Reference spin states with known energies and topological charges (used by tests and docs).
+
+All states are ``(3, L, L)`` float64 arrays of unit vectors in the conventions of
+:mod:`latentopt.physics.hamiltonian`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .hamiltonian import DMI_TYPES
+
+
+def ferromagnet(L: int, direction=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """Uniform state along ``direction``; energy per spin ``-2J - K d_z^2 - B.d``.
+
+    Returns
+    -------
+    ndarray, shape (3, L, L)
+    """
+    d = np.asarray(direction, dtype=np.float64)
+    d = d / np.linalg.norm(d)
+    return np.broadcast_to(d[:, None, None], (3, L, L)).copy()
+
+
+def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") -> np.ndarray:
+    """Single-q spiral commensurate with the periodic lattice, ``q = 2 pi n_periods / L``.
+
+    ``s(r) = cos(q r) z_hat + sin(q r) m_hat`` with ``r`` the coordinate along ``axis``
+    and ``m_hat = r_hat`` for interfacial DMI (Neel cycloid) or ``m_hat = -(z_hat x r_hat)``
+    for bulk DMI (Bloch helix). With ``n_periods > 0`` the rotation sense is the one the DMI
+    favours and the energy per spin is ``e(q) = -J(1 + cos q) - D sin q``
+    (:func:`latentopt.physics.hamiltonian.spiral_energy`); ``n_periods < 0`` gives the
+    opposite chirality, ``e = -J(1 + cos q) + D |sin q|``.
+
+    Parameters
+    ----------
+    L : int
+        Lattice size.
+    n_periods : int
+        Number of periods across the lattice (sign selects the chirality).
+    dmi : {"interfacial", "bulk"}
+    axis : {"x", "y"}
+        Propagation direction.
+
+    Returns
+    -------
+    ndarray, shape (3, L, L)
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``dmi`` or ``axis``.
+    """
+    if dmi not in DMI_TYPES:
+        raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
+    q = 2.0 * np.pi * n_periods / L
+    r_hat = np.array([1.0, 0.0, 0.0]) if axis == "x" else np.array([0.0, 1.0, 0.0])
+    m_hat = r_hat if dmi == "interfacial" else -np.cross([0.0, 0.0, 1.0], r_hat)
+    y, x = np.mgrid[0:L, 0:L]
+    theta = q * (x if axis == "x" else y)
+    s = np.cos(theta)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(theta)[None] * m_hat[:, None, None]
+    return s
+
+
+def skyrmion(L: int, radius: float, helicity: float = 0.0, polarity: int = -1,
+             center: tuple[float, float] | None = None) -> np.ndarray:
+    """An isolated skyrmion in a uniform background, compact profile.
+
+    ``s = (sin T cos(phi + helicity), sin T sin(phi + helicity), -polarity cos T)`` with
+    ``phi`` the azimuth about ``center`` and the polar profile ``T(r) = pi (1 - r / radius)``
+    inside ``radius`` and 0 outside, so the core points along ``polarity * z_hat`` and the
+    background along ``-polarity * z_hat``.
+    Helicity 0 is a Neel skyrmion (favoured by interfacial DMI), pi/2 a Bloch skyrmion.
+
+    Topological charge (Berg-Luscher, :func:`latentopt.physics.observables.topological_charge`):
+    ``W = polarity``, i.e. a core along -z in a +z background has ``W = -1``
+    (continuum ``W = (1/4pi) int s.(d_x s x d_y s) dx dy``).
+
+    Returns
+    -------
+    ndarray, shape (3, L, L)
+    """
+    cy, cx = center if center is not None else ((L - 1) / 2.0, (L - 1) / 2.0)
+    y, x = np.mgrid[0:L, 0:L].astype(np.float64)
+    dx, dy = x - cx, y - cy
+    r = np.hypot(dx, dy)
+    phi = np.arctan2(dy, dx) + helicity
+    theta = np.where(r < radius, np.pi * (1.0 - r / radius), 0.0)
+    sz_sign = -float(polarity)  # background along -polarity z
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), sz_sign * np.cos(theta)])
+
+
+def random_states(n: int, L: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` states with every spin uniform on the unit sphere (infinite temperature).
+
+    Returns
+    -------
+    ndarray, shape (n, 3, L, L), float64
+    """
+    cos_t = rng.uniform(-1.0, 1.0, size=(n, L, L))
+    phi = rng.uniform(0.0, 2.0 * np.pi, size=(n, L, L))
+    sin_t = np.sqrt(1.0 - cos_t**2)
+    return np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
