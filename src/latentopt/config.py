@@ -1,0 +1,118 @@
+"""Configuration validation: the JSON schema plus the checks a schema cannot express.
+
+:func:`validate_config` is called by the Snakefile before any job is scheduled, so a bad
+config fails fast with a message naming the offending key, e.g.
+``studies.labyrinth.system.L: 60 is not divisible by 16``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from latentopt.physics.boundary import boundary_from_config
+
+#: direction used when a run does not give one
+DEFAULT_DIRECTION = {"energy": "min", "W": "max", "Mz": "max", "C": "max", "C_BC": "max"}
+DEFAULT_BOUNDARY = {"shape": "ring", "radius": 0.35, "width": 2.0, "direction": "up"}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message starts with the dotted key path."""
+
+
+def _with_defaults(validator_class):
+    """A validator that fills ``default`` values of ``properties`` (jsonschema FAQ recipe)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<config>"
+
+
+def load_schema(path: str | Path) -> dict:
+    """Read the YAML/JSON schema file."""
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def validate_config(config: dict, schema: dict | str | Path, root: str | Path = ".") -> dict:
+    """Validate a workflow config and return a copy with all defaults filled in.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed ``config/config.yaml`` (or any ``--configfile``).
+    schema : dict or path
+        The schema (``workflow/schemas/config.schema.yaml``).
+    root : path
+        Repository root, against which resource paths (boundary files) are resolved.
+
+    Returns
+    -------
+    dict
+        The config with defaults (including each run's ``direction``, ``a`` for C and
+        ``boundary`` for C_BC) filled in.
+
+    Raises
+    ------
+    ConfigError
+        On the first problem found; the message names the key and what was expected.
+    """
+    if not isinstance(schema, dict):
+        schema = load_schema(schema)
+    if not isinstance(config, dict):
+        raise ConfigError(f"<config>: expected a mapping, got {type(config).__name__}")
+    cfg = copy.deepcopy(config)
+    validator_cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"{_key(err.absolute_path)}: {err.message}")
+    for name, study in cfg["studies"].items():
+        _check_study(f"studies.{name}", study, Path(root))
+    return cfg
+
+
+def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
+    system, sim, vae = study["system"], study["simulate"], study["vae"]
+    L = system["L"]
+    if L % 16:
+        raise ConfigError(f"{prefix}.system.L: {L} is not divisible by 16 (the VAE pools four times by 2)")
+    if not sim["T_end"] < sim["T_start"]:
+        raise ConfigError(f"{prefix}.simulate.T_end: must be below T_start ({sim['T_end']} >= {sim['T_start']})")
+    if sim["shards"] > sim["n_samples"]:
+        raise ConfigError(f"{prefix}.simulate.shards: {sim['shards']} shards for {sim['n_samples']} samples; "
+                          "expected shards <= n_samples")
+    n_val = round(sim["n_samples"] * vae["val_fraction"])
+    if vae["val_fraction"] > 0 and n_val < 1:
+        raise ConfigError(f"{prefix}.vae.val_fraction: {vae['val_fraction']} of {sim['n_samples']} samples "
+                          "leaves no validation state")
+    if sim["n_samples"] - n_val < 2:
+        raise ConfigError(f"{prefix}.vae.val_fraction: fewer than 2 training states remain")
+    for run_name, run in study.get("optimize", {}).items():
+        key = f"{prefix}.optimize.{run_name}"
+        run.setdefault("direction", DEFAULT_DIRECTION[run["objective"]])
+        if run["objective"] == "C":
+            run.setdefault("a", [1, 0])
+        if run["objective"] == "C_BC":
+            run.setdefault("boundary", dict(DEFAULT_BOUNDARY))
+            try:
+                boundary_from_config(run["boundary"], L, root)
+            except (ValueError, FileNotFoundError) as exc:
+                raise ConfigError(f"{key}.boundary: {exc}") from exc
+        if run["algorithm"] == "genetic" and run["elitism"] >= run["population"]:
+            raise ConfigError(f"{key}.elitism: must be below population ({run['elitism']} >= {run['population']})")

@@ -1,0 +1,55 @@
+"""Latent-space optimizers (Park et al. 2022): single-code modification, genetic, stochastic.
+
+:func:`run` dispatches a run's ``algorithm`` setting to the implementation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .common import OptimizationResult
+from .genetic import genetic
+from .objectives import OBJECTIVES, Objective, make_objective
+from .single_code import single_code
+from .stochastic import stochastic
+
+ALGORITHMS = ("genetic", "stochastic", "single_code")
+
+__all__ = ["ALGORITHMS", "OBJECTIVES", "Objective", "OptimizationResult", "make_objective", "run",
+           "genetic", "stochastic", "single_code"]
+
+# run settings that are not keyword arguments of the algorithms
+_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary"}
+
+
+def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings: dict, *,
+        device: torch.device | str = "cpu", checkpoint=None, progress: bool = False) -> OptimizationResult:
+    """Run one optimizer from a config run block.
+
+    Parameters
+    ----------
+    algorithm : {"genetic", "stochastic", "single_code"}
+    decode : callable
+        ``decode(z (m, N)) -> (m, 3, L, L)`` on ``device``.
+    objective : Objective
+    latent_dim : int
+    settings : dict
+        The run block (``config/README.md``); algorithm keyword arguments are taken from it.
+        ``single_code`` draws its ``codes`` initial codes from N(0, I) with ``seed``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown algorithm.
+    """
+    kwargs = {k: v for k, v in settings.items() if k not in _RUN_KEYS}
+    common = dict(device=device, checkpoint=checkpoint, progress=progress)
+    if algorithm == "genetic":
+        return genetic(decode, objective, latent_dim, **kwargs, **common)
+    if algorithm == "stochastic":
+        return stochastic(decode, objective, latent_dim, **kwargs, **common)
+    if algorithm == "single_code":
+        codes, seed = kwargs.pop("codes", 16), kwargs.pop("seed", 0)
+        z0 = torch.randn(codes, latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+        return single_code(decode, objective, z0, **kwargs, **common)
+    raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")

@@ -1,0 +1,152 @@
+"""Pieces shared by the latent optimizers: results, snapshots, batched decoding, checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from latentopt.io import atomic_path
+
+Decoder = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class OptimizationResult:
+    """What a latent-space optimization run produces (the ``optimize/<run>.h5`` contract).
+
+    Attributes
+    ----------
+    objective : ndarray, shape (iters,)
+        Best objective value of each iteration, natural sign.
+    best_z : ndarray, shape (N,)
+        Latent code of the best state seen.
+    best_spins : ndarray, shape (3, L, L)
+        Its decoded state.
+    best_value : float
+        Its objective value.
+    snapshots : ndarray, shape (k, 3, L, L)
+        Best state of the iterations in ``snapshot_iteration``.
+    snapshot_iteration : ndarray, shape (k,)
+    snapshot_value : ndarray, shape (k,)
+    traces : dict of str to ndarray
+        Algorithm-specific per-iteration traces (e.g. ``mean_objective``, ``max_sigma``).
+    final : dict of str to ndarray
+        Algorithm-specific final state (e.g. ``mu``, ``sigma``, ``population``).
+    """
+
+    objective: np.ndarray
+    best_z: np.ndarray
+    best_spins: np.ndarray
+    best_value: float
+    snapshots: np.ndarray
+    snapshot_iteration: np.ndarray
+    snapshot_value: np.ndarray
+    traces: dict = field(default_factory=dict)
+    final: dict = field(default_factory=dict)
+
+
+def snapshot_iterations(n_iterations: int, n_snapshots: int) -> set[int]:
+    """Evenly spaced iteration indices (first and last included) at which to keep a snapshot."""
+    if n_snapshots <= 0 or n_iterations <= 0:
+        return set()
+    return set(np.unique(np.linspace(0, n_iterations - 1, min(n_snapshots, n_iterations)).round().astype(int)).tolist())
+
+
+class Recorder:
+    """Collects the per-iteration best value, the overall best state and snapshots.
+
+    All values passed in are in the natural sign; ``sign`` (+1 max, -1 min) ranks them.
+    """
+
+    def __init__(self, sign: float, snapshot_at: set[int]):
+        self.sign = sign
+        self.snapshot_at = snapshot_at
+        self.objective: list[float] = []
+        self.best_value = -np.inf * sign
+        self.best_z = None
+        self.best_spins = None
+        self.snapshots: list[np.ndarray] = []
+        self.snapshot_iteration: list[int] = []
+        self.snapshot_value: list[float] = []
+        self.traces: dict[str, list[float]] = {}
+
+    def record(self, iteration: int, z: torch.Tensor, spins: torch.Tensor, values: torch.Tensor, **traces):
+        """Record iteration ``iteration`` given its candidates ``z (m, N)``, states ``(m, 3, L, L)`` and values ``(m,)``."""
+        i = int(torch.argmax(self.sign * values))
+        v = float(values[i])
+        self.objective.append(v)
+        if self.best_z is None or self.sign * v > self.sign * self.best_value:
+            self.best_value = v
+            self.best_z = z[i].detach().cpu().numpy().copy()
+            self.best_spins = spins[i].detach().cpu().numpy().copy()
+        if iteration in self.snapshot_at:
+            self.snapshots.append(spins[i].detach().cpu().numpy().copy())
+            self.snapshot_iteration.append(iteration)
+            self.snapshot_value.append(v)
+        for k, val in traces.items():
+            self.traces.setdefault(k, []).append(float(val))
+
+    def state_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def result(self, final: dict | None = None) -> OptimizationResult:
+        L = self.best_spins.shape[-1]
+        snaps = np.stack(self.snapshots) if self.snapshots else np.zeros((0, 3, L, L), np.float32)
+        return OptimizationResult(
+            objective=np.asarray(self.objective), best_z=self.best_z, best_spins=self.best_spins,
+            best_value=float(self.best_value), snapshots=snaps,
+            snapshot_iteration=np.asarray(self.snapshot_iteration, dtype=np.int64),
+            snapshot_value=np.asarray(self.snapshot_value),
+            traces={k: np.asarray(v) for k, v in self.traces.items()}, final=final or {})
+
+
+def decode_chunked(decode: Decoder, z: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Decode ``z (m, N)`` in chunks of at most ``chunk`` codes (bounds memory); keeps autograd."""
+    if z.shape[0] <= chunk:
+        return decode(z)
+    return torch.cat([decode(z[i:i + chunk]) for i in range(0, z.shape[0], chunk)])
+
+
+def fingerprint(settings: dict) -> str:
+    """A stable hash of JSON-serialisable settings (used to match checkpoints to runs)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Checkpointer:
+    """Saves and restores an optimizer's state every ``every`` iterations, outside declared outputs.
+
+    A checkpoint is reused only when its fingerprint matches the run's settings; otherwise it
+    is ignored with a warning. ``path=None`` disables checkpointing.
+    """
+
+    def __init__(self, path: str | Path | None, settings: dict, every: int = 50):
+        self.path = Path(path) if path else None
+        self.key = fingerprint(settings)
+        self.every = max(1, int(every))
+
+    def load(self) -> dict[str, Any] | None:
+        if self.path is None or not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        if state.get("fingerprint") != self.key:
+            warnings.warn(f"{self.path}: checkpoint from other settings ignored")
+            return None
+        return state
+
+    def maybe_save(self, iteration: int, state_fn: Callable[[], dict], force: bool = False) -> None:
+        if self.path is None or not (force or (iteration + 1) % self.every == 0):
+            return
+        state = state_fn()
+        state["fingerprint"] = self.key
+        with atomic_path(self.path) as tmp:
+            torch.save(state, tmp)
