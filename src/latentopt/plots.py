@@ -150,6 +150,12 @@ def spin_to_rgb(spins) -> np.ndarray:
     return rgb[0] if single else rgb
 
 
+def _hide_ticks(ax: Axes) -> None:
+    """Remove the ticks and tick labels of an image panel."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def color_wheel_legend(ax: Axes, resolution: int = 256) -> Axes:
     """Draw the key of :func:`spin_to_rgb` as a colour wheel into ``ax``.
 
@@ -181,8 +187,7 @@ def color_wheel_legend(ax: Axes, resolution: int = 256) -> Axes:
                              ((0, 1.08), "$+y$", dict(ha="center", va="bottom"))):
         ax.text(*xy, label, fontsize="small", **align)
     ax.set_xlabel("centre $+z$, rim $-z$", fontsize="x-small")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _hide_ticks(ax)
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_aspect("equal")
@@ -190,11 +195,6 @@ def color_wheel_legend(ax: Axes, resolution: int = 256) -> Axes:
 
 
 # --------------------------------------------------------------------------- panels
-
-
-def _hide_ticks(ax: Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _draw_spins(ax: Axes, state: np.ndarray, title: str | None = None) -> None:
@@ -213,9 +213,9 @@ def _mark_sites(ax: Axes, mask: np.ndarray, markersize: float) -> None:
             path_effects=[patheffects.withStroke(linewidth=2.5, foreground="black")])
 
 
-def _site_markersize(n_sites: int) -> float:
-    """Marker size (points) of about 1.5 lattice sites in a :data:`PANEL_SIZE` panel."""
-    return float(np.clip(1.5 * PANEL_SIZE * 72.0 / n_sites, 3.0, 8.0))
+def _site_markersize(side: int) -> float:
+    """Marker size (points) of about 1.5 sites of a ``side``-site lattice in a :data:`PANEL_SIZE` panel."""
+    return float(np.clip(1.5 * PANEL_SIZE * 72.0 / side, 3.0, 8.0))
 
 
 def _image_grid(ncols: int, nrows: int = 1, suptitle: str | None = None) -> tuple[Figure, GridSpec]:

@@ -150,3 +150,18 @@ class Checkpointer:
         state["fingerprint"] = self.key
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
+
+
+def result_datasets(result: OptimizationResult) -> dict[str, np.ndarray]:
+    """The arrays of the ``optimize/<run>.h5`` contract (design.md) plus traces and final state.
+
+    Contract: ``objective (iters,)``, ``best_z (N,)``, ``best_spins (3, L, L)``,
+    ``snapshots (k, 3, L, L)``, ``snapshot_iteration (k,)``; extras: ``snapshot_value (k,)``,
+    ``best_value ()``, ``trace/<name> (iters,)`` and ``final/<name>``.
+    """
+    out = dict(objective=result.objective, best_z=result.best_z, best_spins=result.best_spins.astype(np.float32),
+               best_value=np.float64(result.best_value), snapshots=result.snapshots.astype(np.float32),
+               snapshot_iteration=result.snapshot_iteration, snapshot_value=result.snapshot_value)
+    out.update({f"trace/{k}": v for k, v in result.traces.items()})
+    out.update({f"final/{k}": np.asarray(v) for k, v in result.final.items()})
+    return out

@@ -1,0 +1,230 @@
+"""Tests of the spin VAE (latentopt.models.vae) and its training loop (latentopt.trainers.vae)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from latentopt.io import read_attrs, read_h5
+from latentopt.models.vae import SpinVAE, load_model, save_model, vae_loss
+from latentopt.trainers.vae import (HISTORY_KEYS, decode, encode_mean, split_indices, train_vae,
+                                    write_history)
+
+# A tiny architecture keeps the training tests fast.
+SMALL = dict(channels=(4, 8, 8, 8), hidden=32)
+TRAIN = dict(latent_dim=4, beta=0.1, batch_size=16, lr=3e-3, val_fraction=0.25, seed=7,
+             progress=False, **SMALL)
+
+
+def random_unit_spins(n: int, L: int, seed: int = 0) -> np.ndarray:
+    """Uncorrelated random unit vectors, shape (n, 3, L, L), float32."""
+    v = np.random.default_rng(seed).normal(size=(n, 3, L, L))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def smooth_spins(n: int, L: int = 16, seed: int = 0) -> np.ndarray:
+    """Uniform states (random direction) and periodic helices (random axis and phase)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, 3, L, L), np.float32)
+    x = np.arange(L)[:, None] * np.ones((1, L))
+    for i in range(n):
+        if i % 2:
+            d = rng.normal(size=3)
+            out[i] = (d / np.linalg.norm(d))[:, None, None]
+        else:
+            coord = x if rng.random() < 0.5 else x.T
+            phase = 2 * np.pi * coord / L * rng.choice([1, 2]) + rng.uniform(0, 2 * np.pi)
+            out[i] = np.stack([np.cos(phase), np.zeros_like(phase), np.sin(phase)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def spins() -> np.ndarray:
+    return smooth_spins(64)
+
+
+def state_dicts_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --- model ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("L", [16, 32])
+def test_shapes_and_unit_output(L):
+    torch.manual_seed(0)
+    model = SpinVAE(L, latent_dim=8)
+    x = torch.from_numpy(random_unit_spins(4, L))
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (4, 8)
+    assert model.decode(mu).shape == (4, 3, L, L)
+    for sample in (True, False):
+        x_out, mu, logvar = model(x, sample=sample)
+        assert x_out.shape == (4, 3, L, L) and mu.shape == logvar.shape == (4, 8)
+        torch.testing.assert_close(x_out.norm(dim=1), torch.ones(4, L, L), atol=1e-5, rtol=0)
+    assert model.hparams == dict(L=L, latent_dim=8, channels=(16, 32, 64, 128), hidden=512,
+                                 negative_slope=0.01)
+
+
+def test_lattice_size_must_be_multiple_of_16():
+    with pytest.raises(ValueError, match="L"):
+        SpinVAE(40, latent_dim=8)
+
+
+def test_wrong_input_shape_raises():
+    model = SpinVAE(16, latent_dim=2, **SMALL)
+    with pytest.raises(ValueError, match="x"):
+        model.encode(torch.zeros(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="z"):
+        model.decode(torch.zeros(2, 3))
+
+
+def test_vae_loss_by_hand():
+    x = torch.zeros(2, 3, 2, 2)
+    mu0, logvar0 = torch.zeros(2, 5), torch.zeros(2, 5)
+    loss, rc, kl = vae_loss(x, x, mu0, logvar0, beta=1.0)
+    assert loss.item() == rc.item() == kl.item() == 0.0
+
+    # RC: 12 entries of 0.5^2 per sample = 3. KL: 0.5 * [(1 + 1 - 0 - 1) + (2 + 0 - ln 2 - 1)].
+    x_out = torch.full_like(x, 0.5)
+    mu = torch.tensor([[1.0, 0.0]]).repeat(2, 1)
+    logvar = torch.tensor([[0.0, math.log(2.0)]]).repeat(2, 1)
+    loss, rc, kl = vae_loss(x, x_out, mu, logvar, beta=0.5)
+    expected_kl = 1.0 - math.log(2.0) / 2
+    assert rc.item() == pytest.approx(3.0)
+    assert kl.item() == pytest.approx(expected_kl)
+    assert loss.item() == pytest.approx(3.0 + 0.5 * expected_kl)
+
+
+def test_save_load_round_trip(tmp_path):
+    torch.manual_seed(1)
+    model = SpinVAE(16, latent_dim=3, **SMALL)
+    model(torch.from_numpy(random_unit_spins(8, 16)))  # update BatchNorm running stats
+    model.eval()
+    path = tmp_path / "model.pt"
+    save_model(path, model, extra={"note": "test", "beta": 0.1})
+    loaded = load_model(path)
+    assert not loaded.training and loaded.hparams == model.hparams
+    assert state_dicts_equal(model, loaded)
+    z = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(decode(model, z, "cpu"), decode(loaded, z, "cpu"))
+    assert torch.load(path, weights_only=True)["note"] == "test"
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_model(tmp_path / "missing.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="garbage.pt"):
+        load_model(garbage)
+    incomplete = tmp_path / "incomplete.pt"
+    torch.save({"state_dict": {}}, incomplete)
+    with pytest.raises(ValueError, match="incomplete.pt"):
+        load_model(incomplete)
+
+
+# --- training --------------------------------------------------------------------------
+
+def test_split_indices():
+    train, val = split_indices(50, 0.2, seed=3)
+    assert len(val) == 10 and len(train) == 40
+    assert np.intersect1d(train, val).size == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(50))
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)
+    again = split_indices(50, 0.2, seed=3)
+    np.testing.assert_array_equal(train, again[0])
+    np.testing.assert_array_equal(val, again[1])
+    assert not np.array_equal(val, split_indices(50, 0.2, seed=4)[1])
+    assert len(split_indices(5, 0.01, seed=0)[1]) == 1  # at least one validation sample
+    assert len(split_indices(5, 0.0, seed=0)[1]) == 0
+    with pytest.raises(ValueError, match="no training samples"):
+        split_indices(2, 0.9, seed=0)
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_indices(10, 1.0, seed=0)
+
+
+def test_training_decreases_loss(spins):
+    model, history = train_vae(spins, epochs=6, **TRAIN)
+    assert not model.training
+    assert history["loss"][-1] < history["loss"][0]
+    for key in HISTORY_KEYS:
+        assert len(history[key]) == 6 and all(isinstance(v, float) for v in history[key])
+    assert len(history["val_indices"]) == 16 and len(history["train_indices"]) == 48
+    assert all(np.isfinite(history["val_loss"]))
+
+
+def test_no_validation_set_gives_nan(spins):
+    _, history = train_vae(spins[:20], epochs=1, **{**TRAIN, "val_fraction": 0.0})
+    assert math.isnan(history["val_loss"][0]) and math.isnan(history["val_reconstruction"][0])
+
+
+def test_same_seed_same_result(spins):
+    model_a, hist_a = train_vae(spins, epochs=2, **TRAIN)
+    model_b, hist_b = train_vae(spins, epochs=2, **TRAIN)
+    assert state_dicts_equal(model_a, model_b)
+    for key in HISTORY_KEYS[:-1]:
+        assert hist_a[key] == hist_b[key]
+
+
+def test_resume_equals_uninterrupted(spins, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    full_model, full = train_vae(spins, epochs=3, **TRAIN)
+    _, first = train_vae(spins, epochs=2, checkpoint=ckpt, **TRAIN)  # "interrupted" after 2
+    resumed_model, resumed = train_vae(spins, epochs=3, checkpoint=ckpt, **TRAIN)
+    assert resumed["epoch_time"][:2] == first["epoch_time"]  # epochs 1-2 were not rerun
+    assert state_dicts_equal(full_model, resumed_model)
+    for key in HISTORY_KEYS[:-1]:
+        assert resumed[key] == full[key]
+    np.testing.assert_array_equal(resumed["val_indices"], full["val_indices"])
+    # A finished checkpoint is returned as is; one past `epochs` is ignored.
+    done_model, done = train_vae(spins, epochs=3, checkpoint=ckpt, **TRAIN)
+    assert done["epoch_time"] == resumed["epoch_time"] and state_dicts_equal(done_model, full_model)
+    with pytest.warns(RuntimeWarning, match="epochs=2"):
+        _, shorter = train_vae(spins, epochs=2, checkpoint=ckpt, **TRAIN)
+    assert shorter["loss"] == full["loss"][:2]
+
+
+def test_mismatched_checkpoint_is_ignored(spins, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    train_vae(spins, epochs=1, checkpoint=ckpt, **{**TRAIN, "seed": 1})
+    fresh_model, fresh = train_vae(spins, epochs=2, **TRAIN)
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        model, history = train_vae(spins, epochs=2, checkpoint=ckpt, **TRAIN)
+    assert state_dicts_equal(model, fresh_model)
+    assert history["loss"] == fresh["loss"]
+    # Same settings, other data: also ignored.
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        train_vae(spins[::-1].copy(), epochs=2, checkpoint=ckpt, **TRAIN)
+
+
+def test_train_vae_rejects_bad_input(spins):
+    bad = spins.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        train_vae(bad, epochs=1, **TRAIN)
+    with pytest.raises(ValueError, match="shape"):
+        train_vae(spins[:, :2], epochs=1, **TRAIN)
+    with pytest.raises(ValueError, match="L"):
+        train_vae(random_unit_spins(4, 24), epochs=1, **TRAIN)
+
+
+def test_encode_decode_helpers_and_history_file(spins, tmp_path):
+    model, history = train_vae(spins[:24], epochs=1, **TRAIN)
+    z = encode_mean(model, spins, "cpu", batch_size=10)
+    assert z.shape == (64, 4) and z.dtype == np.float32
+    out = decode(model, z, "cpu", batch_size=10)
+    assert out.shape == spins.shape and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+    path = tmp_path / "history.h5"
+    write_history(path, history, {"beta": 0.1, "channels": [4, 8, 8, 8]})
+    data = read_h5(path)
+    np.testing.assert_array_equal(data["loss"], history["loss"])
+    np.testing.assert_array_equal(data["val_indices"], history["val_indices"])
+    assert set(data) == set(HISTORY_KEYS) | {"train_indices", "val_indices"}
+    attrs = read_attrs(path)
+    assert attrs["beta"] == 0.1 and attrs["channels"] == [4, 8, 8, 8]

@@ -1,0 +1,103 @@
+# Config loading and validation, paths, and input functions shared by all rules.
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from latentopt.config import ConfigError, validate_config
+
+# A --configfile given on the command line replaces the default config instead of being
+# merged into it (so a study file does not silently inherit the default studies).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+REPO = Path(workflow.basedir)
+try:
+    config = validate_config(config, REPO / "workflow/schemas/config.schema.yaml", root=REPO)
+except ConfigError as exc:
+    sys.exit(f"Invalid config: {exc}")
+
+STUDIES = config["studies"]
+DEVICE = config["device"]
+THREADS = config["threads"]
+GPU = 0 if DEVICE == "cpu" else 1
+PROGRESS = config["progress"]
+
+# {study} and {run} names as accepted by the schema; {shard} is an integer
+wildcard_constraints:
+    study="|".join(map(__import__("re").escape, STUDIES)),
+    run="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    shard=r"\d+",
+
+
+def study(wc):
+    """The validated settings of the study named by the wildcard."""
+    return STUDIES[wc.study]
+
+
+def runs(name):
+    return list(STUDIES[name].get("optimize", {}))
+
+
+def run_settings(wc):
+    return STUDIES[wc.study]["optimize"][wc.run]
+
+
+def shard_files(wc):
+    n = study(wc)["simulate"]["shards"]
+    return [f"results/{wc.study}/data/shards/shard{k}.h5" for k in range(n)]
+
+
+def run_files(wc):
+    return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
+
+
+def run_figures(wc):
+    return [f"results/{wc.study}/figures/optimize/{r}.png" for r in runs(wc.study)]
+
+
+STUDY_FIGURES = [
+    "dataset_samples",
+    "vae_samples",
+    "relaxed_samples",
+    "energy_histograms",
+    "energy_density_maps",
+    "training_curves",
+    "optimizer_traces",
+    "w_vs_mz",
+]
+
+
+def final_targets():
+    out = []
+    for name in STUDIES:
+        out.append(f"results/{name}/metrics.json")
+        out += [f"results/{name}/figures/{f}.png" for f in STUDY_FIGURES]
+        out += [f"results/{name}/figures/optimize/{r}.png" for r in runs(name)]
+    return out
+
+
+# After a successful run, write results/report.html for exactly this run's config,
+# so users get the report without a second command.
+REPORT = "results/report.html"
+
+
+onsuccess:
+    if os.environ.get("LATENTOPT_IN_REPORT") != "1" and all(os.path.exists(f) for f in final_targets()):
+        import subprocess
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir="results", delete=False) as fh:
+            yaml.safe_dump(config, fh)
+        cmd = [sys.executable, "-m", "snakemake", "--report", REPORT, "--snakefile", workflow.main_snakefile,
+               "--directory", os.getcwd(), "--configfile", fh.name, "--quiet"]
+        print(f"Writing {REPORT} ...")
+        try:
+            subprocess.run(cmd, check=True, env={**os.environ, "LATENTOPT_IN_REPORT": "1"})
+            print(f"Report: {REPORT}")
+        finally:
+            os.unlink(fh.name)

@@ -1,0 +1,24 @@
+# One latent-space optimization run per entry of the study's `optimize:` block.
+
+
+rule optimize:
+    input:
+        model="results/{study}/vae/model.pt",
+    output:
+        "results/{study}/optimize/{run}.h5",
+    params:
+        system=lambda wc: study(wc)["system"],
+        run=run_settings,
+        device=DEVICE,
+        progress=PROGRESS,
+        root=str(REPO),
+        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/optimize-{wc.run}.pt",
+    log:
+        "results/{study}/logs/optimize/{run}.log",
+    benchmark:
+        "results/{study}/benchmarks/optimize/{run}.tsv"
+    threads: THREADS
+    resources:
+        gpu=GPU,
+    script:
+        "../scripts/optimize.py"
