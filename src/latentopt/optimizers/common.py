@@ -91,7 +91,7 @@ class Recorder:
             self.snapshot_iteration.append(iteration)
             self.snapshot_value.append(v)
         for k, val in traces.items():
-            self.traces.setdefault(k, []).append(float(val))
+            self.traces.setdefault(k, []).append(float(val.detach() if torch.is_tensor(val) else val))
 
     def state_dict(self) -> dict:
         return dict(self.__dict__)

@@ -99,7 +99,7 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
         if converged:
             rec.snapshot_at.add(it)
         rec.record(it, z.detach(), spins.detach(), values.detach(), mean_objective=values.mean(),
-                   max_sigma=max_sigma, gamma=gamma, loss=loss.detach())
+                   max_sigma=max_sigma, gamma=gamma, loss=loss)
         ckpt.maybe_save(it, lambda: dict(mu=mu.detach().cpu(), sigma=sigma.detach().cpu(),
                                          optimizer=opt.state_dict(), generator=gen.get_state(),
                                          recorder=rec.state_dict(), next=it + 1))

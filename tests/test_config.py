@@ -1,0 +1,107 @@
+"""Config validation: defaults, and rejection of bad configs with the key named."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from latentopt.config import ConfigError, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+def load(name):
+    return yaml.safe_load((REPO / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
+def test_shipped_configs_are_valid(name):
+    cfg = validate_config(load(name), SCHEMA, root=REPO)
+    for study in cfg["studies"].values():
+        assert study["system"]["L"] % 16 == 0
+        for run in study["optimize"].values():
+            assert run["direction"] in ("max", "min")
+
+
+def test_defaults_filled():
+    cfg = validate_config({"studies": {"s": {"system": {"L": 32}, "simulate": {"n_samples": 10},
+                                             "vae": {}, "optimize": {"r": {"algorithm": "genetic",
+                                                                           "objective": "energy"}}}}}, SCHEMA)
+    s = cfg["studies"]["s"]
+    assert cfg["device"] == "auto"
+    assert s["system"]["D"] == 0.3 and s["system"]["dmi"] == "interfacial" and s["system"]["B"] == [0.0, 0.0, 0.0]
+    assert s["simulate"]["T_end"] == 0.01 and s["vae"]["beta"] == 0.001
+    assert s["optimize"]["r"]["direction"] == "min"
+    assert s["optimize"]["r"]["mutation_rate"] == 0.01 and s["optimize"]["r"]["selection_pressure"] == 8.0
+
+
+def mutate(path, value):
+    cfg = load("tests/data/tiny.yaml")
+    node = cfg
+    *parents, last = path
+    for key in parents:
+        node = node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return cfg
+
+
+BAD = [
+    (("studies", "tiny", "system", "L"), 40, r"studies\.tiny\.system\.L: 40 is not divisible by 16"),
+    (("studies", "tiny", "system", "L"), 8, r"studies\.tiny\.system\.L: 8 is less than the minimum"),
+    (("studies", "tiny", "system", "dmi"), "chiral", r"studies\.tiny\.system\.dmi: 'chiral' is not one of"),
+    (("studies", "tiny", "system", "B"), [0, 1], r"studies\.tiny\.system\.B"),
+    (("studies", "tiny", "system", "J"), "one", r"studies\.tiny\.system\.J: 'one' is not of type 'number'"),
+    (("studies", "tiny", "simulate", "T_end"), 3.0, r"studies\.tiny\.simulate\.T_end: must be below T_start"),
+    (("studies", "tiny", "simulate", "n_samples"), 0, r"studies\.tiny\.simulate\.n_samples"),
+    (("studies", "tiny", "simulate", "shards"), 50, r"studies\.tiny\.simulate\.shards"),
+    (("studies", "tiny", "simulate", "n_sweeps"), KeyError, None),  # optional: has a default
+    (("studies", "tiny", "vae", "val_fraction"), 1.5, r"studies\.tiny\.vae\.val_fraction"),
+    (("studies", "tiny", "vae", "epochs"), 2.5, r"studies\.tiny\.vae\.epochs: 2.5 is not of type 'integer'"),
+    (("studies", "tiny", "vae", "latnt_dim"), 3, r"studies\.tiny\.vae: Additional properties"),
+    (("device",), "gpu", r"device: 'gpu' is not one of"),
+    (("studies", "tiny", "optimize", "ga-W", "algorithm"), "annealing", r"studies\.tiny\.optimize\.ga-W\.algorithm"),
+    (("studies", "tiny", "optimize", "ga-W", "objective"), "Q", r"studies\.tiny\.optimize\.ga-W\.objective"),
+    (("studies", "tiny", "optimize", "ga-W", "samples"), 4, r"studies\.tiny\.optimize\.ga-W: Additional properties"),
+    (("studies", "tiny", "optimize", "ga-W", "elitism"), 8, r"studies\.tiny\.optimize\.ga-W\.elitism"),
+    (("studies", "tiny", "optimize", "ga-W", "mutation_rate"), 2, r"studies\.tiny\.optimize\.ga-W\.mutation_rate"),
+    (("studies", "tiny", "optimize", "sto-CBC", "boundary"), {"file": "resources/nope.npy"},
+     r"studies\.tiny\.optimize\.sto-CBC\.boundary: .*does not exist"),
+    (("studies", "tiny", "optimize", "sto-CBC", "boundary"), {"radius": 0.01, "width": 0.1},
+     r"studies\.tiny\.optimize\.sto-CBC\.boundary: .*contains no site"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD)
+def test_bad_config_rejected_with_key(path, value, message):
+    cfg = mutate(path, value)
+    if message is None:
+        validate_config(cfg, SCHEMA, root=REPO)
+        return
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg, SCHEMA, root=REPO)
+
+
+def test_input_not_modified():
+    cfg = load("tests/data/tiny.yaml")
+    before = copy.deepcopy(cfg)
+    validate_config(cfg, SCHEMA, root=REPO)
+    assert cfg == before
+
+
+def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
+    cfg = mutate(("studies", "tiny", "system", "L"), 40)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"),
+                           "--directory", str(tmp_path), "--configfile", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "studies.tiny.system.L: 40 is not divisible by 16" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,121 @@
+"""Energies against closed forms, an independent bond sum, finite differences and torch."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentopt.physics import states
+from latentopt.physics import torch_physics as tp
+from latentopt.physics.hamiltonian import (ChiralMagnet, effective_field, energy_density, energy_per_spin,
+                                           spiral_energy, spiral_ground_state)
+
+
+def naive_energy(s, J, D, dmi, K, B):
+    """Direct transcription of the design.md Hamiltonian: loop over sites and their +x/+y bonds."""
+    L = s.shape[-1]
+    z_hat = np.array([0.0, 0.0, 1.0])
+    E = 0.0
+    for y in range(L):
+        for x in range(L):
+            si = s[:, y, x]
+            for r_ij, (ny, nx) in ((np.array([1.0, 0, 0]), (y, (x + 1) % L)), (np.array([0, 1.0, 0]), ((y + 1) % L, x))):
+                sj = s[:, ny, nx]
+                D_ij = D * np.cross(z_hat, r_ij) if dmi == "interfacial" else D * r_ij
+                E += -J * si @ sj - D_ij @ np.cross(si, sj)
+            E += -K * si[2] ** 2 - np.asarray(B) @ si
+    return E
+
+
+@pytest.mark.parametrize("direction", [(0, 0, 1), (1, 0, 0), (0.3, -0.4, 0.5)])
+def test_ferromagnet_energy(direction):
+    K, B = 0.2, (0.1, -0.3, 0.4)
+    s = states.ferromagnet(16, direction)
+    d = np.asarray(direction) / np.linalg.norm(direction)
+    assert energy_per_spin(s, ChiralMagnet(L=16)) == pytest.approx(-2.0, abs=1e-12)
+    expected = -2 * 1.5 - K * d[2] ** 2 - np.dot(B, d)
+    assert energy_per_spin(s, ChiralMagnet(L=16, J=1.5, D=0.7, K=K, B=B)) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+@pytest.mark.parametrize("axis", ["x", "y"])
+@pytest.mark.parametrize("n_periods", [1, 2, 3, 5, 8, -2, -5])
+def test_spiral_energy_closed_form(dmi, axis, n_periods):
+    L, J, D = 48, 1.3, 0.45
+    s = states.spiral(L, n_periods, dmi, axis)
+    q = 2 * np.pi * n_periods / L
+    assert energy_per_spin(s, ChiralMagnet(L=L, J=J, D=D, dmi=dmi)) == pytest.approx(spiral_energy(q, J, D), abs=1e-12)
+    # the density of a single-q spiral is uniform
+    dens = energy_density(s, ChiralMagnet(L=L, J=J, D=D, dmi=dmi))
+    assert np.ptp(dens) < 1e-12
+
+
+def test_spiral_minimum():
+    q_star, e_star = spiral_ground_state(1.0, 0.3)
+    assert e_star == pytest.approx(-2.04403, abs=1e-5)
+    assert q_star == pytest.approx(np.arctan(0.3))
+    L = 512
+    m = ChiralMagnet(L=L, J=1.0, D=0.3)
+    energies = {n: energy_per_spin(states.spiral(L, n), m) for n in range(1, 50)}
+    best = min(energies, key=energies.get)
+    assert best == round(q_star * L / (2 * np.pi))  # 23.7 -> 24 periods
+    assert min(energies.values()) >= e_star - 1e-12
+    assert min(energies.values()) - e_star < 1e-4
+    # the matching chirality beats the opposite one
+    assert energy_per_spin(states.spiral(L, -best), m) > energies[best] + 0.1
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_density_sums_to_naive_total(dmi):
+    rng = np.random.default_rng(1)
+    s = states.random_states(1, 6, rng)[0]
+    params = dict(J=0.9, D=0.35, dmi=dmi, K=0.15, B=(0.05, -0.1, 0.2))
+    dens = energy_density(s, ChiralMagnet(L=6, **params))
+    assert dens.sum() == pytest.approx(naive_energy(s, **params), abs=1e-10)
+
+
+def test_translation_invariance():
+    s = states.random_states(1, 16, np.random.default_rng(2))[0]
+    m = ChiralMagnet(L=16, K=0.1, B=(0, 0, 0.3))
+    assert energy_per_spin(np.roll(s, (3, -5), axis=(1, 2)), m) == pytest.approx(energy_per_spin(s, m), abs=1e-12)
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_effective_field_is_minus_gradient(dmi):
+    """h_i = -dE/ds_i, checked by central finite differences of the naive energy."""
+    rng = np.random.default_rng(3)
+    L = 4
+    s = states.random_states(1, L, rng)[0]
+    params = dict(J=1.1, D=0.4, dmi=dmi, K=0.3, B=(0.2, 0.1, -0.25))
+    h = effective_field(s, ChiralMagnet(L=L, **params))
+    eps = 1e-6
+    for (c, y, x) in [(0, 0, 0), (1, 2, 3), (2, 3, 1), (2, 1, 2)]:
+        sp, sm = s.copy(), s.copy()
+        sp[c, y, x] += eps
+        sm[c, y, x] -= eps
+        grad = (naive_energy(sp, **params) - naive_energy(sm, **params)) / (2 * eps)
+        assert h[c, y, x] == pytest.approx(-grad, abs=1e-6)
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_numba_and_torch_agree(dmi):
+    rng = np.random.default_rng(4)
+    s = states.random_states(3, 32, rng)
+    m = ChiralMagnet(L=32, J=1.0, D=0.3, dmi=dmi, K=0.1, B=(0.1, 0.0, 0.2))
+    t32 = torch.tensor(s, dtype=torch.float32)
+    assert np.abs(tp.energy_density(t32, m).numpy() - energy_density(s, m)).max() < 1e-5
+    assert np.abs(tp.energy_per_spin(t32, m).numpy() - energy_per_spin(s, m)).max() < 1e-5
+    # the torch gradient is minus the effective field
+    t64 = torch.tensor(s, dtype=torch.float64, requires_grad=True)
+    tp.energy_density(t64, m).sum().backward()
+    assert np.abs(-t64.grad.numpy() - effective_field(s, m)).max() < 1e-10
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="dmi"):
+        ChiralMagnet(L=16, dmi="chiral")
+    with pytest.raises(ValueError, match="B"):
+        ChiralMagnet(L=16, B=(0, 1))
+    with pytest.raises(ValueError, match="shape"):
+        energy_density(np.zeros((2, 8, 8)), ChiralMagnet(L=8))
+    with pytest.raises(ValueError, match=r"\(n, 3, L, L\)"):
+        tp.energy_density(torch.zeros(3, 8, 8), ChiralMagnet(L=8))
