@@ -64,7 +64,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     Returns
     -------
     dict
-        The config with defaults (including each run's ``direction``, ``a`` for C and
+        The config, keys sorted (:func:`canonical`), with defaults (including each run's ``direction``, ``a`` for C and
         ``boundary`` for C_BC) filled in.
 
     Raises
@@ -84,7 +84,17 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
         raise ConfigError(f"{_key(err.absolute_path)}: {err.message}")
     for name, study in cfg["studies"].items():
         _check_study(f"studies.{name}", study, Path(root))
-    return cfg
+    return canonical(cfg)
+
+
+def canonical(obj: Any) -> Any:
+    """Recursively sort mapping keys, so that reordering a config file changes no rule's params
+    (Snakemake reruns a job when the representation of its params changes)."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
 
 
 def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:

@@ -1,0 +1,110 @@
+"""End-to-end: the tiny study through Snakemake produces every contracted file; reruns are minimal."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests/data/tiny.yaml"
+
+
+def snakemake(workdir, *args, config=TINY):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    proc = snakemake(workdir, "--cores", "2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return workdir
+
+
+def h5(path):
+    with h5py.File(path, "r") as f:
+        return {k: f[k][()] for k in f.keys() if isinstance(f[k], h5py.Dataset)}, dict(f.attrs)
+
+
+def test_contracted_files(tiny_run):
+    cfg = yaml.safe_load(TINY.read_text())["studies"]["tiny"]
+    L, n = cfg["system"]["L"], cfg["simulate"]["n_samples"]
+    res = tiny_run / "results/tiny"
+
+    data, attrs = h5(res / "data/dataset.h5")
+    assert data["spins"].shape == (n, 3, L, L) and data["spins"].dtype == np.float32
+    for key in ("energy", "W", "Mz"):
+        assert data[key].shape == (n,)
+    assert np.allclose(np.linalg.norm(data["spins"], axis=1), 1.0, atol=1e-6)
+    assert np.allclose(data["W"], np.round(data["W"]), atol=1e-6)
+    assert "system" in attrs and "simulate" in attrs and "latentopt_version" in attrs
+
+    state = torch.load(res / "vae/model.pt", weights_only=True)
+    assert "state_dict" in state and state["hparams"]["L"] == L
+
+    hist, _ = h5(res / "vae/history.h5")
+    for key in ("loss", "reconstruction", "kl", "val_loss"):
+        assert hist[key].shape == (cfg["vae"]["epochs"],)
+
+    vae, _ = h5(res / "samples/vae.h5")
+    assert vae["z"].shape == (cfg["generate"]["n_samples"], cfg["vae"]["latent_dim"])
+    assert vae["spins"].shape == (cfg["generate"]["n_samples"], 3, L, L)
+    relaxed, _ = h5(res / "samples/relaxed.h5")
+    assert relaxed["spins"].shape == vae["spins"].shape
+    assert relaxed["energy_history"].shape == (cfg["relax"]["iterations"], cfg["generate"]["n_samples"])
+
+    for run, settings in cfg["optimize"].items():
+        out, attrs = h5(res / f"optimize/{run}.h5")
+        iters = settings.get("generations", settings.get("iterations"))
+        assert out["objective"].shape == (iters,)
+        assert out["best_z"].shape == (cfg["vae"]["latent_dim"],)
+        assert out["best_spins"].shape == (3, L, L)
+        assert out["snapshots"].shape[1:] == (3, L, L)
+        assert out["snapshot_iteration"].shape == (len(out["snapshots"]),)
+        assert attrs["algorithm"] == settings["algorithm"] and attrs["objective"] == settings["objective"]
+        assert json.loads(attrs["settings"])["seed"] == settings["seed"]
+        assert (res / f"figures/optimize/{run}.png").stat().st_size > 0
+
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"]}
+    for m in metrics["sets"].values():
+        for key in ("energy_mean", "energy_std", "max_local_energy_density", "nodal_points_mean", "W_mean", "Mz_mean"):
+            assert np.isfinite(m[key])
+    assert -1 <= metrics["reconstruction_ssim"]["mean"] <= 1
+    for fig in ("dataset_samples", "vae_samples", "relaxed_samples", "energy_histograms", "energy_density_maps",
+                "training_curves", "optimizer_traces", "w_vs_mz"):
+        assert (res / f"figures/{fig}.png").stat().st_size > 1000
+
+    report = (tiny_run / "results/report.html").read_text()
+    assert "metrics.html" in report and "dataset_samples.png" in report
+    # nothing half-written left behind
+    assert not list((tiny_run / "results").rglob("*.tmp*"))
+
+
+def test_nothing_to_do_after_run(tiny_run):
+    proc = snakemake(tiny_run, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changed_setting_reruns_only_affected_jobs(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["studies"]["tiny"]["optimize"]["ga-W"]["seed"] = 40
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tiny_run, "-n", "--quiet", "rules", config=path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert jobs.get("optimize") == 1 and jobs.get("plot_run") == 1 and jobs.get("evaluate") == 1, out
+    for rule in ("simulate_shard", "merge_dataset", "train_vae", "generate", "relax"):
+        assert rule not in jobs, out
