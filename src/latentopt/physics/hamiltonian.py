@@ -168,16 +168,14 @@ def _energy_density_batch(s, J, Dx, Dy, K, B, out):
 
 
 @numba.njit(cache=True, inline="always")
-def local_field(s, y, x, J, Dx, Dy, B):
+def local_field(s, y, x, yp, ym, xp, xm, J, Dx, Dy, B):
     """Effective field at site (y, x) of one state ``s (3, L, L)``, without the anisotropy term.
 
     ``h = J sum_j s_j + sum_j s_j x D_ij + B``; with D_ij of the -x/-y bonds equal to minus
     those of the +x/+y bonds this is ``J sum_j s_j + (s_{x+1} - s_{x-1}) x D_x +
-    (s_{y+1} - s_{y-1}) x D_y + B``. Returns the three components.
+    (s_{y+1} - s_{y-1}) x D_y + B``. ``yp, ym, xp, xm`` are the (periodic) neighbour rows
+    and columns. Returns the three components.
     """
-    L_y, L_x = s.shape[1], s.shape[2]
-    xp, xm = (x + 1) % L_x, (x - 1) % L_x
-    yp, ym = (y + 1) % L_y, (y - 1) % L_y
     sxpx, sxpy, sxpz = s[0, y, xp], s[1, y, xp], s[2, y, xp]
     sxmx, sxmy, sxmz = s[0, y, xm], s[1, y, xm], s[2, y, xm]
     sypx, sypy, sypz = s[0, yp, x], s[1, yp, x], s[2, yp, x]
@@ -193,9 +191,11 @@ def local_field(s, y, x, J, Dx, Dy, B):
 @numba.njit(cache=True, parallel=True)
 def _effective_field_batch(s, J, Dx, Dy, K, B, out):
     for k in numba.prange(s.shape[0]):
-        for y in range(s.shape[2]):
-            for x in range(s.shape[3]):
-                hx, hy, hz = local_field(s[k], y, x, J, Dx, Dy, B)
+        L_y, L_x = s.shape[2], s.shape[3]
+        for y in range(L_y):
+            for x in range(L_x):
+                hx, hy, hz = local_field(s[k], y, x, (y + 1) % L_y, (y - 1) % L_y, (x + 1) % L_x, (x - 1) % L_x,
+                                         J, Dx, Dy, B)
                 out[k, 0, y, x] = hx
                 out[k, 1, y, x] = hy
                 out[k, 2, y, x] = hz + 2.0 * K * s[k, 2, y, x]

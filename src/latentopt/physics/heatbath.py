@@ -43,12 +43,11 @@ def _rotl(x, k):
 
 
 @numba.njit(cache=True, inline="always")
-def _next_uniform(st):
-    """Advance the xoshiro256** state ``st (4,) uint64`` and return a double in [0, 1).
+def _xoshiro(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in registers: ``(u in [0, 1), s0, s1, s2, s3)``.
 
-    Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021).
+    Blackman & Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 47 (2021).
     """
-    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     result = _rotl(s1 * _U(5), 7) * _U(9)
     t = s1 << _U(17)
     s2 ^= s0
@@ -57,8 +56,7 @@ def _next_uniform(st):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
-    return float(result >> _U(11)) * (1.0 / 9007199254740992.0)
+    return float(result >> _U(11)) * (1.0 / 9007199254740992.0), s0, s1, s2, s3
 
 
 def sample_streams(seed: int, indices: np.ndarray) -> np.ndarray:
@@ -81,26 +79,35 @@ def sample_streams(seed: int, indices: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the move
 @numba.njit(cache=True, inline="always")
-def heatbath_direction(hx, hy, hz, beta, r1, r2):
-    """Draw a unit vector from ``P(s) ~ exp(beta h.s)`` given two uniforms ``r1, r2`` in [0, 1).
+def heatbath_cos_theta(x, r):
+    """Polar cosine along the field from ``P(cos t) ~ exp(x cos t)``, ``x = beta |h|``, uniform ``r`` in [0, 1).
 
-    Miyatake et al. (1986). Returns ``(s_x, s_y, s_z)``.
+    Miyatake et al. (1986): ``cos t = 1 + log1p(r expm1(-2x)) / x``; ``2r - 1`` for tiny x;
+    for ``x > 20``, ``expm1(-2x) = -1`` to double precision and ``cos t = 1 + log1p(-r) / x``.
     """
-    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
-    x = beta * hn
     if x < 1e-10:
-        cos_t = 2.0 * r1 - 1.0
+        return 2.0 * r - 1.0
+    if x > 20.0:
+        c = 1.0 + math.log1p(-r) / x
     else:
-        cos_t = 1.0 + math.log1p(r1 * math.expm1(-2.0 * x)) / x
-        cos_t = min(1.0, max(-1.0, cos_t))
+        c = 1.0 + math.log1p(r * math.expm1(-2.0 * x)) / x
+    return min(1.0, max(-1.0, c))
+
+
+@numba.njit(cache=True, inline="always")
+def rotate_to_field(hx, hy, hz, cos_t, cos_p, sin_p):
+    """Unit vector with polar cosine ``cos_t`` about ``h`` and azimuth (cos_p, sin_p) in a frame of ``h``.
+
+    Orthonormal frame from Duff et al., J. Comput. Graph. Tech. 6, 1 (2017); for ``h = 0``
+    the frame is the lab frame. Returns ``(s_x, s_y, s_z)``.
+    """
     sin_t = math.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    phi = 2.0 * math.pi * r2
-    a = sin_t * math.cos(phi)
-    b = sin_t * math.sin(phi)
+    a = sin_t * cos_p
+    b = sin_t * sin_p
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
     if hn == 0.0:
         return a, b, cos_t
     nx, ny, nz = hx / hn, hy / hn, hz / hn
-    # orthonormal basis (e1, e2, n): Duff et al., J. Comput. Graph. Tech. 6, 1 (2017)
     sign = 1.0 if nz >= 0.0 else -1.0
     c = -1.0 / (sign + nz)
     d = nx * ny * c
@@ -111,46 +118,84 @@ def heatbath_direction(hx, hy, hz, beta, r1, r2):
             a * e1z + b * e2z + cos_t * nz)
 
 
+@numba.njit(cache=True, inline="always")
+def heatbath_direction(hx, hy, hz, beta, r1, r2):
+    """Draw a unit vector from ``P(s) ~ exp(beta h.s)`` given two uniforms ``r1, r2`` in [0, 1).
+
+    Miyatake et al. (1986); azimuth ``2 pi r2``. Returns ``(s_x, s_y, s_z)``.
+    """
+    x = beta * math.sqrt(hx * hx + hy * hy + hz * hz)
+    phi = 2.0 * math.pi * r2
+    return rotate_to_field(hx, hy, hz, heatbath_cos_theta(x, r1), math.cos(phi), math.sin(phi))
+
+
 @numba.njit(cache=True)
-def _sweep(s, beta, st, J, Dx, Dy, K, B):
-    """One checkerboard sweep (two half-sweeps) of heat-bath moves on state ``s (3, L, L)``."""
-    L_y, L_x = s.shape[1], s.shape[2]
+def _sweep(s, beta, st, J, Dx, Dy, K, B, nxt, prv):
+    """One checkerboard sweep (two half-sweeps) of heat-bath moves on state ``s (3, L, L)``.
+
+    ``st (4,)`` is the sample's xoshiro state (kept in registers during the sweep);
+    ``nxt``/``prv`` are the periodic neighbour tables ``(i + 1) % L`` and ``(i - 1) % L``.
+    """
+    L = s.shape[1]
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for parity in range(2):
-        for y in range(L_y):
-            for x in range((y + parity) % 2, L_x, 2):
-                hx, hy, hz = local_field(s, y, x, J, Dx, Dy, B)
-                nx, ny, nz = heatbath_direction(hx, hy, hz, beta, _next_uniform(st), _next_uniform(st))
+        for y in range(L):
+            yp, ym = nxt[y], prv[y]
+            for x in range((y + parity) & 1, L, 2):
+                hx, hy, hz = local_field(s, y, x, yp, ym, nxt[x], prv[x], J, Dx, Dy, B)
+                r1, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                cos_t = heatbath_cos_theta(beta * math.sqrt(hx * hx + hy * hy + hz * hz), r1)
+                # uniform azimuth without trig: a uniform point (u, v) of the unit disk has a
+                # uniform angle phi/2, so (u^2 - v^2, 2uv) / (u^2 + v^2) = (cos phi, sin phi)
+                while True:
+                    u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                    v, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                    u, v = 2.0 * u - 1.0, 2.0 * v - 1.0
+                    rr = u * u + v * v
+                    if 0.0 < rr <= 1.0:
+                        break
+                nx, ny, nz = rotate_to_field(hx, hy, hz, cos_t, (u * u - v * v) / rr, 2.0 * u * v / rr)
                 if K != 0.0:
                     old_z = s[2, y, x]
                     # independence Metropolis-Hastings correction for -K s_z^2
                     log_acc = beta * K * (nz * nz - old_z * old_z)
-                    if log_acc < 0.0 and _next_uniform(st) >= math.exp(log_acc):
-                        continue
+                    if log_acc < 0.0:
+                        r3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                        if r3 >= math.exp(log_acc):
+                            continue
                 s[0, y, x] = nx
                 s[1, y, x] = ny
                 s[2, y, x] = nz
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
 @numba.njit(cache=True)
 def _random_state(s, st):
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for y in range(s.shape[1]):
         for x in range(s.shape[2]):
-            cos_t = 2.0 * _next_uniform(st) - 1.0
-            phi = 2.0 * math.pi * _next_uniform(st)
+            r1, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            r2, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            cos_t = 2.0 * r1 - 1.0
+            phi = 2.0 * math.pi * r2
             sin_t = math.sqrt(max(0.0, 1.0 - cos_t * cos_t))
             s[0, y, x] = sin_t * math.cos(phi)
             s[1, y, x] = sin_t * math.sin(phi)
             s[2, y, x] = cos_t
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
 @numba.njit(cache=True, parallel=True)
 def _anneal_batch(spins, streams, temperatures, init_random, J, Dx, Dy, K, B):
+    L = spins.shape[2]
+    nxt = (np.arange(L) + 1) % L
+    prv = (np.arange(L) - 1) % L
     for k in numba.prange(spins.shape[0]):
         st = streams[k]
         if init_random:
             _random_state(spins[k], st)
         for t in range(temperatures.shape[0]):
-            _sweep(spins[k], 1.0 / temperatures[t], st, J, Dx, Dy, K, B)
+            _sweep(spins[k], 1.0 / temperatures[t], st, J, Dx, Dy, K, B, nxt, prv)
 
 
 def geometric_schedule(T_start: float, T_end: float, n_sweeps: int) -> np.ndarray:
