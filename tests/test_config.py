@@ -105,3 +105,13 @@ def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "studies.tiny.system.L: 40 is not divisible by 16" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_readme_example_study_is_valid():
+    """The 'Adding a study' example in README.md validates."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("## Adding a study", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    cfg = validate_config(yaml.safe_load(block), SCHEMA, root=REPO)
+    runs = cfg["studies"]["field-B0.05"]["optimize"]
+    assert runs["ring"]["boundary"]["direction"] == "radial_out"
+    assert runs["genetic-C"]["a"] == [4, 0]
