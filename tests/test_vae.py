@@ -228,3 +228,17 @@ def test_encode_decode_helpers_and_history_file(spins, tmp_path):
     assert set(data) == set(HISTORY_KEYS) | {"train_indices", "val_indices"}
     attrs = read_attrs(path)
     assert attrs["beta"] == 0.1 and attrs["channels"] == [4, 8, 8, 8]
+
+
+def test_random_translations_are_periodic_shifts():
+    from latentopt.trainers.vae import random_translations
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 3, 8, 8)
+    y = random_translations(x, gen)
+    shifts = set()
+    for i in range(len(x)):
+        match = [(a, b) for a in range(8) for b in range(8) if torch.equal(torch.roll(x[i], (a, b), (-2, -1)), y[i])]
+        assert len(match) == 1
+        shifts.add(match[0])
+    assert len(shifts) > 1  # each state gets its own shift

@@ -18,6 +18,7 @@ from latentopt.dataset import load_dataset
 from latentopt.io import read_attrs, read_h5
 from latentopt.metrics import reconstruction_ssim, set_metrics
 from latentopt.models.vae import load_model
+from latentopt.optimizers import make_objective
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, nodal_points
 from latentopt.physics.observables import magnetization_z, topological_charge
 from latentopt.trainers.vae import decode as decode_codes
@@ -39,6 +40,34 @@ def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.n
     return reconstruction_ssim(x, rec)
 
 
+def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Values ``(n,)`` of an :class:`~latentopt.optimizers.Objective` over states ``(n, 3, L, L)`` (CPU)."""
+    with torch.no_grad():
+        return torch.cat([objective.value(torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)))
+                          for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
+
+
+def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.ndarray], model: ChiralMagnet) -> dict:
+    """How one run compares with the best state of each reference set under the run's own objective.
+
+    Returns ``algorithm``, ``objective``, ``direction``, ``iterations``, ``first_iteration_value``,
+    ``best_value`` and, per reference set ``<s>``, ``<s>_best`` and ``beats_<s>`` (strictly better).
+    """
+    settings = name_attrs["settings"] if isinstance(name_attrs["settings"], dict) else {}
+    objective = make_objective(name_attrs["objective"], name_attrs["direction"], model, a=settings.get("a", (1, 0)),
+                               boundary=result.get("boundary"))
+    best = float(result["best_value"])
+    out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
+           "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
+           "first_iteration_value": float(result["objective"][0]), "best_value": best}
+    for set_name, spins in reference_sets.items():
+        values = objective.sign * set_objective(objective, spins)
+        ref = float(objective.sign * values.max())
+        out[f"{set_name}_best"] = ref
+        out[f"beats_{set_name}"] = bool(objective.sign * best > objective.sign * ref)
+    return out
+
+
 def study_metrics(sets: dict[str, np.ndarray], model: ChiralMagnet, nodal_threshold: float) -> dict:
     """``{set name: set_metrics(...)}`` for states ``(n, 3, L, L)`` of each set."""
     return {name: set_metrics(spins, model, nodal_threshold) for name, spins in sets.items()}
@@ -55,11 +84,22 @@ def metrics_html(metrics: dict, study: str) -> str:
         cells = "".join(f"<td>{m[k]:.5g}</td>" if isinstance(m[k], float) else f"<td>{m[k]}</td>" for k, _ in cols)
         rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
+    run_cols = [("algorithm", "algorithm"), ("objective", "objective"), ("direction", "direction"),
+                ("iterations", "iterations"), ("first_iteration_value", "first iteration"), ("best_value", "best"),
+                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE")]
+    run_rows = []
+    for name, r in metrics["runs"].items():
+        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r[k], float) else f"<td>{html.escape(str(r[k]))}</td>"
+                        for k, _ in run_cols)
+        run_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+    run_head = "".join(f"<th>{html.escape(label)}</th>" for _, label in run_cols)
     ssim = metrics["reconstruction_ssim"]
     return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
             f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
             f"<h3>{html.escape(study)}: metrics (energies per spin in units of J)</h3>"
             f"<table><tr><th>set</th>{head}</tr>{''.join(rows)}</table>"
+            f"<h3>optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state</h3>"
+            f"<table><tr><th>run</th>{run_head}</tr>{''.join(run_rows)}</table>"
             f"<p>Reconstruction SSIM on {ssim['n']} validation states: {ssim['mean']:.4f} ± {ssim['std']:.4f}</p>"
             f"</body></html>")
 
@@ -104,10 +144,7 @@ def evaluate_study(*, dataset: str | Path, model: str | Path, history: str | Pat
     sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
     metrics = {"nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():
-        a = run_attrs[name]
-        metrics["runs"][name] = {"algorithm": a["algorithm"], "objective": a["objective"], "direction": a["direction"],
-                                 "best_value": float(d["best_value"]), "first_iteration_value": float(d["objective"][0]),
-                                 "iterations": int(len(d["objective"]))}
+        metrics["runs"][name] = run_summary(run_attrs[name], d, {"dataset": data["spins"], "relaxed": x_rel}, hm)
     ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if len(hist["val_indices"]) else np.array([np.nan])
     metrics["reconstruction_ssim"] = {"n": int(len(hist["val_indices"])), "mean": float(np.mean(ssim)),
                                       "std": float(np.std(ssim))}

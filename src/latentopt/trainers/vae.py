@@ -99,13 +99,32 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     return batches
 
 
+def random_translations(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Shift each state of ``x (n, 3, L, L)`` by its own random periodic lattice translation.
+
+    Translations are an exact symmetry of the periodic Hamiltonian (any DMI type, field and
+    anisotropy), so translated states are equally valid training data.
+    """
+    n, _, L_y, L_x = x.shape
+    dy = torch.randint(0, L_y, (n,), generator=generator)
+    dx = torch.randint(0, L_x, (n,), generator=generator)
+    rows = (torch.arange(L_y)[None, :] - dy[:, None]) % L_y  # (n, L_y): source row of each target row
+    cols = (torch.arange(L_x)[None, :] - dx[:, None]) % L_x
+    return x[torch.arange(n)[:, None, None, None], torch.arange(3)[None, :, None, None],
+             rows[:, None, :, None], cols[:, None, None, :]]
+
+
 def _train_epoch(model: SpinVAE, optimizer: torch.optim.Optimizer, data: torch.Tensor, beta: float,
-                 batch_size: int, generator: torch.Generator, device: torch.device) -> list[float]:
+                 batch_size: int, generator: torch.Generator, device: torch.device,
+                 augment: bool = False) -> list[float]:
     """One pass over ``data`` (CPU tensor); return sample-averaged ``[loss, reconstruction, kl]``."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     for idx in _batches(len(data), batch_size, generator):
-        x = data[idx].to(device, non_blocking=True)
+        x = data[idx]
+        if augment:
+            x = random_translations(x, generator)
+        x = x.to(device, non_blocking=True)
         x_out, mu, logvar = model(x, sample=True)
         terms = vae_loss(x, x_out, mu, logvar, beta)
         optimizer.zero_grad(set_to_none=True)
@@ -171,6 +190,7 @@ def train_vae(
     progress: bool = True,
     channels: Sequence[int] = (16, 32, 64, 128),
     hidden: int = 512,
+    augment: bool = False,
 ) -> tuple[SpinVAE, dict[str, Any]]:
     """Train a :class:`~latentopt.models.vae.SpinVAE` with Adam on the loss of Eq. 1-2.
 
@@ -218,6 +238,10 @@ def train_vae(
         Show a tqdm progress bar over epochs.
     channels, hidden
         Architecture, see :class:`~latentopt.models.vae.SpinVAE`.
+    augment : bool
+        Shift every training state by a random periodic translation each time it is
+        visited (:func:`random_translations`); an exact symmetry of the Hamiltonian that
+        multiplies the effective data set by up to L^2. Not used by Park et al. (2022).
 
     Returns
     -------
@@ -252,7 +276,7 @@ def train_vae(
 
     fingerprint = dict(latent_dim=int(latent_dim), beta=float(beta), batch_size=int(batch_size),
                        lr=float(lr), val_fraction=float(val_fraction), seed=int(seed),
-                       channels=[int(c) for c in channels], hidden=int(hidden), n=int(n), L=int(L),
+                       channels=[int(c) for c in channels], hidden=int(hidden), augment=bool(augment), n=int(n), L=int(L),
                        shape=list(spins.shape), checksum=_data_checksum(spins))
 
     torch.manual_seed(seed)
@@ -281,7 +305,7 @@ def train_vae(
     for epoch in bar:
         t0 = time.perf_counter()
         loss, reconstruction, kl = _train_epoch(model, optimizer, train_data, beta, batch_size,
-                                                generator, device)
+                                                generator, device, augment)
         val_loss, val_reconstruction = _evaluate(model, val_data, beta, batch_size, device)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
