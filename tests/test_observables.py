@@ -93,3 +93,13 @@ def test_numba_and_torch_observables_agree():
     smooth = s[2:]
     assert np.abs(tp.topological_charge(torch.tensor(smooth, dtype=torch.float32)).numpy()
                   - ob.topological_charge(smooth)).max() < 1e-5
+
+
+def test_shipped_boundary_map_loads_and_matches_generator():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    s = boundary.boundary_from_config({"file": "resources/boundary/ring_L64_radial_out.npy"}, 64, root=repo)
+    assert np.allclose(s, boundary.ring_map(64, 0.35, 2.0, "radial_out"), atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        boundary.boundary_from_config({"file": "resources/boundary/ring_L64_radial_out.npy"}, 32, root=repo)

@@ -142,7 +142,8 @@ def evaluate_study(*, dataset: str | Path, model: str | Path, history: str | Pat
 
     sets = {"dataset": data["spins"], "vae": x_vae, "relaxed": x_rel}
     sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
-    metrics = {"nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
+    metrics = {"settings": {"system": system, "nodal_threshold": nodal_threshold, "n_show": n_show},
+               "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():
         metrics["runs"][name] = run_summary(run_attrs[name], d, {"dataset": data["spins"], "relaxed": x_rel}, hm)
     ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if len(hist["val_indices"]) else np.array([np.nan])

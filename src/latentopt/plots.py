@@ -484,7 +484,7 @@ def plot_best_states(snapshots, iterations, values, objective: str, run: str) ->
     batch = _as_spin_batch(snapshots, "snapshots")
     iterations = _as_vector(iterations, "iterations", len(batch)).astype(int)
     values = _as_vector(values, "values", len(batch))
-    titles = [f"it {it}: {objective}={v:.3g}" for it, v in zip(iterations, values)]
+    titles = [f"it {it}: {objective}={v:.6g}" for it, v in zip(iterations, values)]
     return plot_spin_grid(batch, titles, ncols=len(batch), suptitle=f"{run}: best {objective}")
 
 
