@@ -115,3 +115,20 @@ def test_readme_example_study_is_valid():
     runs = cfg["studies"]["field-B0.05"]["optimize"]
     assert runs["ring"]["boundary"]["direction"] == "radial_out"
     assert runs["genetic-C"]["a"] == [4, 0]
+
+
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
+def test_validation_is_idempotent(name):
+    """The report hook re-validates the validated config: it must pass unchanged."""
+    once = validate_config(load(name), SCHEMA, root=REPO)
+    assert validate_config(once, SCHEMA, root=REPO) == once
+
+
+def test_boundary_defaults():
+    cfg = load("tests/data/tiny.yaml")
+    cfg["studies"]["tiny"]["optimize"]["sto-CBC"]["boundary"] = {"direction": "down"}
+    out = validate_config(cfg, SCHEMA, root=REPO)["studies"]["tiny"]["optimize"]["sto-CBC"]["boundary"]
+    assert out == {"direction": "down", "radius": 0.35, "shape": "ring", "width": 2.0}
+    cfg["studies"]["tiny"]["optimize"]["sto-CBC"]["boundary"] = {"file": "resources/x.npy", "radius": 0.3}
+    with pytest.raises(ConfigError, match="boundary"):
+        validate_config(cfg, SCHEMA, root=REPO)

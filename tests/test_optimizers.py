@@ -141,3 +141,39 @@ def test_objective_errors():
         make_objective("C_BC", "max", MODEL)
     with pytest.raises(ValueError, match="algorithm"):
         run("annealing", ToyDecoder(), make_objective("W", "max", MODEL), N, {})
+
+
+@pytest.mark.parametrize("algorithm", list(SETTINGS))
+def test_checkpoint_not_reused_for_another_decoder(algorithm, tmp_path):
+    """The checkpoint fingerprint includes the run's context (decoder weights, system)."""
+    objective = make_objective("Mz", "max", MODEL)
+    ckpt = tmp_path / "ckpt.pt"
+    first = run(algorithm, ToyDecoder(seed=0), objective, N, SETTINGS[algorithm], checkpoint=ckpt,
+                context={"model": "digest-A"})
+    assert ckpt.exists()
+    with pytest.warns(UserWarning, match="other settings"):
+        second = run(algorithm, ToyDecoder(seed=1), objective, N, SETTINGS[algorithm], checkpoint=ckpt,
+                     context={"model": "digest-B"})
+    fresh = run(algorithm, ToyDecoder(seed=1), objective, N, SETTINGS[algorithm])
+    assert np.array_equal(second.objective, fresh.objective)
+    assert not np.array_equal(second.objective, first.objective)
+
+
+def test_best_z_per_iteration_decodes_to_trace():
+    objective = make_objective("W", "max", MODEL)
+    decoder = ToyDecoder()
+    result = genetic(decoder, objective, N, population=12, generations=6, seed=5)
+    assert result.best_z_per_iteration.shape == (6, N)
+    values = objective.value(decoder(torch.as_tensor(result.best_z_per_iteration)))
+    assert np.allclose(values.numpy(), result.objective, atol=1e-5)
+
+
+def test_stochastic_resume_of_converged_run_does_not_step_again(tmp_path):
+    objective = make_objective("Mz", "max", MODEL)
+    kw = dict(samples=16, iterations=2000, lr=0.05, gamma0=0.1, gamma_every=30, sigma_tol=0.05, seed=2,
+              checkpoint_every=1000)
+    ckpt = tmp_path / "ckpt.pt"
+    done = stochastic(ToyDecoder(), objective, N, checkpoint=ckpt, **kw)
+    again = stochastic(ToyDecoder(), objective, N, checkpoint=ckpt, **kw)
+    assert again.final["iterations_run"] == done.final["iterations_run"] == len(done.objective)
+    assert np.array_equal(again.final["mu"], done.final["mu"])

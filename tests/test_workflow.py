@@ -105,16 +105,51 @@ def test_nothing_to_do_after_run(tiny_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def planned_jobs(workdir, cfg, tmp_path):
+    """Dry-run with a modified config; return {rule: job count}."""
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(workdir, "-n", "--quiet", "rules", config=path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
 def test_changed_setting_reruns_only_affected_jobs(tiny_run, tmp_path):
     cfg = yaml.safe_load(TINY.read_text())
     cfg["studies"]["tiny"]["optimize"]["ga-W"]["seed"] = 40
-    path = tmp_path / "changed.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake(tiny_run, "-n", "--quiet", "rules", config=path)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
-    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
-            if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert jobs.get("optimize") == 1 and jobs.get("plot_run") == 1 and jobs.get("evaluate") == 1, out
+    jobs = planned_jobs(tiny_run, cfg, tmp_path)
+    assert jobs.get("optimize") == 1 and jobs.get("plot_run") == 1 and jobs.get("evaluate") == 1, jobs
     for rule in ("simulate_shard", "merge_dataset", "train_vae", "generate", "relax"):
-        assert rule not in jobs, out
+        assert rule not in jobs, jobs
+
+
+def test_vae_change_reruns_everything_downstream(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["studies"]["tiny"]["vae"]["epochs"] = 3
+    jobs = planned_jobs(tiny_run, cfg, tmp_path)
+    n_runs = len(cfg["studies"]["tiny"]["optimize"])
+    assert jobs.get("train_vae") == 1 and jobs.get("relax") == 1 and jobs.get("optimize") == n_runs, jobs
+    assert "simulate_shard" not in jobs and "merge_dataset" not in jobs, jobs
+
+
+def test_progress_and_threads_rerun_nothing(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["progress"] = not cfg.get("progress", True)
+    cfg["threads"] = 1
+    assert planned_jobs(tiny_run, cfg, tmp_path) == {}
+
+
+def test_evaluate_study_without_runs(tiny_run):
+    """A study whose optimize block is empty still gets metrics and every figure."""
+    from latentopt.evaluation import evaluate_study
+
+    res = tiny_run / "results/tiny"
+    system = yaml.safe_load(TINY.read_text())["studies"]["tiny"]["system"]
+    metrics, figs = evaluate_study(dataset=res / "data/dataset.h5", model=res / "vae/model.pt",
+                                   history=res / "vae/history.h5", vae=res / "samples/vae.h5",
+                                   relaxed=res / "samples/relaxed.h5", runs={}, system=system,
+                                   nodal_threshold=-1.5, n_show=2)
+    assert metrics["runs"] == {} and set(metrics["sets"]) == {"dataset", "vae", "relaxed"}
+    assert {"optimizer_traces", "w_vs_mz", "energy_histograms"} <= set(figs)

@@ -119,7 +119,9 @@ def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
         if run["objective"] == "C":
             run.setdefault("a", [1, 0])
         if run["objective"] == "C_BC":
-            run.setdefault("boundary", dict(DEFAULT_BOUNDARY))
+            run.setdefault("boundary", {})
+            if "file" not in run["boundary"]:
+                run["boundary"] = {**DEFAULT_BOUNDARY, **run["boundary"]}
             try:
                 boundary_from_config(run["boundary"], L, root)
             except (ValueError, FileNotFoundError) as exc:

@@ -140,6 +140,27 @@ def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
         return out
 
 
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (identifies e.g. the trained model a checkpoint was made with)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def array_digest(arr: np.ndarray | None) -> str | None:
+    """SHA-256 of an array's dtype, shape and bytes; None for None."""
+    if arr is None:
+        return None
+    import hashlib
+
+    a = np.ascontiguousarray(arr)
+    return hashlib.sha256(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON (numpy scalars converted)."""
 

@@ -22,7 +22,8 @@ def _stats(prefix: str, values: np.ndarray) -> dict[str, float]:
             f"{prefix}_min": float(v.min()), f"{prefix}_max": float(v.max())}
 
 
-def set_metrics(spins: np.ndarray, model: ChiralMagnet, nodal_threshold: float) -> dict[str, float]:
+def set_metrics(spins: np.ndarray, model: ChiralMagnet, nodal_threshold: float,
+                chunk: int = 256) -> dict[str, float]:
     """Summary metrics of a set of states.
 
     Parameters
@@ -31,6 +32,8 @@ def set_metrics(spins: np.ndarray, model: ChiralMagnet, nodal_threshold: float) 
     model : ChiralMagnet
     nodal_threshold : float
         Local energy density (units of J) above which a site is a nodal point.
+    chunk : int
+        States evaluated at a time (memory bound).
 
     Returns
     -------
@@ -43,15 +46,24 @@ def set_metrics(spins: np.ndarray, model: ChiralMagnet, nodal_threshold: float) 
     spins = np.asarray(spins)
     if spins.ndim == 3:
         spins = spins[None]
-    dens = energy_density(spins, model)
-    nodal = nodal_points(dens, nodal_threshold).sum(axis=(-2, -1))
+    energy, nodal, w, mz = [], [], [], []
+    max_local = -np.inf
+    for start in range(0, len(spins), chunk):  # bounded memory for paper-scale sets
+        block = spins[start:start + chunk]
+        dens = energy_density(block, model)
+        energy.append(dens.mean(axis=(-2, -1)))
+        nodal.append(nodal_points(dens, nodal_threshold).sum(axis=(-2, -1)))
+        max_local = max(max_local, float(dens.max()))
+        w.append(topological_charge(block))
+        mz.append(magnetization_z(block))
+    nodal = np.concatenate(nodal)
     out = {"n": int(spins.shape[0])}
-    out.update(_stats("energy", dens.mean(axis=(-2, -1))))
-    out["max_local_energy_density"] = float(dens.max())
+    out.update(_stats("energy", np.concatenate(energy)))
+    out["max_local_energy_density"] = max_local
     out.update(_stats("nodal_points", nodal))
     out["states_with_nodal_points"] = int((nodal > 0).sum())
-    out.update(_stats("W", topological_charge(spins)))
-    out.update(_stats("Mz", magnetization_z(spins)))
+    out.update(_stats("W", np.concatenate(w)))
+    out.update(_stats("Mz", np.concatenate(mz)))
     return out
 
 

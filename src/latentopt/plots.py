@@ -431,7 +431,9 @@ def _group_traces(traces: Mapping[str, Trace], default_objective: str | None
 
 
 def plot_optimizer_traces(traces: Mapping[str, Trace], ylabel: str | None = None) -> Figure:
-    """Best objective value found so far against iteration, one line per run.
+    """Best objective value of each iteration, one line per run.
+
+    Each point is the best candidate of that iteration (not a running best).
 
     Parameters
     ----------

@@ -25,7 +25,6 @@ STUDIES = config["studies"]
 DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
-PROGRESS = config["progress"]
 
 # {study} and {run} names as accepted by the schema; {shard} is an integer
 wildcard_constraints:
@@ -45,6 +44,15 @@ def runs(name):
 
 def run_settings(wc):
     return STUDIES[wc.study]["optimize"][wc.run]
+
+
+def optimize_inputs(wc):
+    """The trained model, plus the boundary map file of a C_BC run that names one."""
+    inputs = {"model": f"results/{wc.study}/vae/model.pt"}
+    boundary = run_settings(wc).get("boundary", {})
+    if "file" in boundary:
+        inputs["boundary"] = str(REPO / boundary["file"])  # resolved like the script does
+    return inputs
 
 
 def shard_files(wc):

@@ -3,15 +3,13 @@
 
 rule optimize:
     input:
-        model="results/{study}/vae/model.pt",
+        unpack(optimize_inputs),
     output:
         "results/{study}/optimize/{run}.h5",
     params:
         system=lambda wc: study(wc)["system"],
         run=run_settings,
         device=DEVICE,
-        progress=PROGRESS,
-        root=str(REPO),
         checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/optimize-{wc.run}.pt",
     log:
         "results/{study}/logs/optimize/{run}.log",

@@ -28,7 +28,6 @@ rule relax:
         system=lambda wc: study(wc)["system"],
         relax=lambda wc: study(wc)["relax"],
         device=DEVICE,
-        progress=PROGRESS,
         checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/relax.pt",
     log:
         "results/{study}/logs/relax.log",

@@ -11,7 +11,6 @@ rule train_vae:
     params:
         vae=lambda wc: study(wc)["vae"],
         device=DEVICE,
-        progress=PROGRESS,
         checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/vae.pt",
     log:
         "results/{study}/logs/train_vae.log",

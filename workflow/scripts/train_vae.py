@@ -14,7 +14,7 @@ data, _ = load_dataset(sm.input[0])
 log.info("training on %d states (%s), device %s, settings %s", len(data["spins"]), data["spins"].shape[1:], device,
          settings)
 model, history = train_vae(data["spins"], device=device, checkpoint=sm.params.checkpoint,
-                           progress=sm.params.progress, **settings)
+                           progress=sm.config["progress"], **settings)
 log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
 save_model(sm.output.model, model, extra=dict(settings=settings))
 write_history(sm.output.history, history, attrs=dict(vae=settings, device=str(device)))

@@ -23,7 +23,8 @@ _RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary"}
 
 
 def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings: dict, *,
-        device: torch.device | str = "cpu", checkpoint=None, progress: bool = False) -> OptimizationResult:
+        device: torch.device | str = "cpu", checkpoint=None, progress: bool = False,
+        context: dict | None = None) -> OptimizationResult:
     """Run one optimizer from a config run block.
 
     Parameters
@@ -36,6 +37,8 @@ def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings:
     settings : dict
         The run block (``config/README.md``); algorithm keyword arguments are taken from it.
         ``single_code`` draws its ``codes`` initial codes from N(0, I) with ``seed``.
+    context : dict, optional
+        Extra checkpoint fingerprint (decoder digest, system, boundary digest).
 
     Raises
     ------
@@ -43,7 +46,7 @@ def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings:
         On an unknown algorithm.
     """
     kwargs = {k: v for k, v in settings.items() if k not in _RUN_KEYS}
-    common = dict(device=device, checkpoint=checkpoint, progress=progress)
+    common = dict(device=device, checkpoint=checkpoint, progress=progress, context=context)
     if algorithm == "genetic":
         return genetic(decode, objective, latent_dim, **kwargs, **common)
     if algorithm == "stochastic":

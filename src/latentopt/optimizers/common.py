@@ -35,6 +35,8 @@ class OptimizationResult:
         Best state of the iterations in ``snapshot_iteration``.
     snapshot_iteration : ndarray, shape (k,)
     snapshot_value : ndarray, shape (k,)
+    best_z_per_iteration : ndarray, shape (iters, N)
+        Latent code of each iteration's best candidate (e.g. every generation's best individual).
     traces : dict of str to ndarray
         Algorithm-specific per-iteration traces (e.g. ``mean_objective``, ``max_sigma``).
     final : dict of str to ndarray
@@ -48,6 +50,7 @@ class OptimizationResult:
     snapshots: np.ndarray
     snapshot_iteration: np.ndarray
     snapshot_value: np.ndarray
+    best_z_per_iteration: np.ndarray
     traces: dict = field(default_factory=dict)
     final: dict = field(default_factory=dict)
 
@@ -69,6 +72,7 @@ class Recorder:
         self.sign = sign
         self.snapshot_at = snapshot_at
         self.objective: list[float] = []
+        self.best_z_per_iteration: list[np.ndarray] = []
         self.best_value = -np.inf * sign
         self.best_z = None
         self.best_spins = None
@@ -82,6 +86,7 @@ class Recorder:
         i = int(torch.argmax(self.sign * values))
         v = float(values[i])
         self.objective.append(v)
+        self.best_z_per_iteration.append(z[i].detach().cpu().numpy().copy())
         if self.best_z is None or self.sign * v > self.sign * self.best_value:
             self.best_value = v
             self.best_z = z[i].detach().cpu().numpy().copy()
@@ -107,6 +112,7 @@ class Recorder:
             best_value=float(self.best_value), snapshots=snaps,
             snapshot_iteration=np.asarray(self.snapshot_iteration, dtype=np.int64),
             snapshot_value=np.asarray(self.snapshot_value),
+            best_z_per_iteration=np.asarray(self.best_z_per_iteration, dtype=np.float32),
             traces={k: np.asarray(v) for k, v in self.traces.items()}, final=final or {})
 
 
@@ -157,11 +163,13 @@ def result_datasets(result: OptimizationResult) -> dict[str, np.ndarray]:
 
     Contract: ``objective (iters,)``, ``best_z (N,)``, ``best_spins (3, L, L)``,
     ``snapshots (k, 3, L, L)``, ``snapshot_iteration (k,)``; extras: ``snapshot_value (k,)``,
-    ``best_value ()``, ``trace/<name> (iters,)`` and ``final/<name>``.
+    ``best_value ()``, ``best_z_per_iteration (iters, N)``, ``trace/<name> (iters,)`` and
+    ``final/<name>``.
     """
     out = dict(objective=result.objective, best_z=result.best_z, best_spins=result.best_spins.astype(np.float32),
                best_value=np.float64(result.best_value), snapshots=result.snapshots.astype(np.float32),
-               snapshot_iteration=result.snapshot_iteration, snapshot_value=result.snapshot_value)
+               snapshot_iteration=result.snapshot_iteration, snapshot_value=result.snapshot_value,
+               best_z_per_iteration=result.best_z_per_iteration)
     out.update({f"trace/{k}": v for k, v in result.traces.items()})
     out.update({f"final/{k}": np.asarray(v) for k, v in result.final.items()})
     return out

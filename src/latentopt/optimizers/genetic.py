@@ -66,7 +66,7 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
             generations: int = 100, selection_pressure: float = 8.0, mutation_rate: float = 0.01,
             elitism: int = 1, seed: int = 0, batch_size: int = 128, n_snapshots: int = 8,
             device: torch.device | str = "cpu", checkpoint=None, checkpoint_every: int = 25,
-            progress: bool = False) -> OptimizationResult:
+            progress: bool = False, context: dict | None = None) -> OptimizationResult:
     """Run the genetic algorithm; every generation's best individual is recorded.
 
     Parameters
@@ -97,6 +97,10 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
         File to checkpoint to every ``checkpoint_every`` generations and resume from.
     progress : bool
         Show a progress bar.
+    context : dict, optional
+        What else the run depends on (e.g. digests of the decoder weights, the Hamiltonian,
+        the boundary map); part of the checkpoint fingerprint so that a checkpoint is never
+        reused for another decoder or system.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
     settings = dict(algorithm="genetic", objective=objective.name, direction=objective.direction,
                     latent_dim=latent_dim, population=population, generations=generations,
                     selection_pressure=selection_pressure, mutation_rate=mutation_rate,
-                    elitism=elitism, seed=seed, n_snapshots=n_snapshots)
+                    elitism=elitism, seed=seed, n_snapshots=n_snapshots, context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     gen = torch.Generator().manual_seed(int(seed))
     pop = torch.randn(population, latent_dim, generator=gen)

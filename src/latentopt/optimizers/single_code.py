@@ -20,7 +20,7 @@ from .objectives import Objective
 def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iterations: int = 1000,
                 lr: float = 1e-2, batch_size: int = 128, n_snapshots: int = 8,
                 device: torch.device | str = "cpu", checkpoint=None, checkpoint_every: int = 25,
-                progress: bool = False) -> OptimizationResult:
+                progress: bool = False, context: dict | None = None) -> OptimizationResult:
     """Optimise each code of ``z0`` independently with Adam.
 
     Parameters
@@ -36,6 +36,11 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
     lr : float
         Adam learning rate (paper: 1e-2).
 
+    context : dict, optional
+        Part of the checkpoint fingerprint (see :func:`latentopt.optimizers.genetic.genetic`).
+    checkpoint, checkpoint_every, progress, device, batch_size, n_snapshots
+        As for :func:`latentopt.optimizers.genetic.genetic`.
+
     Returns
     -------
     OptimizationResult
@@ -49,7 +54,7 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
     if z0.ndim != 2:
         raise ValueError(f"z0: expected (n, N) latent codes, got shape {tuple(z0.shape)}")
     settings = dict(algorithm="single_code", objective=objective.name, direction=objective.direction,
-                    z0=z0.numpy().round(6).tolist(), iterations=iterations, lr=lr, n_snapshots=n_snapshots)
+                    z0=z0.numpy().round(6).tolist(), iterations=iterations, lr=lr, n_snapshots=n_snapshots, context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     z = z0.clone().to(device).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr, betas=(0.9, 0.999))

@@ -33,7 +33,7 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
                iterations: int = 1000, lr: float = 1e-2, gamma0: float = 1.0, gamma_every: int = 10000,
                sigma_tol: float = 1e-3, seed: int = 0, batch_size: int = 128, n_snapshots: int = 8,
                device: torch.device | str = "cpu", checkpoint=None, checkpoint_every: int = 25,
-               progress: bool = False) -> OptimizationResult:
+               progress: bool = False, context: dict | None = None) -> OptimizationResult:
     """Run the stochastic algorithm (module docstring).
 
     Parameters
@@ -55,6 +55,11 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
     seed : int
         Seeds the eps draws.
 
+    context : dict, optional
+        Part of the checkpoint fingerprint (see :func:`latentopt.optimizers.genetic.genetic`).
+    checkpoint, checkpoint_every, progress, device, batch_size, n_snapshots
+        As for :func:`latentopt.optimizers.genetic.genetic`.
+
     Returns
     -------
     OptimizationResult
@@ -65,7 +70,7 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
         raise ValueError(f"samples: expected >= 1, got {samples}")
     settings = dict(algorithm="stochastic", objective=objective.name, direction=objective.direction,
                     latent_dim=latent_dim, samples=samples, iterations=iterations, lr=lr, gamma0=gamma0,
-                    gamma_every=gamma_every, sigma_tol=sigma_tol, seed=seed, n_snapshots=n_snapshots)
+                    gamma_every=gamma_every, sigma_tol=sigma_tol, seed=seed, n_snapshots=n_snapshots, context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     gen = torch.Generator().manual_seed(int(seed))
     mu = torch.zeros(latent_dim, device=device, requires_grad=True)
@@ -81,8 +86,8 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         rec.load_state_dict(state["recorder"])
-        start = state["next"]
-    it = start
+        start = iterations if state["converged"] else state["next"]
+    completed = start
     for it in tqdm(range(start, iterations), desc=f"stochastic {objective.name}", disable=not progress,
                    initial=start, total=iterations):
         gamma = gamma0 * 0.1 ** (it // gamma_every)
@@ -100,10 +105,12 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
             rec.snapshot_at.add(it)
         rec.record(it, z.detach(), spins.detach(), values.detach(), mean_objective=values.mean(),
                    max_sigma=max_sigma, gamma=gamma, loss=loss)
+        completed = it + 1
         ckpt.maybe_save(it, lambda: dict(mu=mu.detach().cpu(), sigma=sigma.detach().cpu(),
                                          optimizer=opt.state_dict(), generator=gen.get_state(),
-                                         recorder=rec.state_dict(), next=it + 1))
+                                         recorder=rec.state_dict(), next=completed, converged=converged),
+                        force=converged)
         if converged:
             break
     return rec.result(final=dict(mu=mu.detach().cpu().numpy(), sigma=sigma.detach().cpu().numpy(),
-                                 iterations_run=it + 1))
+                                 iterations_run=len(rec.objective)))
