@@ -153,7 +153,8 @@ def evaluate_study(*, dataset: str | Path, model: str | Path, history: str | Pat
                "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():
         metrics["runs"][name] = run_summary(run_attrs[name], d, {"dataset": data["spins"], "relaxed": x_rel}, hm)
-    ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if len(hist["val_indices"]) else np.array([np.nan])
+    has_val = len(hist["val_indices"]) > 0
+    ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if has_val else np.array([np.nan])
     metrics["reconstruction_ssim"] = {"n": int(len(hist["val_indices"])), "mean": float(np.mean(ssim)),
                                       "std": float(np.std(ssim))}
 
@@ -175,11 +176,12 @@ def evaluate_study(*, dataset: str | Path, model: str | Path, history: str | Pat
     pair = np.concatenate([x_vae[pick], x_rel[pick]])
     pair_dens = energy_density(pair, hm)
     titles = [f"X_VAE #{i}" for i in pick] + [f"X'_VAE #{i}" for i in pick]
-    figs["energy_density_maps"] = plots.plot_energy_density_maps(pair, pair_dens, nodal_points(pair_dens, nodal_threshold),
-                                                                 titles=titles)
+    pair_nodal = nodal_points(pair_dens, nodal_threshold)
+    figs["energy_density_maps"] = plots.plot_energy_density_maps(pair, pair_dens, pair_nodal, titles=titles)
     figs["training_curves"] = plots.plot_training_curves(hist)
     traces = {name: (d["objective"], run_attrs[name]["objective"]) for name, d in run_data.items()}
-    figs["optimizer_traces"] = plots.plot_optimizer_traces(traces) if traces else _placeholder("no optimization runs")
+    figs["optimizer_traces"] = (plots.plot_optimizer_traces(traces) if traces
+                                else _placeholder("no optimization runs"))
     marked = {name: (float(topological_charge(d["best_spins"])), float(magnetization_z(d["best_spins"])))
               for name, d in run_data.items()}
     figs["w_vs_mz"] = plots.plot_w_vs_mz(data["W"], data["Mz"], marked)

@@ -96,7 +96,8 @@ class Recorder:
             self.snapshot_iteration.append(iteration)
             self.snapshot_value.append(v)
         for k, val in traces.items():
-            self.traces.setdefault(k, []).append(float(val.detach() if torch.is_tensor(val) else val))
+            val = val.detach() if torch.is_tensor(val) else val
+            self.traces.setdefault(k, []).append(float(val))
 
     def state_dict(self) -> dict:
         return dict(self.__dict__)

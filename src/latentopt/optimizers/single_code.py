@@ -54,7 +54,8 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
     if z0.ndim != 2:
         raise ValueError(f"z0: expected (n, N) latent codes, got shape {tuple(z0.shape)}")
     settings = dict(algorithm="single_code", objective=objective.name, direction=objective.direction,
-                    z0=z0.numpy().round(6).tolist(), iterations=iterations, lr=lr, n_snapshots=n_snapshots, context=context or {})
+                    z0=z0.numpy().round(6).tolist(), iterations=iterations, lr=lr, n_snapshots=n_snapshots,
+                    context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     z = z0.clone().to(device).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr, betas=(0.9, 0.999))

@@ -70,7 +70,8 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
         raise ValueError(f"samples: expected >= 1, got {samples}")
     settings = dict(algorithm="stochastic", objective=objective.name, direction=objective.direction,
                     latent_dim=latent_dim, samples=samples, iterations=iterations, lr=lr, gamma0=gamma0,
-                    gamma_every=gamma_every, sigma_tol=sigma_tol, seed=seed, n_snapshots=n_snapshots, context=context or {})
+                    gamma_every=gamma_every, sigma_tol=sigma_tol, seed=seed, n_snapshots=n_snapshots,
+                    context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     gen = torch.Generator().manual_seed(int(seed))
     mu = torch.zeros(latent_dim, device=device, requires_grad=True)
