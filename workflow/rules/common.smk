@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from latentopt import cluster
 from latentopt.config import ConfigError, validate_config
 
 # A --configfile given on the command line replaces the default config instead of being
@@ -53,6 +54,26 @@ def optimize_inputs(wc):
     if "file" in boundary:
         inputs["boundary"] = str(REPO / boundary["file"])  # resolved like the script does
     return inputs
+
+
+def estimate(stage):
+    """``resources:`` callables (mem_mb, runtime) of a stage, from the study's sizes (latentopt.cluster)."""
+    fn = getattr(cluster, stage)
+    if stage == "simulate_shard":
+        get = lambda wc, threads: fn(study(wc), threads)
+    elif stage == "optimize":
+        get = lambda wc, threads: fn(study(wc), run_settings(wc), gpu=bool(GPU))
+    else:
+        get = lambda wc, threads: fn(study(wc), gpu=bool(GPU))
+    return {"mem_mb": lambda wc, threads: get(wc, threads)["mem_mb"],
+            "runtime": lambda wc, threads: get(wc, threads)["runtime"]}
+
+
+# cheap aggregation rules run on the submitting host, never through the cluster
+localrules:
+    all,
+    merge_dataset,
+    plot_run,
 
 
 def shard_files(wc):

@@ -85,6 +85,7 @@ rule evaluate:
         "results/{study}/benchmarks/evaluate.tsv"
     threads: THREADS
     resources:
+        **estimate("evaluate"),
         gpu=GPU,
     script:
         "../scripts/evaluate.py"

@@ -17,6 +17,7 @@ rule optimize:
         "results/{study}/benchmarks/optimize/{run}.tsv"
     threads: THREADS
     resources:
+        **estimate("optimize"),
         gpu=GPU,
     script:
         "../scripts/optimize.py"

@@ -13,6 +13,7 @@ rule generate:
         "results/{study}/logs/generate.log",
     threads: THREADS
     resources:
+        **estimate("generate"),
         gpu=GPU,
     script:
         "../scripts/generate.py"
@@ -35,6 +36,7 @@ rule relax:
         "results/{study}/benchmarks/relax.tsv"
     threads: THREADS
     resources:
+        **estimate("relax"),
         gpu=GPU,
     script:
         "../scripts/relax.py"

@@ -12,6 +12,8 @@ rule simulate_shard:
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
     threads: THREADS
+    resources:
+        **estimate("simulate_shard"),
     script:
         "../scripts/simulate_shard.py"
 

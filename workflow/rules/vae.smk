@@ -18,6 +18,7 @@ rule train_vae:
         "results/{study}/benchmarks/train_vae.tsv"
     threads: THREADS
     resources:
+        **estimate("train_vae"),
         gpu=GPU,
     script:
         "../scripts/train_vae.py"

@@ -1,0 +1,143 @@
+"""`snakemake --profile slurm` on a real one-node Slurm cluster (tests/slurm_cluster.py).
+
+Runs the tiny test study through the shipped profile with only what a user would set
+(the partition, through LATENTOPT_SLURM_PARTITION, and a shorter first status check), then
+checks in Slurm's accounting that every non-local job went through sbatch, that shards
+were separate jobs and torch jobs asked for a GPU, and that the outputs equal a local
+``--cores 2`` run. Skips, with the reason, where it cannot run (not root, no apt).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from slurm_cluster import SlurmCluster, install, why_unavailable  # noqa: E402
+
+pytestmark = pytest.mark.slurm
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate"}
+LOCAL_RULES = {"merge_dataset", "plot_run", "all"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = why_unavailable()
+    if reason is None and importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        reason = "snakemake-executor-plugin-slurm is not installed (pip install -e '.[slurm]')"
+    if reason:
+        print(f"test_slurm skipped: {reason}")
+        pytest.skip(reason)
+    try:
+        install()
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"test_slurm skipped: Slurm packages could not be installed ({exc})")
+        pytest.skip(f"Slurm packages could not be installed: {exc}")
+    with SlurmCluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory):
+    cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    cfg["device"] = "auto"  # torch rules request a GPU (the node's GPU is a stand-in; torch falls back to CPU)
+    path = tmp_path_factory.mktemp("cfg") / "tiny-slurm.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def snakemake(workdir: Path, config: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(config), *args]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, config_file, tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    env = {**cluster.env, "LATENTOPT_SLURM_PARTITION": "debug"}
+    on_slurm = snakemake(base / "slurm", config_file, env, "--cores", "2", "--profile", "slurm", "--verbose",
+                         "--slurm-init-seconds-before-status-checks", "2")
+    assert on_slurm.returncode == 0, on_slurm.stdout[-4000:] + on_slurm.stderr[-6000:]
+    local = snakemake(base / "local", config_file, cluster.env, "--cores", "2")
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
+    return base, on_slurm.stdout + on_slurm.stderr
+
+
+def accounting(cluster) -> list[dict]:
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "-a", "-S", "now-1days",
+                          "-o", "JobID,Comment,State,ReqTRES,Partition,Account"],
+                         env=cluster.env, capture_output=True, text=True, check=True).stdout
+    rows = [dict(zip(("id", "comment", "state", "tres", "partition", "account"), line.split("|")))
+            for line in out.splitlines() if line.strip()]
+    for row in rows:
+        m = re.match(r"rule_([A-Za-z0-9_]+?)(?:_wildcards_|$)", row["comment"])
+        row["rule"] = m.group(1) if m else None
+    return rows
+
+
+def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
+    base, log = runs
+    cfg = yaml.safe_load(config_file.read_text())["studies"]["tiny"]
+    jobs = [r for r in accounting(cluster) if r["rule"]]
+    by_rule: dict[str, list] = {}
+    for r in jobs:
+        by_rule.setdefault(r["rule"], []).append(r)
+    n_runs = len(cfg["optimize"])
+    expected = {"simulate_shard": cfg["simulate"]["shards"], "train_vae": 1, "generate": 1, "relax": 1,
+                "optimize": n_runs, "evaluate": 1}
+    assert {rule: len(v) for rule, v in by_rule.items()} == expected, jobs
+    assert all(r["state"] == "COMPLETED" for r in jobs), jobs
+    assert all(r["partition"] == "debug" for r in jobs), jobs
+    assert not LOCAL_RULES & set(by_rule), "local rules must not be submitted"
+    # torch jobs asked Slurm for a GPU, the simulation shards did not
+    for rule, rows in by_rule.items():
+        for r in rows:
+            assert ("gres/gpu=1" in r["tres"]) == (rule in TORCH_RULES), (rule, r["tres"])
+    # the submitted options, as the plugin logged them
+    calls = re.findall(r"sbatch call: (.*)", log)
+    shard_call = next(c for c in calls if "rule_simulate_shard" in c)
+    vae_call = next(c for c in calls if "rule_train_vae" in c)
+    assert "--gpus=1" in vae_call and "--gpus" not in shard_call
+    assert re.search(r"--mem \d+", shard_call) and re.search(r"-t \d+", shard_call)
+    assert "-p debug" in shard_call or "-p 'debug'" in shard_call
+    print("sbatch options, simulate shard:", shard_call)
+    print("sbatch options, train_vae:", vae_call)
+
+
+def h5_arrays(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def test_outputs_equal_a_local_run(runs):
+    base, _ = runs
+    slurm, local = base / "slurm/results/tiny", base / "local/results/tiny"
+    files = sorted(p.relative_to(local) for p in local.rglob("*.h5"))
+    assert files and files == sorted(p.relative_to(slurm) for p in slurm.rglob("*.h5"))
+    for rel in files:
+        a, b = h5_arrays(local / rel), h5_arrays(slurm / rel)
+        assert a.keys() == b.keys(), rel
+        for key in a:
+            if key == "epoch_time":
+                continue
+            assert np.array_equal(a[key], b[key], equal_nan=True), f"{rel}:{key}"
+    wa = torch.load(local / "vae/model.pt", weights_only=True)["state_dict"]
+    wb = torch.load(slurm / "vae/model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert json.loads((local / "metrics.json").read_text()) == json.loads((slurm / "metrics.json").read_text())
+    assert (base / "slurm/results/report.html").exists()
