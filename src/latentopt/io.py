@@ -8,6 +8,7 @@ never leaves a half-written output.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -142,8 +143,6 @@ def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
 
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes (identifies e.g. the trained model a checkpoint was made with)."""
-    import hashlib
-
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -155,8 +154,6 @@ def array_digest(arr: np.ndarray | None) -> str | None:
     """SHA-256 of an array's dtype, shape and bytes; None for None."""
     if arr is None:
         return None
-    import hashlib
-
     a = np.ascontiguousarray(arr)
     return hashlib.sha256(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
 

@@ -85,10 +85,6 @@ def run_files(wc):
     return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
 
 
-def run_figures(wc):
-    return [f"results/{wc.study}/figures/optimize/{r}.png" for r in runs(wc.study)]
-
-
 STUDY_FIGURES = [
     "dataset_samples",
     "vae_samples",
