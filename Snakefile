@@ -18,6 +18,7 @@ include: "workflow/rules/vae.smk"
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/optimize.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/trajectories.smk"
 
 
 rule all:

@@ -87,3 +87,58 @@ def evaluate(study: dict, gpu: bool = False) -> dict[str, int]:
     L, n = study["system"]["L"], study["simulate"]["n_samples"]
     seconds = n * _scale(L) * 5e-3
     return {"mem_mb": _mb(2 * _state_mb(L, n) + 200), "runtime": _minutes(seconds, gpu)}
+
+
+# ---------------------------------------------------------------- trajectory studies
+#: seconds per FerroSIM site update on 2 threads (measured: ~3e9 site-steps in 10 s)
+SEC_PER_SITE_STEP = 3.3e-9
+#: seconds per trajectory and epoch (T = 900, hidden 256-128) on 2 CPU threads
+SEC_PER_TRAJECTORY_EPOCH = 6e-5
+#: BO overhead per iteration (GP fit + posterior over 10,000 candidates, 600 observations)
+SEC_PER_BO_ITERATION = 0.5
+
+
+def _grid_points(study: dict) -> int:
+    return study["latent"]["grid"] ** study["vae"]["latent_dim"]
+
+
+def _site_steps(study: dict, histories: int) -> float:
+    s, T = study["system"], study["trajectories"]["steps"] + study["objective"]["equilibration"]
+    return histories * T * s["substeps"] * s["N"] ** 2
+
+
+def trajectories(study: dict) -> dict[str, int]:
+    t = study["trajectories"]
+    return {"mem_mb": _mb(3 * t["n"] * t["steps"] * 8 / 2**20), "runtime": _minutes(t["n"] * t["steps"] * 1e-7)}
+
+
+def train_trajectory_vae(study: dict, gpu: bool = False) -> dict[str, int]:
+    t, v = study["trajectories"], study["vae"]
+    seconds = v["epochs"] * t["n"] * (t["steps"] / 900) * SEC_PER_TRAJECTORY_EPOCH
+    return {"mem_mb": _mb(4 * t["n"] * t["steps"] * 4 / 2**20 + 200), "runtime": _minutes(seconds, gpu)}
+
+
+def latent_grid(study: dict, gpu: bool = False) -> dict[str, int]:
+    m, T = _grid_points(study), study["trajectories"]["steps"]
+    return {"mem_mb": _mb(4 * m * T * 8 / 2**20), "runtime": _minutes(m * T * 1e-6, gpu)}
+
+
+def ground_truth(study: dict) -> dict[str, int]:
+    m, T = _grid_points(study), study["trajectories"]["steps"]
+    return {"mem_mb": _mb(3 * m * T * 8 / 2**20), "runtime": _minutes(_site_steps(study, m) * SEC_PER_SITE_STEP)}
+
+
+def bayes(study: dict, run: dict) -> dict[str, int]:
+    """GP iterations, one simulation per evaluation, and random search (simulated without a ground truth)."""
+    m, T = _grid_points(study), study["trajectories"]["steps"]
+    evals = run["n_initial"] + run["iterations"]
+    sims = evals * (1 + (0 if study["ground_truth"] else run["random_seeds"]))
+    seconds = run["iterations"] * SEC_PER_BO_ITERATION * max(1.0, evals / 600) ** 2 \
+        + _site_steps(study, sims) * SEC_PER_SITE_STEP
+    return {"mem_mb": _mb(3 * m * T * 8 / 2**20 + 8 * m * min(evals, 5000) * 8 / 2**20 + 200),
+            "runtime": _minutes(seconds)}
+
+
+def evaluate_trajectories(study: dict, gpu: bool = False) -> dict[str, int]:
+    m, T, n = _grid_points(study), study["trajectories"]["steps"], study["trajectories"]["n"]
+    return {"mem_mb": _mb(3 * (m + n) * T * 8 / 2**20 + 300), "runtime": _minutes(60 + m * 1e-4, gpu)}

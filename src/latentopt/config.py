@@ -25,13 +25,26 @@ class ConfigError(ValueError):
     """An invalid configuration; the message starts with the dotted key path."""
 
 
-def _with_defaults(validator_class):
-    """A validator that fills ``default`` values of ``properties`` (jsonschema FAQ recipe)."""
+def _with_defaults(validator_class, root: dict):
+    """A validator that fills ``default`` values of ``properties`` (jsonschema FAQ recipe).
+
+    A property given as a local ``{"$ref": "#/$defs/name"}`` takes the default of the
+    referenced definition.
+    """
     validate_properties = validator_class.VALIDATORS["properties"]
+
+    def default_of(sub):
+        if isinstance(sub, dict) and "default" not in sub and str(sub.get("$ref", "")).startswith("#/"):
+            node = root
+            for part in sub["$ref"][2:].split("/"):
+                node = node[part]
+            return default_of(node)
+        return sub
 
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for name, sub in properties.items():
+                sub = default_of(sub)
                 if isinstance(sub, dict) and "default" in sub and name not in instance:
                     instance[name] = copy.deepcopy(sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
@@ -77,7 +90,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     if not isinstance(config, dict):
         raise ConfigError(f"<config>: expected a mapping, got {type(config).__name__}")
     cfg = copy.deepcopy(config)
-    validator_cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    validator_cls = _with_defaults(jsonschema.validators.validator_for(schema), schema)
     errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
@@ -97,7 +110,57 @@ def canonical(obj: Any) -> Any:
     return obj
 
 
+def is_trajectory_study(study: dict[str, Any]) -> bool:
+    """True for a trajectory study (``system.model: ferrosim``), False for a spin study."""
+    return study["system"].get("model") == "ferrosim"
+
+
+#: largest grid for which ``ground_truth`` defaults to true (the lecture's 100 x 100)
+GROUND_TRUTH_MAX_POINTS = 10_000
+
+
+def _check_trajectory_study(prefix: str, study: dict[str, Any]) -> None:
+    from latentopt.physics.ferrosim import FerroSim
+    from latentopt.trajectories import family_ranges
+
+    system, traj, latent = study["system"], study["trajectories"], study["latent"]
+    for name, fam in traj["families"].items():
+        try:
+            family_ranges(name, fam.get("ranges"))
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{prefix}.trajectories.families.{name}: {exc.args[0]}") from exc
+    if not any(f.get("weight", 1.0) > 0 for f in traj["families"].values()):
+        raise ConfigError(f"{prefix}.trajectories.families: all weights are 0")
+    bounds = latent["constraints"]
+    if bounds["min"] is not None and bounds["max"] is not None and not bounds["min"] < bounds["max"]:
+        raise ConfigError(f"{prefix}.latent.constraints: min must be below max ({bounds['min']} >= {bounds['max']})")
+    try:
+        model = FerroSim.from_config(system)
+    except ValueError as exc:
+        raise ConfigError(f"{prefix}.system: {exc}") from exc
+    field_max = max([abs(b) for b in (bounds["min"], bounds["max"]) if b is not None], default=20.0)
+    if model.stability(field_max) >= 1.0:
+        raise ConfigError(f"{prefix}.system.dt: explicit Euler with gamma dt lambda_max = "
+                          f"{model.stability(field_max):.3g} at fields up to {field_max} E_c is inaccurate or "
+                          "unstable (must be < 1); decrease dt")
+    n_points = latent["grid"] ** study["vae"]["latent_dim"]
+    if n_points > 1_000_000:
+        raise ConfigError(f"{prefix}.latent.grid: {latent['grid']}^{study['vae']['latent_dim']} = {n_points} "
+                          "points; expected at most 1,000,000")
+    study.setdefault("ground_truth", n_points <= GROUND_TRUTH_MAX_POINTS)
+    n_val = round(traj["n"] * study["vae"]["val_fraction"])
+    if traj["n"] - n_val < 2:
+        raise ConfigError(f"{prefix}.vae.val_fraction: fewer than 2 training trajectories remain")
+    for run_name, run in study["optimize"].items():
+        if run["n_initial"] > n_points:
+            raise ConfigError(f"{prefix}.optimize.{run_name}.n_initial: {run['n_initial']} initial points for a "
+                              f"grid of {n_points}")
+
+
 def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
+    if is_trajectory_study(study):
+        _check_trajectory_study(prefix, study)
+        return
     system, sim, vae = study["system"], study["simulate"], study["vae"]
     L = system["L"]
     if L % 16:

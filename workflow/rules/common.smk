@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from latentopt import cluster
-from latentopt.config import ConfigError, validate_config
+from latentopt.config import ConfigError, is_trajectory_study, validate_config
 
 # A --configfile given on the command line replaces the default config instead of being
 # merged into it (so a study file does not silently inherit the default studies).
@@ -26,6 +26,19 @@ STUDIES = config["studies"]
 DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
+
+# spin studies (chiral magnet) and trajectory studies (FerroSIM) share output names such as
+# vae/model.pt and metrics.json; rules of each kind accept only their studies' names
+TRAJECTORY_STUDIES = [name for name, s in STUDIES.items() if is_trajectory_study(s)]
+SPIN_STUDIES = [name for name in STUDIES if name not in TRAJECTORY_STUDIES]
+
+
+def _names_re(names):
+    return "|".join(map(__import__("re").escape, names)) or "(?!)"  # (?!) matches nothing
+
+
+SPIN_RE = _names_re(SPIN_STUDIES)
+TRAJECTORY_RE = _names_re(TRAJECTORY_STUDIES)
 
 # {study} and {run} names as accepted by the schema; {shard} is an integer
 wildcard_constraints:
@@ -61,6 +74,10 @@ def estimate(stage):
     fn = getattr(cluster, stage)
     if stage == "simulate_shard":
         get = lambda wc, threads: fn(study(wc), threads)
+    elif stage in ("trajectories", "ground_truth"):
+        get = lambda wc, threads: fn(study(wc))
+    elif stage == "bayes":
+        get = lambda wc, threads: fn(study(wc), run_settings(wc))
     elif stage == "optimize":
         get = lambda wc, threads: fn(study(wc), run_settings(wc), gpu=bool(GPU))
     else:
@@ -74,6 +91,7 @@ localrules:
     all,
     merge_dataset,
     plot_run,
+    plot_bo_run,
 
 
 def shard_files(wc):
@@ -84,6 +102,38 @@ def shard_files(wc):
 def run_files(wc):
     return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
 
+
+def bayes_inputs(wc):
+    """The decoded grid, plus the ground truth when the study computes it (random-search baseline)."""
+    inputs = {"grid": f"results/{wc.study}/latent/grid.h5"}
+    if study(wc)["ground_truth"]:
+        inputs["truth"] = f"results/{wc.study}/latent/ground_truth.h5"
+    return inputs
+
+
+def trajectory_evaluate_inputs(wc):
+    inputs = {
+        "trajectories": f"results/{wc.study}/trajectories/train.h5",
+        "model": f"results/{wc.study}/vae/model.pt",
+        "history": f"results/{wc.study}/vae/history.h5",
+        "runs": [f"results/{wc.study}/bo/{r}.h5" for r in runs(wc.study)],
+        **bayes_inputs(wc),
+    }
+    return inputs
+
+
+def plot_bo_inputs(wc):
+    return {"run": f"results/{wc.study}/bo/{wc.run}.h5",
+            "trajectories": f"results/{wc.study}/trajectories/train.h5", **bayes_inputs(wc)}
+
+
+TRAJECTORY_FIGURES = [
+    "trajectory_samples",
+    "training_curves",
+    "latent_parameters",
+    "feasible_region",
+    "bo_convergence",
+]
 
 STUDY_FIGURES = [
     "dataset_samples",
@@ -101,8 +151,12 @@ def final_targets():
     out = []
     for name in STUDIES:
         out.append(f"results/{name}/metrics.json")
-        out += [f"results/{name}/figures/{f}.png" for f in STUDY_FIGURES]
-        out += [f"results/{name}/figures/optimize/{r}.png" for r in runs(name)]
+        if name in TRAJECTORY_STUDIES:
+            out += [f"results/{name}/figures/{f}.png" for f in TRAJECTORY_FIGURES]
+            out += [f"results/{name}/figures/bo/{r}_{kind}.png" for r in runs(name) for kind in ("surfaces", "best")]
+        else:
+            out += [f"results/{name}/figures/{f}.png" for f in STUDY_FIGURES]
+            out += [f"results/{name}/figures/optimize/{r}.png" for r in runs(name)]
     return out
 
 

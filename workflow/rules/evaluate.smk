@@ -83,6 +83,8 @@ rule evaluate:
         "results/{study}/logs/evaluate.log",
     benchmark:
         "results/{study}/benchmarks/evaluate.tsv"
+    wildcard_constraints:
+        study=SPIN_RE,
     threads: THREADS
     resources:
         **estimate("evaluate"),

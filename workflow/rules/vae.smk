@@ -16,6 +16,8 @@ rule train_vae:
         "results/{study}/logs/train_vae.log",
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
+    wildcard_constraints:
+        study=SPIN_RE,
     threads: THREADS
     resources:
         **estimate("train_vae"),

@@ -310,8 +310,8 @@ def save_model(path: str | os.PathLike, model: SpinVAE, extra: dict[str, Any] | 
         torch.save({"state_dict": state_dict, "hparams": dict(model.hparams), **extra}, tmp)
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SpinVAE:
-    """Rebuild a :class:`SpinVAE` saved by :func:`save_model`.
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", cls: type[nn.Module] | None = None):
+    """Rebuild a model saved by :func:`save_model` (a :class:`SpinVAE` unless ``cls`` is given).
 
     The file is read with ``torch.load(..., weights_only=True)`` (no arbitrary code is
     unpickled).
@@ -321,10 +321,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
     path : str or PathLike
     device : str or torch.device
         Where to put the model (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...).
+    cls : type, optional
+        The model class, built as ``cls(**hparams)``; default :class:`SpinVAE`.
 
     Returns
     -------
-    SpinVAE
+    nn.Module
         In eval mode, on ``device``.
 
     Raises
@@ -346,7 +348,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
     if not isinstance(payload, dict) or not {"state_dict", "hparams"} <= payload.keys():
         raise ValueError(f"{path}: malformed model file, expected a dict with 'state_dict' and 'hparams'")
     try:
-        model = SpinVAE(**payload["hparams"])
+        model = (cls or SpinVAE)(**payload["hparams"])
         model.load_state_dict(payload["state_dict"])
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"{path}: weights do not match the stored hparams ({exc})") from exc

@@ -7,61 +7,17 @@ exactly the same weights and history (on the CPU) as an uninterrupted run.
 
 from __future__ import annotations
 
-import math
 import os
-import time
-import warnings
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from latentopt.io import atomic_path, write_h5
+from latentopt.io import write_h5
 from latentopt.models.vae import SpinVAE, as_device, vae_loss
+from latentopt.trainers.common import HISTORY_KEYS, data_checksum, fit, split_indices
 
 __all__ = ["HISTORY_KEYS", "decode", "encode_mean", "split_indices", "train_vae", "write_history"]
-
-#: Per-epoch series recorded by :func:`train_vae`.
-HISTORY_KEYS = ("loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "epoch_time")
-
-
-def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random split of ``range(n)`` into training and validation indices.
-
-    The validation set has ``round(n * val_fraction)`` samples, at least one when
-    ``val_fraction > 0`` and ``n > 1``.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    val_fraction : float
-        Fraction of samples held out, in ``[0, 1)``.
-    seed : int
-        Seed of the :func:`numpy.random.default_rng` permutation.
-
-    Returns
-    -------
-    train_idx, val_idx : ndarray of int64
-        Sorted, disjoint, together ``range(n)``.
-
-    Raises
-    ------
-    ValueError
-        If ``val_fraction`` is outside ``[0, 1)`` or the training set would be empty.
-    """
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction: expected a value in [0, 1), got {val_fraction}")
-    n_val = int(round(n * val_fraction))
-    if val_fraction > 0 and n > 1:
-        n_val = max(n_val, 1)
-    if n - n_val < 1:
-        raise ValueError(f"split_indices: no training samples left (n={n}, val_fraction={val_fraction})")
-    perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[n_val:]).astype(np.int64), np.sort(perm[:n_val]).astype(np.int64)
-
 
 def _validate_spins(spins: np.ndarray) -> np.ndarray:
     """Check ``spins`` is a finite ``(n, 3, L, L)`` array; return it as float32."""
@@ -75,28 +31,6 @@ def _validate_spins(spins: np.ndarray) -> np.ndarray:
     if not np.isfinite(spins).all():
         raise ValueError("spins: contains NaN or inf")
     return np.ascontiguousarray(spins, dtype=np.float32)
-
-
-def _data_checksum(spins: np.ndarray) -> list[float]:
-    """Cheap fingerprint of a data set: total sum and index-weighted sum of sample sums.
-
-    The second number changes when samples are reordered, which the first does not see.
-    """
-    per_sample = spins.reshape(len(spins), -1).sum(axis=1, dtype=np.float64)
-    weights = np.arange(1, len(spins) + 1, dtype=np.float64)
-    return [float(per_sample.sum()), float(per_sample @ weights)]
-
-
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches of ``range(n)``.
-
-    A trailing batch of a single sample is merged into the previous one, since
-    BatchNorm cannot normalise a batch of one in training mode.
-    """
-    batches = list(torch.randperm(n, generator=generator).split(batch_size))
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches[-2:] = [torch.cat(batches[-2:])]
-    return batches
 
 
 def random_translations(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -114,65 +48,10 @@ def random_translations(x: torch.Tensor, generator: torch.Generator) -> torch.Te
              rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def _train_epoch(model: SpinVAE, optimizer: torch.optim.Optimizer, data: torch.Tensor, beta: float,
-                 batch_size: int, generator: torch.Generator, device: torch.device,
-                 augment: bool = False) -> list[float]:
-    """One pass over ``data`` (CPU tensor); return sample-averaged ``[loss, reconstruction, kl]``."""
-    model.train()
-    totals = torch.zeros(3, dtype=torch.float64, device=device)
-    for idx in _batches(len(data), batch_size, generator):
-        x = data[idx]
-        if augment:
-            x = random_translations(x, generator)
-        x = x.to(device, non_blocking=True)
-        x_out, mu, logvar = model(x, sample=True)
-        terms = vae_loss(x, x_out, mu, logvar, beta)
-        optimizer.zero_grad(set_to_none=True)
-        terms[0].backward()
-        optimizer.step()
-        totals += torch.stack(terms).detach().double() * len(idx)
-    return (totals / len(data)).tolist()
-
-
-@torch.no_grad()
-def _evaluate(model: SpinVAE, data: torch.Tensor, beta: float, batch_size: int,
-              device: torch.device) -> list[float]:
-    """Sample-averaged ``[loss, reconstruction]`` in eval mode with ``z = mu``; NaN if no data."""
-    if len(data) == 0:
-        return [math.nan, math.nan]
-    model.eval()
-    totals = torch.zeros(2, dtype=torch.float64, device=device)
-    for x in data.split(batch_size):
-        x = x.to(device, non_blocking=True)
-        loss, reconstruction, _ = vae_loss(x, *model(x, sample=False), beta)
-        totals += torch.stack([loss, reconstruction]).double() * len(x)
-    return (totals / len(data)).tolist()
-
-
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_checkpoint(path: Path, fingerprint: dict[str, Any], epochs: int) -> dict[str, Any] | None:
-    """Read a checkpoint to resume from, or return None (with a warning) if it does not fit."""
-    if not path.is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        warnings.warn(f"{path}: unreadable checkpoint ignored, training from scratch ({exc})",
-                      RuntimeWarning, stacklevel=3)
-        return None
-    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
-        warnings.warn(f"{path}: checkpoint was made with other settings or data; ignored, "
-                      "training from scratch", RuntimeWarning, stacklevel=3)
-        return None
-    if state["epoch"] > epochs:
-        warnings.warn(f"{path}: checkpoint is at epoch {state['epoch']} > epochs={epochs}; ignored, "
-                      "training from scratch", RuntimeWarning, stacklevel=3)
-        return None
-    return state
+def _spin_loss(beta: float):
+    def loss_fn(model: SpinVAE, x: torch.Tensor, sample: bool):
+        return vae_loss(x, *model(x, sample=sample), beta)
+    return loss_fn
 
 
 def train_vae(
@@ -277,56 +156,15 @@ def train_vae(
     fingerprint = dict(latent_dim=int(latent_dim), beta=float(beta), batch_size=int(batch_size),
                        lr=float(lr), val_fraction=float(val_fraction), seed=int(seed),
                        channels=[int(c) for c in channels], hidden=int(hidden), augment=bool(augment), n=int(n), L=int(L),
-                       shape=list(spins.shape), checksum=_data_checksum(spins))
+                       shape=list(spins.shape), checksum=data_checksum(spins))
 
     torch.manual_seed(seed)
     model = SpinVAE(L, latent_dim, channels=channels, hidden=hidden).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
-    generator = torch.Generator().manual_seed(seed)
-    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
-    start = 0
-
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
-    state = _load_checkpoint(checkpoint, fingerprint, epochs) if checkpoint is not None else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng_state"])
-        if device.type == "cuda" and state.get("cuda_rng_state") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng_state"], device)
-        generator.set_state(state["generator_state"])
-        history = {key: list(state["history"][key]) for key in HISTORY_KEYS}
-        start = int(state["epoch"])
-
     data = torch.from_numpy(spins)
     train_data, val_data = data[torch.from_numpy(train_idx)], data[torch.from_numpy(val_idx)]
-    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=not progress,
-               desc="train VAE", unit="epoch")
-    for epoch in bar:
-        t0 = time.perf_counter()
-        loss, reconstruction, kl = _train_epoch(model, optimizer, train_data, beta, batch_size,
-                                                generator, device, augment)
-        val_loss, val_reconstruction = _evaluate(model, val_data, beta, batch_size, device)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        for key, value in zip(HISTORY_KEYS, (loss, reconstruction, kl, val_loss, val_reconstruction,
-                                             time.perf_counter() - t0)):
-            history[key].append(float(value))
-        bar.set_postfix(loss=f"{loss:.4g}", val_loss=f"{val_loss:.4g}")
-        if checkpoint is not None:
-            _save_checkpoint(checkpoint, {
-                "epoch": epoch + 1,
-                "fingerprint": fingerprint,
-                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "optimizer": optimizer.state_dict(),
-                "torch_rng_state": torch.get_rng_state(),
-                "cuda_rng_state": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "generator_state": generator.get_state(),
-                "history": history,
-            })
-    bar.close()
-
-    model.eval()
+    history = fit(model, _spin_loss(beta), train_data, val_data, epochs=epochs, batch_size=batch_size, lr=lr,
+                  seed=seed, device=device, checkpoint=checkpoint, fingerprint=fingerprint, progress=progress,
+                  transform=random_translations if augment else None, desc="train VAE")
     return model, {**history, "train_indices": train_idx, "val_indices": val_idx}
 
 

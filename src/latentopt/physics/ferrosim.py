@@ -1,0 +1,524 @@
+"""FerroSIM: a square lattice of 2D polarization vectors driven by an electric-field history.
+
+The model of Kalinin's lecture "Variational Autoencoders" (slide "FerroSIM: the simplest
+interesting ferroelectric"; the FerroSim package of R. K. Vasudevan, after Ricinschii et
+al., J. Phys.: Condens. Matter 10, 477 (1998)). Every site ``i`` of an ``N x N`` lattice
+carries a polarization ``p_i = (p_x, p_y)`` with the Ginzburg-Landau-Devonshire local free
+energy
+
+    f(p_i) = alpha1 (p_x^2 + p_y^2) + alpha2 (p_x^4 + p_y^4) + alpha3 p_x^2 p_y^2 - E_loc,i . p_i
+
+in the local field ``E_loc,i = E_ext(t) + E_d,i - alpha_dep <p>``: the applied field, a
+quenched random defect field and the depolarization field of the mean polarization
+``<p>``. Neighbours are coupled by ``K |p_i - p_j|^2``. The total free energy used here is
+
+    F = sum_i [f_0(p_i) - (E_ext + E_d,i) . p_i]
+        + (alpha_dep N^2 / 2) |<p>|^2
+        + sum_i K / (4 n_i) sum_{j in nn(i)} |p_i - p_j|^2
+
+with ``f_0`` the field-free Landau part and ``n_i`` the number of actual neighbours of
+``i`` (4 on a periodic lattice; 2 or 3 on the edges of an open one: each site's coupling
+energy is averaged over the neighbours it has). Its gradient is
+
+    dF/dp_i = df_0/dp_i - E_loc,i + sum_j c_ij (p_i - p_j),   c_ij = K (1/n_i + 1/n_j) / 2,
+
+which on a periodic lattice is FerroSim's ``K (p_i - sum_j p_j / 4)``; the mean-field
+depolarization energy is written so that its gradient is exactly ``alpha_dep <p>``.
+Because the dynamics below is the exact gradient flow of ``F``, ``F`` never increases
+under a constant field (tested).
+
+Dynamics: relaxational (Landau-Khalatnikov), ``dp_i/dt = -gamma dF/dp_i``, integrated with
+the explicit (forward) Euler scheme, all sites updated simultaneously from the previous
+state. Each value of the field history is held for ``substeps`` Euler steps of size
+``dt``. The scheme is stable while ``gamma dt lambda_max < 2`` with ``lambda_max`` the
+largest curvature of ``F``; :meth:`FerroSim.stability` bounds it for a field amplitude.
+The defaults (``gamma = 1``, ``dt = 1 / 900``) keep ``gamma dt lambda_max`` below 0.1
+for fields up to 20 ``E_c``. Unlike FerroSim, no random subset of sites is frozen per
+step, so a run is a deterministic function of the field history.
+
+Units: fields are given in units of the intrinsic (Landau) coercive field of a single
+site, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``: the field at which the
+polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2 alpha2))``, loses stability
+when the field is applied antiparallel along the same axis (:func:`coercive_field`).
+
+Arrays follow ``design.md``: a polarization map is ``(2, N, N)`` with channels
+``(p_x, p_y)``, the last axis x and the one before it y; a batch is ``(B, 2, N, N)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numba
+import numpy as np
+
+BOUNDARIES = ("periodic", "open")
+INITIAL_STATES = ("poled", "random")
+
+
+def coercive_field(alpha1: float, alpha2: float) -> float:
+    """Intrinsic coercive field of ``f = alpha1 p^2 + alpha2 p^4 - E p``.
+
+    ``E(p) = 2 alpha1 p + 4 alpha2 p^3`` has its turning point at
+    ``p_c^2 = -alpha1 / (6 alpha2)``, so ``E_c = (4/3) |alpha1| p_c``.
+
+    Parameters
+    ----------
+    alpha1 : float
+        Quadratic Landau coefficient, ``< 0`` (ferroelectric phase).
+    alpha2 : float
+        Quartic coefficient, ``> 0``.
+
+    Returns
+    -------
+    float
+        ``E_c`` in the units of the free energy per unit polarization.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
+    """
+    if not (alpha1 < 0 and alpha2 > 0):
+        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    return 4.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (6.0 * alpha2))
+
+
+def remanent_polarization(alpha1: float, alpha2: float) -> float:
+    """``P_r = sqrt(-alpha1 / (2 alpha2))``, the zero-field minimum of ``f`` along an axis."""
+    if not (alpha1 < 0 and alpha2 > 0):
+        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    return math.sqrt(-alpha1 / (2.0 * alpha2))
+
+
+@dataclass(frozen=True)
+class FerroSim:
+    """Parameters of a FerroSIM lattice (see the module docstring for the free energy).
+
+    Parameters
+    ----------
+    N : int
+        Lattice side (``N x N`` sites), ``>= 1``.
+    alpha1, alpha2, alpha3 : float
+        Landau coefficients (FerroSim's tetragonal defaults: -1.6, 12.2, 40.0; with
+        ``alpha3 > 2 alpha2`` the minima lie along the axes).
+    K : float
+        Nearest-neighbour coupling, ``>= 0``.
+    alpha_dep : float
+        Depolarization coefficient, ``>= 0``.
+    gamma : float
+        Kinetic coefficient, ``> 0``.
+    dt : float
+        Euler time step, ``> 0``.
+    substeps : int
+        Euler steps per value of the field history.
+    boundary : {"periodic", "open"}
+    field_direction : tuple of float
+        In-plane direction of the applied field (normalized here).
+    """
+
+    N: int
+    alpha1: float = -1.6
+    alpha2: float = 12.2
+    alpha3: float = 40.0
+    K: float = 1.0
+    alpha_dep: float = 0.0
+    gamma: float = 1.0
+    dt: float = 1.0 / 900.0
+    substeps: int = 1
+    boundary: str = "periodic"
+    field_direction: tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self):
+        if int(self.N) < 1:
+            raise ValueError(f"N: expected a positive int, got {self.N}")
+        coercive_field(self.alpha1, self.alpha2)  # validates the double well
+        if self.K < 0 or self.alpha_dep < 0:
+            raise ValueError(f"K and alpha_dep must be >= 0, got K={self.K}, alpha_dep={self.alpha_dep}")
+        if not (self.gamma > 0 and self.dt > 0 and int(self.substeps) >= 1):
+            raise ValueError(f"gamma > 0, dt > 0 and substeps >= 1 expected, got {self.gamma}, {self.dt}, "
+                             f"{self.substeps}")
+        if self.boundary not in BOUNDARIES:
+            raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {self.boundary!r}")
+        d = np.asarray(self.field_direction, dtype=float)
+        if d.shape != (2,) or not np.isfinite(d).all() or np.hypot(*d) == 0:
+            raise ValueError(f"field_direction: expected a non-zero 2-vector, got {self.field_direction}")
+        object.__setattr__(self, "field_direction", tuple(float(v) for v in d / np.hypot(*d)))
+
+    @classmethod
+    def from_config(cls, system: dict) -> "FerroSim":
+        """Build from a validated ``system:`` block (``model: ferrosim``; extra keys ignored)."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: (tuple(v) if k == "field_direction" else v) for k, v in system.items() if k in names})
+
+    @property
+    def E_c(self) -> float:
+        """Intrinsic coercive field (:func:`coercive_field`)."""
+        return coercive_field(self.alpha1, self.alpha2)
+
+    @property
+    def P_r(self) -> float:
+        """Remanent polarization along an axis (:func:`remanent_polarization`)."""
+        return remanent_polarization(self.alpha1, self.alpha2)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def stability(self, field_max: float) -> float:
+        """Upper bound of ``gamma dt lambda_max`` for fields up to ``field_max`` (units of E_c).
+
+        ``lambda_max <= 2|alpha1| + (12 alpha2 + 2|alpha3|) p_max^2 + 2K + alpha_dep`` with
+        ``p_max`` the largest root of ``4 alpha2 p^3 + 2 alpha1 p = field_max E_c + |E_d|``
+        bounded by ``p_max = max(P_r, (field_max E_c / (4 alpha2))^(1/3)) * 1.5``. Explicit
+        Euler is stable below 2; keep it well below 1 for accuracy.
+        """
+        p_max = 1.5 * max(self.P_r, (abs(field_max) * self.E_c / (4 * self.alpha2)) ** (1 / 3))
+        lam = 2 * abs(self.alpha1) + (12 * self.alpha2 + 2 * abs(self.alpha3)) * p_max ** 2 + 2 * self.K + self.alpha_dep
+        return self.gamma * self.dt * lam
+
+
+# --------------------------------------------------------------------------- lattice tables
+def neighbour_table(N: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours and coupling weights of every site of an ``N x N`` lattice.
+
+    Parameters
+    ----------
+    N : int
+    boundary : {"periodic", "open"}
+
+    Returns
+    -------
+    nbr : ndarray of int64, shape (N*N, 4)
+        Flat indices (``y * N + x``) of the +x, -x, +y, -y neighbours; -1 where a site of
+        an open lattice has none. On a periodic lattice with N = 1 or 2 a site may list
+        the same neighbour twice, as the periodic images do.
+    weight : ndarray of float64, shape (N*N, 4)
+        ``(1/n_i + 1/n_j) / 2`` per bond (0 where there is no neighbour), so that the
+        coupling force is ``K sum_j weight_ij (p_i - p_j)``.
+    """
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {boundary!r}")
+    y, x = np.divmod(np.arange(N * N), N)
+    cand = [(y, x + 1), (y, x - 1), (y + 1, x), (y - 1, x)]
+    nbr = np.empty((N * N, 4), dtype=np.int64)
+    for k, (yy, xx) in enumerate(cand):
+        if boundary == "periodic":
+            nbr[:, k] = (yy % N) * N + xx % N
+        else:
+            inside = (yy >= 0) & (yy < N) & (xx >= 0) & (xx < N)
+            nbr[:, k] = np.where(inside, yy * N + xx, -1)
+    count = (nbr >= 0).sum(axis=1).astype(float)
+    inv = np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
+    weight = np.where(nbr >= 0, 0.5 * (inv[:, None] + inv[np.maximum(nbr, 0)]), 0.0)
+    return nbr, weight
+
+
+def defect_fields(N: int, fraction: float, strength: float, seed: int) -> np.ndarray:
+    """Quenched random defect fields ``E_d``, in units of ``E_c``.
+
+    A fraction of the sites (chosen without replacement) carries a field of magnitude
+    uniform in ``[0, strength]`` and uniformly random in-plane direction; the others carry
+    none (FerroSim's random-field defects).
+
+    Parameters
+    ----------
+    N : int
+    fraction : float
+        Fraction of defect sites, in ``[0, 1]``.
+    strength : float
+        Maximal defect field in units of ``E_c``, ``>= 0``.
+    seed : int
+
+    Returns
+    -------
+    ndarray of float64, shape (2, N, N)
+    """
+    if not 0 <= fraction <= 1 or strength < 0:
+        raise ValueError(f"defects: fraction in [0, 1] and strength >= 0 expected, got {fraction}, {strength}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xD]))
+    n = int(round(fraction * N * N))
+    sites = rng.choice(N * N, size=n, replace=False)
+    mag = rng.uniform(0.0, strength, n)
+    phi = rng.uniform(0.0, 2 * np.pi, n)
+    out = np.zeros((2, N * N))
+    out[0, sites] = mag * np.cos(phi)
+    out[1, sites] = mag * np.sin(phi)
+    return out.reshape(2, N, N)
+
+
+def initial_polarization(model: FerroSim, kind: str, seed: int, noise: float = 0.1) -> np.ndarray:
+    """The initial polarization map.
+
+    ``"poled"``: every site at ``-P_r`` along the field direction (FerroSim's start at the
+    remanent state), plus Gaussian noise of standard deviation ``noise * P_r`` per
+    component. ``"random"``: Gaussian, standard deviation ``P_r`` per component.
+
+    Returns
+    -------
+    ndarray of float64, shape (2, N, N)
+    """
+    if kind not in INITIAL_STATES:
+        raise ValueError(f"initial: expected one of {INITIAL_STATES}, got {kind!r}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1]))
+    N, pr = model.N, model.P_r
+    if kind == "random":
+        return pr * rng.standard_normal((2, N, N))
+    d = np.asarray(model.field_direction)
+    return -pr * d[:, None, None] + noise * pr * rng.standard_normal((2, N, N))
+
+
+# --------------------------------------------------------------------------- free energy
+def _check_p(p: np.ndarray, N: int | None = None) -> np.ndarray:
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 3 or p.shape[0] != 2 or p.shape[1] != p.shape[2] or (N is not None and p.shape[1] != N):
+        raise ValueError(f"p: expected shape (2, N, N){'' if N is None else f' with N={N}'}, got {p.shape}")
+    return p
+
+
+def free_energy(model: FerroSim, p: np.ndarray, field: float = 0.0, defects: np.ndarray | None = None) -> float:
+    """Total free energy ``F`` of a polarization map (module docstring).
+
+    Parameters
+    ----------
+    model : FerroSim
+    p : ndarray, shape (2, N, N)
+    field : float
+        Applied field along ``model.field_direction``, units of ``E_c``.
+    defects : ndarray, shape (2, N, N), optional
+        Defect fields in units of ``E_c``.
+
+    Returns
+    -------
+    float
+    """
+    p = _check_p(p, model.N)
+    px, py = p[0].ravel(), p[1].ravel()
+    E = model.E_c * (field * np.asarray(model.field_direction)[:, None]
+                     + (np.zeros((2, 1)) if defects is None else np.asarray(defects).reshape(2, -1)))
+    landau = (model.alpha1 * (px ** 2 + py ** 2) + model.alpha2 * (px ** 4 + py ** 4)
+              + model.alpha3 * px ** 2 * py ** 2 - E[0] * px - E[1] * py).sum()
+    n_sites = px.size
+    dep = 0.5 * model.alpha_dep * n_sites * (px.mean() ** 2 + py.mean() ** 2)
+    nbr, _ = neighbour_table(model.N, model.boundary)
+    has = nbr >= 0
+    n_i = has.sum(axis=1)
+    j = np.maximum(nbr, 0)
+    d2 = (px[:, None] - px[j]) ** 2 + (py[:, None] - py[j]) ** 2
+    coupling = (model.K / 4.0 * np.where(has, d2, 0.0).sum(axis=1) / np.maximum(n_i, 1)).sum()
+    return float(landau + dep + coupling)
+
+
+def force(model: FerroSim, p: np.ndarray, field: float = 0.0, defects: np.ndarray | None = None) -> np.ndarray:
+    """``-dF/dp`` of every site (numpy reference of the numba kernel).
+
+    Returns
+    -------
+    ndarray, shape (2, N, N)
+    """
+    p = _check_p(p, model.N)
+    out = np.empty((1, 2, model.N, model.N))
+    d = defects if defects is not None else np.zeros((2, model.N, model.N))
+    _force_into(*_kernel_args(model, d), p.reshape(2, -1), float(field), out.reshape(1, 2, -1)[0])
+    return out[0]
+
+
+# --------------------------------------------------------------------------- numba kernels
+def _kernel_args(model: FerroSim, defects: np.ndarray) -> tuple:
+    nbr, weight = neighbour_table(model.N, model.boundary)
+    Ec = model.E_c
+    ed = np.ascontiguousarray(np.asarray(defects, dtype=np.float64).reshape(2, -1) * Ec)
+    coeffs = np.array([model.alpha1, model.alpha2, model.alpha3, model.K, model.alpha_dep,
+                       Ec * model.field_direction[0], Ec * model.field_direction[1]])
+    return nbr, weight, ed, coeffs
+
+
+@numba.njit(cache=True, inline="always")
+def _force_into(nbr, weight, ed, c, p, e, out):
+    """out = -dF/dp for a flat map p (2, M) in applied field e (units of E_c)."""
+    a1, a2, a3, K, adep, ex, ey = c[0], c[1], c[2], c[3], c[4], c[5] * e, c[6] * e
+    M = p.shape[1]
+    mx = 0.0
+    my = 0.0
+    for i in range(M):
+        mx += p[0, i]
+        my += p[1, i]
+    mx /= M
+    my /= M
+    for i in range(M):
+        px = p[0, i]
+        py = p[1, i]
+        cx = 0.0
+        cy = 0.0
+        for k in range(4):
+            j = nbr[i, k]
+            if j >= 0:
+                w = weight[i, k]
+                cx += w * (px - p[0, j])
+                cy += w * (py - p[1, j])
+        gx = 2 * a1 * px + 4 * a2 * px * px * px + 2 * a3 * py * py * px + K * cx - (ex + ed[0, i] - adep * mx)
+        gy = 2 * a1 * py + 4 * a2 * py * py * py + 2 * a3 * px * px * py + K * cy - (ey + ed[1, i] - adep * my)
+        out[0, i] = -gx
+        out[1, i] = -gy
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_batch(fields, p0, nbr, weight, ed, c, step, substeps, out, mean_out):
+    B, T = fields.shape
+    M = p0.shape[1]
+    for b in numba.prange(B):
+        p = p0.copy()
+        f = np.empty((2, M))
+        for t in range(T):
+            e = fields[b, t]
+            for _ in range(substeps):
+                _force_into(nbr, weight, ed, c, p, e, f)
+                for i in range(M):
+                    p[0, i] += step * f[0, i]
+                    p[1, i] += step * f[1, i]
+            if mean_out.shape[1] == T:
+                sx = 0.0
+                sy = 0.0
+                for i in range(M):
+                    sx += p[0, i]
+                    sy += p[1, i]
+                mean_out[b, t, 0] = sx / M
+                mean_out[b, t, 1] = sy / M
+        out[b] = p
+
+
+def simulate(model: FerroSim, fields: np.ndarray, p0: np.ndarray, defects: np.ndarray | None = None,
+             equilibration: int = 0, return_mean: bool = False):
+    """Drive the lattice with many field histories at once (numba, parallel over histories).
+
+    Every history starts from the same ``p0`` with the same defects; each value is held for
+    ``model.substeps`` Euler steps. With ``equilibration > 0`` the last value of each
+    history is held for that many further values (the lecture's 900 + 50 steps).
+    Histories are independent, so the result does not depend on the thread count.
+
+    Parameters
+    ----------
+    model : FerroSim
+    fields : ndarray, shape (B, T) or (T,)
+        Applied field along ``model.field_direction`` in units of ``E_c``; finite.
+    p0 : ndarray, shape (2, N, N)
+        Initial polarization (:func:`initial_polarization`).
+    defects : ndarray, shape (2, N, N), optional
+        Defect fields in units of ``E_c`` (:func:`defect_fields`).
+    equilibration : int
+        Extra steps at the final field value, ``>= 0``.
+    return_mean : bool
+        Also return the mean polarization ``<p>`` after every step.
+
+    Returns
+    -------
+    p : ndarray of float64, shape (B, 2, N, N) (or (2, N, N) for a single history)
+        Final polarization maps.
+    mean : ndarray of float64, shape (B, T + equilibration, 2), only if ``return_mean``
+
+    Raises
+    ------
+    ValueError
+        On malformed shapes or non-finite fields.
+    FloatingPointError
+        If the integration diverged (non-finite polarization): decrease ``dt``.
+    """
+    fields = np.asarray(fields, dtype=np.float64)
+    single = fields.ndim == 1
+    fields = np.atleast_2d(fields)
+    if fields.ndim != 2 or fields.shape[1] < 1:
+        raise ValueError(f"fields: expected shape (B, T) or (T,), got {np.shape(fields)}")
+    if not np.isfinite(fields).all():
+        raise ValueError("fields: contains NaN or inf")
+    if int(equilibration) < 0:
+        raise ValueError(f"equilibration: expected an int >= 0, got {equilibration}")
+    if equilibration:
+        fields = np.concatenate([fields, np.repeat(fields[:, -1:], int(equilibration), axis=1)], axis=1)
+    p0 = _check_p(p0, model.N).reshape(2, -1)
+    d = np.zeros((2, model.N, model.N)) if defects is None else _check_p(defects, model.N)
+    nbr, weight, ed, c = _kernel_args(model, d)
+    B, T = fields.shape
+    out = np.empty((B, 2, model.N * model.N))
+    mean = np.empty((B, T if return_mean else 0, 2))
+    _run_batch(np.ascontiguousarray(fields), np.ascontiguousarray(p0), nbr, weight, ed, c,
+               model.gamma * model.dt, int(model.substeps), out, mean)
+    if not np.isfinite(out).all():
+        raise FloatingPointError(f"FerroSIM diverged (dt={model.dt}, gamma={model.gamma}); decrease dt "
+                                 f"(stability bound at 20 E_c: {model.stability(20.0):.3g}, must be < 2)")
+    out = out.reshape(B, 2, model.N, model.N)
+    if single:
+        out, mean = out[0], mean[0]
+    return (out, mean) if return_mean else out
+
+
+# --------------------------------------------------------------------------- curl and objectives
+def curl(p: np.ndarray, boundary: str = "periodic") -> np.ndarray:
+    """Discrete curl ``(curl p)_z = dp_y/dx - dp_x/dy`` of polarization maps.
+
+    Central differences (lattice constant 1); periodic wrap-around, or one-sided
+    differences on the edges of an open lattice (:func:`numpy.gradient`). A
+    counter-clockwise vortex ``p = (-y, x)`` has curl ``+2``.
+
+    Parameters
+    ----------
+    p : ndarray, shape (..., 2, N, N)
+        Channels ``(p_x, p_y)``; axis -1 is x, axis -2 is y.
+    boundary : {"periodic", "open"}
+
+    Returns
+    -------
+    ndarray, shape (..., N, N)
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim < 3 or p.shape[-3] != 2:
+        raise ValueError(f"p: expected shape (..., 2, N, N), got {p.shape}")
+    px, py = p[..., 0, :, :], p[..., 1, :, :]
+    if boundary == "periodic":
+        dpy_dx = 0.5 * (np.roll(py, -1, axis=-1) - np.roll(py, 1, axis=-1))
+        dpx_dy = 0.5 * (np.roll(px, -1, axis=-2) - np.roll(px, 1, axis=-2))
+    elif boundary == "open":
+        if p.shape[-1] < 2:
+            return np.zeros(p.shape[:-3] + p.shape[-2:])
+        dpy_dx = np.gradient(py, axis=-1)
+        dpx_dy = np.gradient(px, axis=-2)
+    else:
+        raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {boundary!r}")
+    return dpy_dx - dpx_dy
+
+
+#: objectives of a final polarization map, see :func:`curl_objective`
+OBJECTIVES = ("curl", "curl_normalized", "curl_unit")
+
+
+def curl_objective(p: np.ndarray, kind: str = "curl", boundary: str = "periodic", eps: float = 1e-3) -> np.ndarray:
+    """Scalar curl objectives of final polarization maps (the lecture's target functions).
+
+    - ``"curl"``: ``sum_sites |curl p|``.
+    - ``"curl_normalized"``: ``sum_sites |curl p| / max(|<p>|, eps)``, the curl per unit
+      net polarization.
+    - ``"curl_unit"``: ``sum_sites |curl (p / |p|)|``, the curl of the normalized vectors
+      (the lecture's "normalized curl": how much the field rotates regardless of
+      magnitude).
+
+    Parameters
+    ----------
+    p : ndarray, shape (..., 2, N, N)
+    kind : {"curl", "curl_normalized", "curl_unit"}
+    boundary : {"periodic", "open"}
+    eps : float
+        Floor of ``|<p>|`` (curl_normalized) and ``|p|`` (curl_unit).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if kind == "curl":
+        return np.abs(curl(p, boundary)).sum(axis=(-2, -1))
+    if kind == "curl_normalized":
+        mean = np.hypot(p[..., 0, :, :].mean(axis=(-2, -1)), p[..., 1, :, :].mean(axis=(-2, -1)))
+        return np.abs(curl(p, boundary)).sum(axis=(-2, -1)) / np.maximum(mean, eps)
+    if kind == "curl_unit":
+        norm = np.maximum(np.hypot(p[..., 0, :, :], p[..., 1, :, :]), eps)
+        return np.abs(curl(p / norm[..., None, :, :], boundary)).sum(axis=(-2, -1))
+    raise ValueError(f"objective: expected one of {OBJECTIVES}, got {kind!r}")

@@ -1,0 +1,245 @@
+"""Trajectory families, training sets of trajectories, and the feasibility check.
+
+A *trajectory* is a control history sampled at ``T`` equally spaced times
+``t_k = k / (T - 1)``, ``k = 0 .. T-1`` (so ``t`` runs over ``[0, 1]``): the electric
+field driving FerroSIM, or a KL-weight schedule. Training sets are drawn from
+*families*: parametric functions with a range per parameter (Biswas et al. 2023,
+Table 1 step 1: "trajectories from domain-expert knowledge").
+
+Families live in :data:`FAMILIES`, a registry name -> :class:`Family`; add one with
+:func:`register_family`. Parameters are drawn uniformly from their ranges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+#: a family function: ``f(t (T,), params (n, k), rng) -> (n, T)``
+FamilyFunction = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A parametric trajectory family.
+
+    Attributes
+    ----------
+    name : str
+    parameters : tuple of str
+        Parameter names, in the column order of the ``params`` arrays.
+    defaults : dict
+        Default range ``(low, high)`` of every parameter.
+    function : FamilyFunction
+        Vectorized over samples: ``function(t, params, rng)`` returns ``(n, T)``; ``rng``
+        is for families with noise and must be the only source of randomness.
+    doc : str
+        The formula, for captions.
+    """
+
+    name: str
+    parameters: tuple[str, ...]
+    defaults: dict
+    function: FamilyFunction
+    doc: str
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to :data:`FAMILIES` (its name must be new) and return it."""
+    if family.name in FAMILIES:
+        raise ValueError(f"trajectory family {family.name!r} is already registered")
+    missing = set(family.parameters) ^ set(family.defaults)
+    if missing:
+        raise ValueError(f"family {family.name!r}: defaults must give exactly the parameters, differ in {missing}")
+    FAMILIES[family.name] = family
+    return family
+
+
+def _damped_sine(t: np.ndarray, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    A, alpha, omega, B = (params[:, k, None] for k in range(4))
+    return A * np.exp(alpha * t) * np.sin(omega * t) + B
+
+
+register_family(Family(
+    name="damped_sine",
+    parameters=("A", "alpha", "omega", "B"),
+    # Kalinin lecture, "VAE encoding of domain trajectories"
+    defaults={"A": (0.0, 0.75), "alpha": (-2.75, 2.75), "omega": (2 * math.pi, 8 * math.pi / 3), "B": (-0.5, 0.5)},
+    function=_damped_sine,
+    doc="A exp(alpha t) sin(omega t) + B",
+))
+
+
+def time_axis(steps: int) -> np.ndarray:
+    """``t_k = k / (steps - 1)`` (``[0.]`` for one step), shape ``(steps,)``."""
+    if int(steps) < 1:
+        raise ValueError(f"steps: expected a positive int, got {steps}")
+    return np.linspace(0.0, 1.0, int(steps)) if steps > 1 else np.zeros(1)
+
+
+def family_ranges(name: str, ranges: Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
+    """The ``(k, 2)`` array of ``(low, high)`` per parameter of a family, defaults overridden by ``ranges``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown family.
+    ValueError
+        For an unknown parameter or a range with ``low > high``.
+    """
+    if name not in FAMILIES:
+        raise KeyError(f"unknown trajectory family {name!r}; registered: {sorted(FAMILIES)}")
+    fam = FAMILIES[name]
+    ranges = dict(ranges or {})
+    unknown = set(ranges) - set(fam.parameters)
+    if unknown:
+        raise ValueError(f"family {name!r}: unknown parameters {sorted(unknown)}; expected {list(fam.parameters)}")
+    out = np.array([ranges.get(p, fam.defaults[p]) for p in fam.parameters], dtype=np.float64).reshape(-1, 2)
+    bad = [p for p, (lo, hi) in zip(fam.parameters, out) if not lo <= hi]
+    if bad:
+        raise ValueError(f"family {name!r}: range of {bad} has low > high")
+    return out
+
+
+def sample_family(name: str, n: int, steps: int, seed: int,
+                  ranges: Mapping[str, Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` trajectories of a family with parameters uniform in their ranges.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`FAMILIES`.
+    n, steps : int
+        Number of trajectories and time steps ``T``.
+    seed : int
+    ranges : mapping, optional
+        ``{parameter: (low, high)}`` overriding the family's defaults.
+
+    Returns
+    -------
+    trajectories : ndarray of float64, shape (n, T)
+    params : ndarray of float64, shape (n, k)
+        In the order of ``FAMILIES[name].parameters``.
+    """
+    bounds = family_ranges(name, ranges)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _stable_hash(name)]))
+    params = rng.uniform(bounds[:, 0], bounds[:, 1], size=(int(n), len(bounds)))
+    traj = FAMILIES[name].function(time_axis(steps), params, rng)
+    return np.asarray(traj, dtype=np.float64).reshape(int(n), -1), params
+
+
+def _stable_hash(text: str) -> int:
+    """A process-independent integer for ``text`` (Python's ``hash`` is salted)."""
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+
+
+def sample_training_set(families: Mapping[str, Mapping], n: int, steps: int, seed: int) -> dict[str, np.ndarray]:
+    """A training set drawn from several families.
+
+    ``n`` is split over the families in proportion to their ``weight`` (default 1; the
+    remainder goes to the first families). Rows are then shuffled.
+
+    Parameters
+    ----------
+    families : mapping
+        ``{family: {"weight": w, "ranges": {parameter: [low, high]}}}`` (both optional).
+    n, steps, seed : int
+
+    Returns
+    -------
+    dict
+        ``trajectories (n, T)``; ``params (n, k)`` with ``k`` the largest parameter count
+        of the families (NaN-padded); ``family (n,)`` int index into ``names``;
+        ``names``: the family names (list); ``parameters``: list of parameter-name lists.
+    """
+    if not families:
+        raise ValueError("families: at least one trajectory family is required")
+    names = list(families)
+    weights = np.array([float(families[f].get("weight", 1.0)) for f in names])
+    if (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"families: weights must be >= 0 and not all 0, got {weights.tolist()}")
+    counts = np.floor(n * weights / weights.sum()).astype(int)
+    counts[: n - counts.sum()] += 1
+    k = max(len(FAMILIES[f].parameters) if f in FAMILIES else 0 for f in names)
+    traj, params, fam = [], [], []
+    for i, (name, count) in enumerate(zip(names, counts)):
+        x, p = sample_family(name, count, steps, seed, families[name].get("ranges"))
+        traj.append(x)
+        params.append(np.pad(p, ((0, 0), (0, k - p.shape[1])), constant_values=np.nan))
+        fam.append(np.full(count, i))
+    order = np.random.default_rng(np.random.SeedSequence([seed, 0x5])).permutation(n)
+    return {"trajectories": np.concatenate(traj)[order], "params": np.concatenate(params)[order],
+            "family": np.concatenate(fam)[order].astype(np.int64), "names": names,
+            "parameters": [list(FAMILIES[f].parameters) for f in names]}
+
+
+def feasible(trajectories: np.ndarray, minimum: float | None = None, maximum: float | None = None,
+             max_step: float | None = None) -> np.ndarray:
+    """Feasibility mask of decoded trajectories (Biswas et al. 2023, Table 1 step 4).
+
+    A trajectory is feasible if it is finite, every value lies in ``[minimum, maximum]``
+    and every step-to-step change ``|x_{k+1} - x_k|`` is at most ``max_step`` (bounds
+    given as None are not checked).
+
+    Parameters
+    ----------
+    trajectories : ndarray, shape (n, T)
+    minimum, maximum, max_step : float or None
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    x = np.asarray(trajectories, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"trajectories: expected shape (n, T), got {x.shape}")
+    ok = np.isfinite(x).all(axis=1)
+    if minimum is not None:
+        ok &= (x >= minimum).all(axis=1)
+    if maximum is not None:
+        ok &= (x <= maximum).all(axis=1)
+    if max_step is not None and x.shape[1] > 1:
+        ok &= (np.abs(np.diff(x, axis=1)) <= max_step).all(axis=1)
+    return ok
+
+
+def latent_grid(z: np.ndarray, size: int, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A regular grid of ``size`` points per axis spanning latent codes (the lecture's 100 x 100 = 10,000).
+
+    Each axis runs from the minimum to the maximum of ``z`` along it, widened by
+    ``margin`` times the span on both sides.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+        Encoded training means.
+    size : int
+        Points per axis, ``>= 2``.
+    margin : float
+        Relative widening, ``>= 0``.
+
+    Returns
+    -------
+    grid : ndarray of float64, shape (size**d, d)
+        Row-major with the *last* latent axis slowest: for d = 2 point ``i * size + j`` is
+        ``(axes[0][j], axes[1][i])``, so ``values.reshape(size, size)`` is an image with
+        ``z_1`` along columns and ``z_2`` along rows.
+    axes : ndarray of float64, shape (d, size)
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] < 1 or len(z) == 0:
+        raise ValueError(f"z: expected shape (n, d) with n >= 1, got {z.shape}")
+    if int(size) < 2 or margin < 0:
+        raise ValueError(f"size >= 2 and margin >= 0 expected, got {size}, {margin}")
+    lo, hi = z.min(axis=0), z.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - margin * span, hi + margin * span
+    axes = np.stack([np.linspace(a, b, int(size)) for a, b in zip(lo, hi)])
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")  # slowest = last latent axis
+    return np.stack([m.ravel() for m in mesh[::-1]], axis=1), axes

@@ -1,0 +1,199 @@
+# Trajectory studies (system.model: ferrosim): field histories -> trajectory VAE ->
+# decoded, feasibility-filtered latent grid -> Bayesian optimization of a FerroSIM
+# objective (Kalinin lecture; Biswas et al. 2023, Table 1).
+
+
+rule trajectories:
+    output:
+        "results/{study}/trajectories/train.h5",
+    params:
+        trajectories=lambda wc: study(wc)["trajectories"],
+    log:
+        "results/{study}/logs/trajectories.log",
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: 1
+    resources:
+        **estimate("trajectories"),
+    script:
+        "../scripts/make_trajectories.py"
+
+
+rule train_trajectory_vae:
+    input:
+        "results/{study}/trajectories/train.h5",
+    output:
+        model="results/{study}/vae/model.pt",
+        history="results/{study}/vae/history.h5",
+    params:
+        vae=lambda wc: study(wc)["vae"],
+        device=DEVICE,
+        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/vae.pt",
+    log:
+        "results/{study}/logs/train_vae.log",
+    benchmark:
+        "results/{study}/benchmarks/train_vae.tsv"
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: THREADS
+    resources:
+        **estimate("train_trajectory_vae"),
+        gpu=GPU,
+    script:
+        "../scripts/train_trajectory_vae.py"
+
+
+rule latent_grid:
+    input:
+        model="results/{study}/vae/model.pt",
+        trajectories="results/{study}/trajectories/train.h5",
+    output:
+        "results/{study}/latent/grid.h5",
+    params:
+        latent=lambda wc: study(wc)["latent"],
+        device=DEVICE,
+    log:
+        "results/{study}/logs/latent_grid.log",
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: THREADS
+    resources:
+        **estimate("latent_grid"),
+        gpu=GPU,
+    script:
+        "../scripts/latent_grid.py"
+
+
+rule ground_truth:
+    input:
+        "results/{study}/latent/grid.h5",
+    output:
+        "results/{study}/latent/ground_truth.h5",
+    params:
+        system=lambda wc: study(wc)["system"],
+        objective=lambda wc: study(wc)["objective"],
+    log:
+        "results/{study}/logs/ground_truth.log",
+    benchmark:
+        "results/{study}/benchmarks/ground_truth.tsv"
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: THREADS
+    resources:
+        **estimate("ground_truth"),
+    script:
+        "../scripts/ground_truth.py"
+
+
+rule bayes:
+    input:
+        unpack(bayes_inputs),
+    output:
+        "results/{study}/bo/{run}.h5",
+    params:
+        system=lambda wc: study(wc)["system"],
+        objective=lambda wc: study(wc)["objective"],
+        run=run_settings,
+        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/bo-{wc.run}.pt",
+    log:
+        "results/{study}/logs/bo/{run}.log",
+    benchmark:
+        "results/{study}/benchmarks/bo/{run}.tsv"
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: THREADS
+    resources:
+        **estimate("bayes"),
+    script:
+        "../scripts/bayes.py"
+
+
+rule evaluate_trajectories:
+    input:
+        unpack(trajectory_evaluate_inputs),
+    output:
+        metrics="results/{study}/metrics.json",
+        table=report(
+            "results/{study}/figures/metrics.html",
+            caption="../report/trajectory_metrics.rst",
+            category="{study}",
+            subcategory="0 metrics",
+            labels={"figure": "metrics table"},
+        ),
+        trajectory_samples=report(
+            "results/{study}/figures/trajectory_samples.png",
+            caption="../report/trajectory_samples.rst",
+            category="{study}",
+            subcategory="1 trajectories and VAE",
+            labels={"figure": "training trajectories"},
+        ),
+        training_curves=report(
+            "results/{study}/figures/training_curves.png",
+            caption="../report/trajectory_training_curves.rst",
+            category="{study}",
+            subcategory="1 trajectories and VAE",
+            labels={"figure": "training curves"},
+        ),
+        latent_parameters=report(
+            "results/{study}/figures/latent_parameters.png",
+            caption="../report/latent_parameters.rst",
+            category="{study}",
+            subcategory="1 trajectories and VAE",
+            labels={"figure": "latent space by family parameter"},
+        ),
+        feasible_region=report(
+            "results/{study}/figures/feasible_region.png",
+            caption="../report/feasible_region.rst",
+            category="{study}",
+            subcategory="1 trajectories and VAE",
+            labels={"figure": "feasible region"},
+        ),
+        bo_convergence=report(
+            "results/{study}/figures/bo_convergence.png",
+            caption="../report/bo_convergence.rst",
+            category="{study}",
+            subcategory="2 Bayesian optimization",
+            labels={"figure": "BO vs random search"},
+        ),
+    params:
+        objective=lambda wc: study(wc)["objective"],
+        evaluate=lambda wc: study(wc)["evaluate"],
+        device=DEVICE,
+    log:
+        "results/{study}/logs/evaluate.log",
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    threads: THREADS
+    resources:
+        **estimate("evaluate_trajectories"),
+        gpu=GPU,
+    script:
+        "../scripts/evaluate_trajectories.py"
+
+
+rule plot_bo_run:
+    input:
+        unpack(plot_bo_inputs),
+    output:
+        surfaces=report(
+            "results/{study}/figures/bo/{run}_surfaces.png",
+            caption="../report/bo_surfaces.rst",
+            category="{study}",
+            subcategory="2 Bayesian optimization",
+            labels={"figure": "surfaces: {run}"},
+        ),
+        best=report(
+            "results/{study}/figures/bo/{run}_best.png",
+            caption="../report/bo_best.rst",
+            category="{study}",
+            subcategory="2 Bayesian optimization",
+            labels={"figure": "best field history: {run}"},
+        ),
+    params:
+        objective=lambda wc: study(wc)["objective"],
+    log:
+        "results/{study}/logs/plot_bo/{run}.log",
+    wildcard_constraints:
+        study=TRAJECTORY_RE,
+    script:
+        "../scripts/plot_bo_run.py"
