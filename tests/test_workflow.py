@@ -153,3 +153,75 @@ def test_evaluate_study_without_runs(tiny_run):
                                    nodal_threshold=-1.5, n_show=2)
     assert metrics["runs"] == {} and set(metrics["sets"]) == {"dataset", "vae", "relaxed"}
     assert {"optimizer_traces", "w_vs_mz", "energy_histograms"} <= set(figs)
+
+
+# ------------------------------------------------------------------ trajectory study (FerroSIM + BO)
+TINY_FERRO = REPO / "tests/data/tiny_ferro.yaml"
+
+
+@pytest.fixture(scope="module")
+def ferro_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ferro")
+    proc = snakemake(workdir, "--cores", "2", config=TINY_FERRO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return workdir
+
+
+def test_trajectory_study_contracted_files(ferro_run):
+    cfg = yaml.safe_load(TINY_FERRO.read_text())["studies"]["ferro"]
+    n, T, G = cfg["trajectories"]["n"], cfg["trajectories"]["steps"], cfg["latent"]["grid"]
+    res = ferro_run / "results/ferro"
+    train, attrs = h5(res / "trajectories/train.h5")
+    assert train["trajectories"].shape == (n, T) and train["params"].shape == (n, 4)
+    assert "trajectories" in attrs
+    grid, _ = h5(res / "latent/grid.h5")
+    assert grid["z"].shape == (G * G, 2) and grid["trajectories"].shape == (G * G, T)
+    assert grid["feasible"].dtype == bool and grid["feasible"].shape == (G * G,)
+    lo, hi = cfg["latent"]["constraints"]["min"], cfg["latent"]["constraints"]["max"]
+    ok = grid["feasible"]
+    assert np.all((grid["trajectories"][ok] >= lo) & (grid["trajectories"][ok] <= hi))
+    truth, _ = h5(res / "latent/ground_truth.h5")
+    assert truth["y"].shape == (G * G,)
+    assert np.isnan(truth["y"][~ok]).all() and np.isfinite(truth["y"][ok]).all()
+    for run, settings in cfg["optimize"].items():
+        bo, bo_attrs = h5(res / f"bo/{run}.h5")
+        k = len(bo["y"])
+        assert k <= settings["n_initial"] + settings["iterations"]
+        assert bo["z"].shape == (k, 2) and bo["initial"].shape == (k,) and bo["initial"].sum() == settings["n_initial"]
+        assert bo["best_trajectory"].shape == (T,) and bo["best_z"].shape == (2,)
+        assert bo["gp_mean"].shape == (G * G,) and bo["gp_std"].shape == (G * G,)
+        assert bo["random_best"].shape == (settings["random_seeds"], k)
+        # BO evaluated the decoded grid trajectories: the same values as the ground truth
+        assert np.allclose(bo["y"], truth["y"][bo["index"]], rtol=1e-12)
+        assert bo["best_y"] == bo["y"].max() == truth["y"][bo["index"]].max()
+        assert np.allclose(bo["z"], grid["z"][bo["index"]])
+        assert bo_attrs["algorithm"] == "bayes"
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert metrics["kind"] == "trajectory" and set(metrics["runs"]) == set(cfg["optimize"])
+    assert metrics["ground_truth"]["max"] == pytest.approx(np.nanmax(truth["y"]))
+    for fig in ("trajectory_samples", "training_curves", "latent_parameters", "feasible_region", "bo_convergence"):
+        assert (res / f"figures/{fig}.png").stat().st_size > 1000
+    for run in cfg["optimize"]:
+        assert (res / f"figures/bo/{run}_surfaces.png").exists() and (res / f"figures/bo/{run}_best.png").exists()
+    assert (ferro_run / "results/report.html").exists()
+
+
+def test_trajectory_study_nothing_to_do_after_run(ferro_run):
+    proc = snakemake(ferro_run, "-n", config=TINY_FERRO)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_trajectory_study_without_ground_truth_simulates_random_search(ferro_run, tmp_path):
+    cfg = yaml.safe_load(TINY_FERRO.read_text())
+    cfg["studies"]["ferro"]["ground_truth"] = False
+    cfg["studies"]["ferro"]["optimize"] = {"ucb": cfg["studies"]["ferro"]["optimize"]["ucb"]}
+    path = tmp_path / "no_truth.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(ferro_run, "--cores", "2", "--forcerun", "bayes", config=path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    bo, _ = h5(ferro_run / "results/ferro/bo/ucb.h5")
+    truth, _ = h5(ferro_run / "results/ferro/latent/ground_truth.h5")  # from the first run
+    ok = np.flatnonzero(np.isfinite(truth["y"]))
+    from latentopt.optimizers.bayes import random_search
+    expected = random_search(truth["y"][ok], len(bo["y"]), 5, seed=1)
+    assert np.allclose(bo["random_best"], expected)

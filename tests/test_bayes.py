@@ -1,0 +1,117 @@
+"""Bayesian optimization over a finite candidate set (latentopt.optimizers.bayes)."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.stats import norm
+from skopt.learning import GaussianProcessRegressor
+from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from latentopt.optimizers.bayes import acquisition, bayesian_optimization, gp_posterior, initial_indices, random_search
+
+
+def _surface(n=30):
+    """A smooth 2D test surface on an n x n grid with one global maximum at (0.7, 0.3) and a lesser one."""
+    a = np.linspace(0, 1, n)
+    z = np.stack(np.meshgrid(a, a), -1).reshape(-1, 2)
+    y = 2.0 * np.exp(-((z[:, 0] - 0.7) ** 2 + (z[:, 1] - 0.3) ** 2) / 0.02) \
+        + 1.5 * np.exp(-((z[:, 0] - 0.2) ** 2 + (z[:, 1] - 0.8) ** 2) / 0.05)
+    return z, y
+
+
+def test_gp_posterior_matches_scikit_optimize_predict():
+    """Same numbers as skopt's predict on a well-conditioned GP (with a 1e-2 nugget; at tiny nuggets skopt's
+    explicit inverse loses the variance to round-off, which is why gp_posterior uses the Cholesky factor)."""
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 2))
+    y = np.sin(5 * X[:, 0]) + X[:, 1]
+    kernel = ConstantKernel(1.3) * Matern([0.3, 0.5], nu=2.5) + WhiteKernel(1e-2, "fixed")
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None).fit(X, y)
+    Xq = rng.random((300, 2))
+    mean, std = gp_posterior(gp, Xq, chunk=128)
+    m2, s2 = gp.predict(Xq, return_std=True)
+    assert np.allclose(mean, m2, atol=1e-8)
+    assert np.allclose(std, s2, atol=1e-5)
+    # a kernel without the numba fast path goes through the kernel object
+    other = GaussianProcessRegressor(ConstantKernel(1.0) * Matern(0.3, nu=1.5), normalize_y=True, noise=1e-4)
+    other.fit(X, y)
+    m3, s3 = gp_posterior(other, Xq)
+    m4, s4 = other.predict(Xq, return_std=True)
+    assert np.allclose(m3, m4, atol=1e-8) and np.allclose(s3, s4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mu, sigma, best, xi", [(1.0, 0.5, 0.8, 0.0), (0.0, 2.0, 1.0, 0.1), (3.0, 0.1, 0.0, 0.0)])
+def test_acquisitions_against_their_definitions(mu, sigma, best, xi):
+    """EI = E[max(Y - y* - xi, 0)], PI = P(Y > y* + xi), UCB = mu + kappa sigma for Y ~ N(mu, sigma^2)."""
+    ei = integrate.quad(lambda v: max(v - best - xi, 0.0) * norm.pdf(v, mu, sigma), mu - 12 * sigma,
+                        mu + 12 * sigma, points=[best + xi], limit=200)[0]
+    m, s = np.array([mu]), np.array([sigma])
+    assert acquisition("ei", m, s, best, xi=xi)[0] == pytest.approx(ei, rel=1e-6, abs=1e-12)
+    assert acquisition("pi", m, s, best, xi=xi)[0] == pytest.approx(norm.sf(best + xi, mu, sigma))
+    assert acquisition("ucb", m, s, best, kappa=10)[0] == pytest.approx(mu + 10 * sigma)
+    assert acquisition("ei", np.array([2.0]), np.array([0.0]), 1.0)[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="acquisition"):
+        acquisition("thompson", m, s, best)
+
+
+@pytest.mark.parametrize("kind", ["ucb", "ei", "pi"])
+def test_bo_finds_the_global_maximum_and_beats_random_search(kind):
+    z, y = _surface()
+    calls = []
+
+    def evaluate(idx):
+        calls.append(len(idx))
+        return y[idx]
+
+    res = bayesian_optimization(z, evaluate, n_initial=15, iterations=45, acquisition_function=kind,
+                                kappa=3.0, xi=0.01, seed=4, progress=False)
+    assert len(res.y) == 60 and res.initial.sum() == 15 and calls[0] == 15 and set(calls[1:]) == {1}
+    assert len(np.unique(res.index)) == len(res.index)
+    assert np.allclose(res.y, y[res.index])
+    assert res.y.max() >= 0.98 * y.max()
+    rand = random_search(y, 60, seeds=20, seed=0)
+    assert res.y.max() > np.median(rand[:, -1])
+
+
+def test_bo_resumes_after_an_interruption(tmp_path):
+    z, y = _surface(20)
+    kw = dict(n_initial=8, iterations=12, acquisition_function="ucb", kappa=2.0, seed=1, progress=False,
+              checkpoint_every=1, refit_every=3)
+    full = bayesian_optimization(z, lambda i: y[i], **kw)
+    count = {"n": 0}
+
+    def flaky(idx):
+        count["n"] += 1
+        if count["n"] == 7:
+            raise KeyboardInterrupt
+        return y[idx]
+
+    ckpt = tmp_path / "bo.pt"
+    with pytest.raises(KeyboardInterrupt):
+        bayesian_optimization(z, flaky, checkpoint=ckpt, **kw)
+    resumed = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **kw)
+    assert np.array_equal(resumed.index, full.index) and np.array_equal(resumed.y, full.y)
+    other = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **{**kw, "seed": 2})
+    assert not np.array_equal(other.index[:8], full.index[:8])
+
+
+def test_early_stop_when_the_acquisition_gain_is_negligible():
+    z, y = _surface(15)
+    res = bayesian_optimization(z, lambda i: y[i], n_initial=10, iterations=50, acquisition_function="pi",
+                                tol=1.1, seed=0, progress=False)
+    assert res.stopped_early and len(res.y) == 10 and len(res.gain) == 1
+    res = bayesian_optimization(z, lambda i: y[i], n_initial=10, iterations=5, acquisition_function="ei",
+                                tol=0.0, seed=0, progress=False)
+    assert not res.stopped_early and len(res.y) == 15
+
+
+def test_initial_points_and_random_search_are_seeded():
+    a = initial_indices(100, 10, seed=3)
+    assert len(set(a)) == 10 and np.array_equal(a, initial_indices(100, 10, seed=3))
+    y = np.arange(50.0)
+    r = random_search(y, 20, seeds=4, seed=1)
+    assert r.shape == (4, 20) and np.all(np.diff(r, axis=1) >= 0)
+    assert np.array_equal(r, random_search(y, 20, seeds=4, seed=1))
+    assert random_search(y, 80, seeds=2)[:, -1].tolist() == [49.0, 49.0]  # budget capped at M
+    with pytest.raises(ValueError, match="candidates"):
+        bayesian_optimization(np.zeros((1, 2)), lambda i: i, progress=False)
