@@ -40,10 +40,25 @@ def test_runtime_estimate_covers_measured_quickstart():
     assert cluster.optimize(quick, quick["optimize"]["genetic-W"])["runtime"] * 60 > 55
 
 
-def dry_run_resources(device, tmp_path):
-    cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+def test_trajectory_stages_scale_with_the_study():
+    quick, paper = study("ferroelectric", "config/config.yaml"), study("ferrosim-curl", "config/paper.yaml")
+    for stage in ("trajectories", "ground_truth"):
+        q, p = getattr(cluster, stage)(quick), getattr(cluster, stage)(paper)
+        assert p["mem_mb"] >= q["mem_mb"] and p["runtime"] >= q["runtime"], stage
+    for stage in ("train_trajectory_vae", "latent_grid", "evaluate_trajectories"):
+        assert getattr(cluster, stage)(paper)["runtime"] >= getattr(cluster, stage)(quick)["runtime"], stage
+    q = cluster.bayes(quick, quick["optimize"]["ucb-kappa10"])
+    p = cluster.bayes(paper, paper["optimize"]["ucb-kappa10"])
+    assert p["runtime"] > q["runtime"]
+    # measured on 2 cores: paper ground truth (10,000 histories of a 20 x 20 lattice) 45 s, BO with 600 evaluations
+    # 126 s; the requests cover them
+    assert cluster.ground_truth(paper)["runtime"] * 60 > 45 and p["runtime"] * 60 > 126
+
+
+def dry_run_resources(device, tmp_path, config="tests/data/tiny.yaml"):
+    cfg = yaml.safe_load((REPO / config).read_text())
     cfg["device"] = device
-    path = tmp_path / f"{device}.yaml"
+    path = tmp_path / f"{device}-{Path(config).stem}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"),
                           "--directory", str(tmp_path), "--configfile", str(path)], capture_output=True, text=True,
@@ -64,3 +79,12 @@ def test_gpu_requests_follow_device(tmp_path):
         assert "gpu=1" in auto[rule] and "gpu=0" in cpu[rule], (rule, auto[rule], cpu[rule])
         assert "mem_mb=" in auto[rule] and "runtime=" in auto[rule]
     assert "gpu" not in auto["simulate_shard"] and "mem_mb=" in auto["simulate_shard"]
+
+
+def test_trajectory_gpu_requests_follow_device(tmp_path):
+    auto = dry_run_resources("auto", tmp_path, "tests/data/tiny_ferro.yaml")
+    cpu = dry_run_resources("cpu", tmp_path, "tests/data/tiny_ferro.yaml")
+    for rule in ("train_trajectory_vae", "latent_grid", "evaluate_trajectories"):
+        assert "gpu=1" in auto[rule] and "gpu=0" in cpu[rule], (rule, auto[rule], cpu[rule])
+    for rule in ("trajectories", "ground_truth", "bayes"):  # numba / scikit-optimize only
+        assert "gpu" not in auto[rule] and "mem_mb=" in auto[rule] and "runtime=" in auto[rule], rule

@@ -18,13 +18,67 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
+SHIPPED = ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml", "tests/data/tiny_ferro.yaml"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_are_valid(name):
     cfg = validate_config(load(name), SCHEMA, root=REPO)
     for study in cfg["studies"].values():
+        if study["system"]["model"] == "ferrosim":
+            assert all(run["algorithm"] == "bayes" for run in study["optimize"].values())
+            continue
         assert study["system"]["L"] % 16 == 0
         for run in study["optimize"].values():
             assert run["direction"] in ("max", "min")
+
+
+def test_trajectory_study_defaults():
+    cfg = validate_config({"studies": {"f": {"system": {"model": "ferrosim", "N": 12}, "trajectories": {},
+                                             "optimize": {"u": {"algorithm": "bayes"}}}}}, SCHEMA)
+    s = cfg["studies"]["f"]
+    assert s["trajectories"] == {"families": {"damped_sine": {"weight": 1.0}}, "n": 7500, "steps": 900, "seed": 11}
+    assert s["latent"]["grid"] == 100 and s["ground_truth"] is True
+    assert s["vae"]["latent_dim"] == 2 and s["vae"]["sigma"] == 0.3
+    assert s["objective"] == {"name": "curl", "equilibration": 50, "eps": 0.001}
+    run = s["optimize"]["u"]
+    assert (run["acquisition"], run["kappa"], run["n_initial"], run["iterations"]) == ("ucb", 10.0, 100, 500)
+    assert s["system"]["defects"] == {"fraction": 0.1, "strength": 2.0}
+    big = validate_config({"studies": {"f": {"system": {"model": "ferrosim", "N": 12}, "trajectories": {},
+                                             "latent": {"grid": 101}}}}, SCHEMA)
+    assert big["studies"]["f"]["ground_truth"] is False
+
+
+def mutate_ferro(path, value):
+    cfg = load("tests/data/tiny_ferro.yaml")
+    node = cfg
+    *parents, last = path
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return cfg
+
+
+BAD_FERRO = [
+    (("studies", "ferro", "system", "dt"), 0.05, r"studies\.ferro\.system\.dt: explicit Euler"),
+    (("studies", "ferro", "system", "alpha1"), 1.0, r"studies\.ferro\.system\.alpha1"),
+    (("studies", "ferro", "system", "L"), 16, r"studies\.ferro\.system: Additional properties"),
+    (("studies", "ferro", "trajectories", "families"), {"sawtooth": {}},
+     r"studies\.ferro\.trajectories\.families\.sawtooth: unknown trajectory family"),
+    (("studies", "ferro", "trajectories", "families"), {"damped_sine": {"ranges": {"A": [1.0, 0.0]}}},
+     r"studies\.ferro\.trajectories\.families\.damped_sine: .*low > high"),
+    (("studies", "ferro", "latent", "constraints"), {"min": 2.0, "max": 1.0},
+     r"studies\.ferro\.latent\.constraints: min must be below max"),
+    (("studies", "ferro", "optimize", "ucb", "acquisition"), "lcb", r"studies\.ferro\.optimize\.ucb\.acquisition"),
+    (("studies", "ferro", "optimize", "ucb", "n_initial"), 500, r"studies\.ferro\.optimize\.ucb\.n_initial: 500"),
+    (("studies", "ferro", "simulate"), {"n_samples": 3}, r"studies\.ferro: Additional properties"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD_FERRO)
+def test_bad_trajectory_config_rejected_with_key(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(mutate_ferro(path, value), SCHEMA, root=REPO)
 
 
 def test_defaults_filled():
@@ -115,9 +169,12 @@ def test_readme_example_study_is_valid():
     runs = cfg["studies"]["field-B0.05"]["optimize"]
     assert runs["ring"]["boundary"]["direction"] == "radial_out"
     assert runs["genetic-C"]["a"] == [4, 0]
+    block = text.split("A trajectory study has", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    cfg = validate_config(yaml.safe_load(block), SCHEMA, root=REPO)
+    assert cfg["studies"]["my-ferro"]["optimize"]["ei"]["acquisition"] == "ei"
 
 
-@pytest.mark.parametrize("name", ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml"])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_validation_is_idempotent(name):
     """The report hook re-validates the validated config: it must pass unchanged."""
     once = validate_config(load(name), SCHEMA, root=REPO)
