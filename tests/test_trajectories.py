@@ -81,11 +81,11 @@ def test_trajectory_vae_loss_closed_form():
 
 def test_trajectory_vae_learns_and_resumes_exactly(tmp_path):
     data = sample_training_set({"damped_sine": {}}, 300, 60, seed=2)["trajectories"]
-    kw = dict(latent_dim=2, hidden=(32, 16), epochs=6, batch_size=32, lr=3e-3, seed=3, progress=False)
+    kw = dict(latent_dim=2, hidden=(32, 16), epochs=10, batch_size=32, lr=3e-3, seed=3, progress=False)
     model, hist = train_trajectory_vae(data, **kw)
     assert hist["val_loss"][-1] < 0.5 * hist["val_loss"][0]
     ckpt = tmp_path / "ckpt.pt"
-    train_trajectory_vae(data, checkpoint=ckpt, **{**kw, "epochs": 3})
+    train_trajectory_vae(data, checkpoint=ckpt, **{**kw, "epochs": 4})
     resumed, hist2 = train_trajectory_vae(data, checkpoint=ckpt, **kw)
     for a, b in zip(model.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)

@@ -139,16 +139,20 @@ def _check_trajectory_study(prefix: str, study: dict[str, Any]) -> None:
     except ValueError as exc:
         raise ConfigError(f"{prefix}.system: {exc}") from exc
     field_max = max([abs(b) for b in (bounds["min"], bounds["max"]) if b is not None], default=20.0)
-    if model.stability(field_max) >= 1.0:
-        raise ConfigError(f"{prefix}.system.dt: explicit Euler with gamma dt lambda_max = "
-                          f"{model.stability(field_max):.3g} at fields up to {field_max} E_c is inaccurate or "
-                          "unstable (must be < 1); decrease dt")
+    defect_max = system["defects"]["strength"] if system["defects"]["fraction"] > 0 else 0.0
+    bound = model.stability(field_max, defect_max)
+    if bound >= 1.0:
+        raise ConfigError(f"{prefix}.system.dt: explicit Euler with gamma dt lambda_max <= {bound:.3g} at fields "
+                          f"up to {field_max} E_c (plus defects of {defect_max} E_c) is inaccurate or unstable "
+                          "(must be < 1); decrease dt")
     n_points = latent["grid"] ** study["vae"]["latent_dim"]
     if n_points > 1_000_000:
         raise ConfigError(f"{prefix}.latent.grid: {latent['grid']}^{study['vae']['latent_dim']} = {n_points} "
                           "points; expected at most 1,000,000")
     study.setdefault("ground_truth", n_points <= GROUND_TRUTH_MAX_POINTS)
     n_val = round(traj["n"] * study["vae"]["val_fraction"])
+    if study["vae"]["val_fraction"] > 0:
+        n_val = max(n_val, 1)  # as latentopt.trainers.common.split_indices
     if traj["n"] - n_val < 2:
         raise ConfigError(f"{prefix}.vae.val_fraction: fewer than 2 training trajectories remain")
     for run_name, run in study["optimize"].items():

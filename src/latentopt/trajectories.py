@@ -12,6 +12,7 @@ Families live in :data:`FAMILIES`, a registry name -> :class:`Family`; add one w
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
@@ -135,8 +136,8 @@ def sample_family(name: str, n: int, steps: int, seed: int,
 
 
 def _stable_hash(text: str) -> int:
-    """A process-independent integer for ``text`` (Python's ``hash`` is salted)."""
-    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+    """A process-independent 64-bit integer for ``text`` (Python's ``hash`` is salted)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
 def sample_training_set(families: Mapping[str, Mapping], n: int, steps: int, seed: int) -> dict[str, np.ndarray]:
@@ -164,8 +165,11 @@ def sample_training_set(families: Mapping[str, Mapping], n: int, steps: int, see
     weights = np.array([float(families[f].get("weight", 1.0)) for f in names])
     if (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(f"families: weights must be >= 0 and not all 0, got {weights.tolist()}")
-    counts = np.floor(n * weights / weights.sum()).astype(int)
-    counts[: n - counts.sum()] += 1
+    share = n * weights / weights.sum()
+    counts = np.floor(share).astype(int)
+    # the remainder goes to the largest fractional parts (never to a family of weight 0)
+    order = np.argsort(-(share - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
     k = max(len(FAMILIES[f].parameters) if f in FAMILIES else 0 for f in names)
     traj, params, fam = [], [], []
     for i, (name, count) in enumerate(zip(names, counts)):

@@ -235,7 +235,7 @@ def plot_best_history(t: np.ndarray, trajectory: np.ndarray, equilibration: int,
     for level in (-1, 1):
         ax1.axhline(level, color="0.5", lw=0.6, ls=":")
     ax1.set_xlabel("t")
-    ax1.set_ylabel("$E / E_c$ (dotted: $\\pm E_c$)")
+    ax1.set_ylabel("$E / E_c$ (dotted: $\\pm E_c$, 1D coercive field)")
     ax1.legend(fontsize=8)
     lim = float(np.abs(c).max()) or 1.0
     N = c.shape[0]

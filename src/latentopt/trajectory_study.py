@@ -117,6 +117,8 @@ def ground_truth(setup: FerroSimSetup, grid: dict, objective: dict) -> dict[str,
         ``mean_p (G^d, 2)``, all NaN at infeasible points.
     """
     ok = np.asarray(grid["feasible"], dtype=bool)
+    if not ok.any():
+        raise ValueError("no feasible grid point: every decoded trajectory breaks latent.constraints; relax them")
     res = evaluate_fields(setup, grid["trajectories"][ok], objective)
     out = {}
     for key, value in res.items():

@@ -18,8 +18,9 @@ from latentopt.trajectory_study import metrics_html, study_metrics
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads)
 train = read_h5(sm.input.trajectories)
-names = [n for ps in read_attrs(sm.input.trajectories)["parameters"] for n in ps]
-names = list(dict.fromkeys(names))[: train["params"].shape[1]]
+# column j of `params` is parameter j of each history's family (NaN-padded): label it with every family's name for it
+parameters = read_attrs(sm.input.trajectories)["parameters"]
+names = [" / ".join(dict.fromkeys(ps[j] for ps in parameters if j < len(ps))) for j in range(train["params"].shape[1])]
 history = read_h5(sm.input.history)
 grid = read_h5(sm.input.grid)
 truth = read_h5(sm.input.truth) if "truth" in sm.input.keys() else None

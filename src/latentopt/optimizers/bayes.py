@@ -68,9 +68,10 @@ class BOResult:
         Objective values.
     initial : ndarray of bool, shape (k,)
         True for the random initial points.
-    acquisition, gain : ndarray, shape (k - n_initial,)
-        Best acquisition value and the early-stop gain of every iteration.
-    fit_seconds : ndarray, shape (k - n_initial,)
+    acquisition, gain : ndarray, shape (k - n_initial,), one more if stopped early
+        Best acquisition value and the early-stop gain of every iteration (the last entry
+        of an early-stopped run is the iteration that stopped it, without an evaluation).
+    fit_seconds : ndarray, same shape
         Wall time of the GP fit + acquisition of every iteration (the BO overhead).
     stopped_early : bool
     kernel : str
@@ -104,8 +105,10 @@ def make_gp(n_dims: int, seed: int, n_restarts: int = 2) -> GaussianProcessRegre
     """The surrogate: ``C * Matern(nu=2.5, ARD) + White`` on inputs scaled to the unit box."""
     kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(n_dims, 0.2), (1e-3, 1e2), nu=2.5)
               + WhiteKernel(1e-4, (1e-6, 1e-1)))
+    # noise="gaussian" makes scikit-optimize keep the fitted white-noise level in ``noise_`` and zero it in
+    # ``kernel_`` (noise-free predictions); the WhiteKernel above is reused, not duplicated
     return GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=n_restarts,
-                                    random_state=seed)
+                                    random_state=seed, noise="gaussian")
 
 
 def gp_posterior(gp: GaussianProcessRegressor, X: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +232,8 @@ def fitted_theta(gp: GaussianProcessRegressor) -> np.ndarray:
     predictions are noise-free) and keeps the fitted value in ``noise_``; it is put back
     here so the hyper-parameters can seed the next fit.
     """
-    theta = gp.kernel_.theta.copy()
+    with np.errstate(divide="ignore"):  # the zeroed noise level is log(0) in kernel_.theta
+        theta = gp.kernel_.theta.copy()
     theta[-1] = np.log(max(gp.noise_ or 1e-10, 1e-10))
     return theta
 
@@ -342,7 +346,7 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
         state.update(index=index, y=y, theta=theta)
         ckpt.maybe_save(done - 1, lambda: dict(state), force=state["stopped"] or done == n_iter)
     bar.close()
-    _fit(gp, X_all[index], y, theta, optimize=False)
+    _fit(gp, X_all[index], y, theta, optimize=theta is None)  # fit hyper-parameters if no iteration ran
     initial = np.zeros(len(index), dtype=bool)
     initial[: state["initial"]] = True
     return BOResult(index=index, y=y, initial=initial, acquisition=np.asarray(state["acquisition"]),

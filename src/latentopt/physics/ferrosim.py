@@ -37,9 +37,12 @@ for fields up to 20 ``E_c``. Unlike FerroSim, no random subset of sites is froze
 step, so a run is a deterministic function of the field history.
 
 Units: fields are given in units of the intrinsic (Landau) coercive field of a single
-site, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``: the field at which the
-polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2 alpha2))``, loses stability
-when the field is applied antiparallel along the same axis (:func:`coercive_field`).
+site for switching along one axis, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``:
+the field at which the polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2
+alpha2))``, loses stability against a *longitudinal* change when the field is applied
+antiparallel along the same axis (:func:`coercive_field`). In 2D the transverse mode can
+go unstable earlier (for the default ``alpha3 < 6 alpha2`` at about 0.79 E_c, by
+rotation), so a site with a perpendicular perturbation may switch below ``E_c``.
 
 Arrays follow ``design.md``: a polarization map is ``(2, N, N)`` with channels
 ``(p_x, p_y)``, the last axis x and the one before it y; a batch is ``(B, 2, N, N)``.
@@ -69,6 +72,8 @@ def coercive_field(alpha1: float, alpha2: float) -> float:
         Quadratic Landau coefficient, ``< 0`` (ferroelectric phase).
     alpha2 : float
         Quartic coefficient, ``> 0``.
+
+    This is the 1D (longitudinal) coercive field; see the module docstring for 2D.
 
     Returns
     -------
@@ -134,6 +139,9 @@ class FerroSim:
         if int(self.N) < 1:
             raise ValueError(f"N: expected a positive int, got {self.N}")
         coercive_field(self.alpha1, self.alpha2)  # validates the double well
+        if not self.alpha3 > -2 * self.alpha2:
+            raise ValueError(f"alpha3 > -2 alpha2 expected (else F is unbounded below along the diagonals), "
+                             f"got alpha3={self.alpha3}, alpha2={self.alpha2}")
         if self.K < 0 or self.alpha_dep < 0:
             raise ValueError(f"K and alpha_dep must be >= 0, got K={self.K}, alpha_dep={self.alpha_dep}")
         if not (self.gamma > 0 and self.dt > 0 and int(self.substeps) >= 1):
@@ -165,16 +173,18 @@ class FerroSim:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def stability(self, field_max: float) -> float:
-        """Upper bound of ``gamma dt lambda_max`` for fields up to ``field_max`` (units of E_c).
+    def stability(self, field_max: float, defect_max: float = 0.0) -> float:
+        """Estimated upper bound of ``gamma dt lambda_max`` for local fields up to ``field_max + defect_max`` E_c.
 
-        ``lambda_max <= 2|alpha1| + (12 alpha2 + 2|alpha3|) p_max^2 + 2K + alpha_dep`` with
-        ``p_max`` the largest root of ``4 alpha2 p^3 + 2 alpha1 p = field_max E_c + |E_d|``
-        bounded by ``p_max = max(P_r, (field_max E_c / (4 alpha2))^(1/3)) * 1.5``. Explicit
+        ``lambda_max <= 2|alpha1| + (12 alpha2 + 6|alpha3|) p_max^2 + 2K + alpha_dep`` (a
+        Gershgorin bound of the Hessian of ``F``) with the polarization bounded by
+        ``p_max = 1.5 max(P_r, ((field_max + defect_max) E_c / (4 alpha2))^(1/3))``. Explicit
         Euler is stable below 2; keep it well below 1 for accuracy.
         """
-        p_max = 1.5 * max(self.P_r, (abs(field_max) * self.E_c / (4 * self.alpha2)) ** (1 / 3))
-        lam = 2 * abs(self.alpha1) + (12 * self.alpha2 + 2 * abs(self.alpha3)) * p_max ** 2 + 2 * self.K + self.alpha_dep
+        e = (abs(field_max) + abs(defect_max)) * self.E_c
+        p_max = 1.5 * max(self.P_r, (e / (4 * self.alpha2)) ** (1 / 3))
+        lam = (2 * abs(self.alpha1) + (12 * self.alpha2 + 6 * abs(self.alpha3)) * p_max ** 2
+               + 2 * self.K + self.alpha_dep)
         return self.gamma * self.dt * lam
 
 
