@@ -351,7 +351,8 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
     initial[: state["initial"]] = True
     return BOResult(index=index, y=y, initial=initial, acquisition=np.asarray(state["acquisition"]),
                     gain=np.asarray(state["gain"]), fit_seconds=np.asarray(state["fit_seconds"]),
-                    stopped_early=bool(state["stopped"]), kernel=str(gp.kernel_), gp=gp)
+                    stopped_early=bool(state["stopped"]), kernel=str(gp.kernel_.clone_with_theta(fitted_theta(gp))),
+                    gp=gp)
 
 
 def random_search(y: np.ndarray, budget: int, seeds: int, seed: int = 0) -> np.ndarray:
