@@ -31,13 +31,6 @@ def _titles(spins: np.ndarray, model: ChiralMagnet) -> list[str]:
     return [f"W={wi:.0f}, e={ei:.4f}" for wi, ei in zip(np.atleast_1d(w), np.atleast_1d(e))]
 
 
-def _placeholder(text: str) -> Figure:
-    """A small figure that only says ``text`` (e.g. a study without optimization runs)."""
-    fig = Figure(figsize=(4, 1.5))
-    fig.text(0.5, 0.5, text, ha="center", va="center")
-    return fig
-
-
 def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.ndarray,
                     device: torch.device | str = "cpu") -> np.ndarray:
     """SSIM of each validation state with its reconstruction ``decode(mu(x))``; shape ``(n_val,)``."""
@@ -181,7 +174,7 @@ def evaluate_study(*, dataset: str | Path, model: str | Path, history: str | Pat
     figs["training_curves"] = plots.plot_training_curves(hist)
     traces = {name: (d["objective"], run_attrs[name]["objective"]) for name, d in run_data.items()}
     figs["optimizer_traces"] = (plots.plot_optimizer_traces(traces) if traces
-                                else _placeholder("no optimization runs"))
+                                else plots.placeholder("no optimization runs"))
     marked = {name: (float(topological_charge(d["best_spins"])), float(magnetization_z(d["best_spins"])))
               for name, d in run_data.items()}
     figs["w_vs_mz"] = plots.plot_w_vs_mz(data["W"], data["Mz"], marked)

@@ -528,6 +528,13 @@ def plot_w_vs_mz(W, Mz, marked: Mapping[str, tuple[float, float]]) -> Figure:
     return fig
 
 
+def placeholder(text: str) -> Figure:
+    """A small figure that only says ``text`` (e.g. a study without optimization runs)."""
+    fig = Figure(figsize=(max(4.0, 0.09 * len(text)), 1.5))
+    fig.text(0.5, 0.5, text, ha="center", va="center")
+    return fig
+
+
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> None:
     """Save ``fig`` atomically; the format follows the suffix of ``path``.
 

@@ -16,15 +16,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from latentopt.plots import placeholder
+
 __all__ = ["plot_best_history", "plot_bo_convergence", "plot_bo_surfaces", "plot_feasible_region",
-           "plot_latent_parameters", "plot_trajectory_samples", "placeholder"]
-
-
-def placeholder(text: str) -> Figure:
-    """A small figure that only says ``text``."""
-    fig = Figure(figsize=(5, 1.5))
-    fig.text(0.5, 0.5, text, ha="center", va="center")
-    return fig
+           "plot_latent_parameters", "plot_trajectory_samples"]
 
 
 def _extent(axes: Sequence[np.ndarray]) -> list[float]:
@@ -151,17 +146,17 @@ def plot_bo_surfaces(axes: Sequence[np.ndarray], gp_mean: np.ndarray, gp_std: np
     star.
     """
     ok = np.asarray(feasible, dtype=bool)
-    panels = ([("ground truth", truth)] if truth is not None else []) + [("GP mean", gp_mean), ("GP std", gp_std)]
+    # (title, values, colour map, drawn on the ground truth's colour scale)
+    panels = ([(f"ground truth: {label}", truth, "viridis", True)] if truth is not None else []) \
+        + [(f"GP mean: {label}", gp_mean, "viridis", True), ("GP std", gp_std, "magma", False)]
     fig = Figure(figsize=(4.6 * len(panels), 4.0), layout="constrained")
     axs = np.atleast_1d(fig.subplots(1, len(panels), sharex=True, sharey=True))
     finite_truth = np.asarray(truth, dtype=float)[ok] if truth is not None else np.asarray(gp_mean)[ok]
     vmin, vmax = float(np.nanmin(finite_truth)), float(np.nanmax(finite_truth))
     z, initial = np.asarray(z), np.asarray(initial, dtype=bool)
-    for ax, (title, values) in zip(axs, panels):
+    for ax, (title, values, cmap, shared_scale) in zip(axs, panels):
         v = np.where(ok, np.asarray(values, dtype=float), np.nan)
-        kw = dict(vmin=vmin, vmax=vmax) if title != "GP std" else {}
-        _image(ax, v, axes, f"{title}: {label}" if title != "GP std" else "GP std", cmap="viridis"
-               if title != "GP std" else "magma", **kw)
+        _image(ax, v, axes, title, cmap=cmap, **(dict(vmin=vmin, vmax=vmax) if shared_scale else {}))
         ax.scatter(*z[initial].T, s=9, facecolors="none", edgecolors="white", lw=0.6, label="initial (random)")
         ax.scatter(*z[~initial].T, s=5, c="red", label="BO")
         ax.scatter(*np.asarray(best_z)[:2], marker="*", s=160, c="gold", edgecolors="black", label="best")
@@ -230,7 +225,8 @@ def plot_best_history(t: np.ndarray, trajectory: np.ndarray, equilibration: int,
     dt = t[1] - t[0] if len(t) > 1 else 1.0
     t_eq = t[-1] + dt * np.arange(0, equilibration + 1)
     ax1.plot(t, trajectory, color="C0", lw=1.5, label="decoded field history")
-    ax1.plot(t_eq, np.full(len(t_eq), trajectory[-1]), color="C1", lw=1.5, label=f"equilibration ({equilibration} steps)")
+    ax1.plot(t_eq, np.full(len(t_eq), trajectory[-1]), color="C1", lw=1.5,
+             label=f"equilibration ({equilibration} steps)")
     ax1.axvspan(t_eq[0], t_eq[-1], color="C1", alpha=0.1)
     for level in (-1, 1):
         ax1.axhline(level, color="0.5", lw=0.6, ls=":")

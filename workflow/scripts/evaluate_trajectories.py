@@ -8,11 +8,11 @@ from latentopt.device import resolve_device
 from latentopt.io import atomic_path, read_attrs, read_h5, write_json
 from latentopt.models.trajectory_vae import TrajectoryVAE
 from latentopt.models.vae import load_model
-from latentopt.plots import plot_training_curves, save_figure
+from latentopt.plots import placeholder, plot_training_curves, save_figure
 from latentopt.scripting import setup
 from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
-from latentopt.trajectory_plots import (placeholder, plot_bo_convergence, plot_feasible_region,
-                                        plot_latent_parameters, plot_trajectory_samples)
+from latentopt.trajectory_plots import (plot_bo_convergence, plot_feasible_region, plot_latent_parameters,
+                                        plot_trajectory_samples)
 from latentopt.trajectory_study import metrics_html, study_metrics
 
 sm = snakemake  # noqa: F821

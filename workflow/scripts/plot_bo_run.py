@@ -1,9 +1,9 @@
 """Surfaces and best field history of one BO run (rule plot_bo_run)."""
 
 from latentopt.io import read_h5
-from latentopt.plots import save_figure
+from latentopt.plots import placeholder, save_figure
 from latentopt.scripting import setup
-from latentopt.trajectory_plots import placeholder, plot_best_history, plot_bo_surfaces
+from latentopt.trajectory_plots import plot_best_history, plot_bo_surfaces
 
 sm = snakemake  # noqa: F821
 setup(sm.log[0])

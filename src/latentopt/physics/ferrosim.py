@@ -51,7 +51,7 @@ Arrays follow ``design.md``: a polarization map is ``(2, N, N)`` with channels
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -169,9 +169,6 @@ class FerroSim:
     def P_r(self) -> float:
         """Remanent polarization along an axis (:func:`remanent_polarization`)."""
         return remanent_polarization(self.alpha1, self.alpha2)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
     def stability(self, field_max: float, defect_max: float = 0.0) -> float:
         """Estimated upper bound of ``gamma dt lambda_max`` for local fields up to ``field_max + defect_max`` E_c.

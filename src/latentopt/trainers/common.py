@@ -211,3 +211,28 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
     bar.close()
     model.eval()
     return history
+
+
+@torch.no_grad()
+def batched_apply(fn: Callable[[torch.Tensor], torch.Tensor], data: np.ndarray, device: torch.device,
+                  batch_size: int, empty_shape: tuple[int, ...]) -> np.ndarray:
+    """``fn`` applied to ``data`` (cast to float32) in batches on ``device``, without gradients.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a batch ``(m, ...)`` on ``device`` to ``(m, ...)``.
+    data : ndarray, shape (n, ...)
+    device : torch.device
+    batch_size : int
+    empty_shape : tuple of int
+        Per-sample output shape, for ``n = 0``.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, ...)
+    """
+    x = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
+    out = [fn(b.to(device)).cpu() for b in x.split(batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, *empty_shape), np.float32)
+

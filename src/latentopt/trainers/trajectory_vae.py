@@ -13,7 +13,7 @@ import torch
 
 from latentopt.models.trajectory_vae import TrajectoryVAE, trajectory_vae_loss
 from latentopt.models.vae import as_device
-from latentopt.trainers.common import data_checksum, fit, split_indices
+from latentopt.trainers.common import batched_apply, data_checksum, fit, split_indices
 
 __all__ = ["decode_trajectories", "encode_trajectories", "train_trajectory_vae"]
 
@@ -107,22 +107,17 @@ def _device_of(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-@torch.no_grad()
 def encode_trajectories(model: TrajectoryVAE, trajectories: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Posterior means ``mu (n, latent_dim)`` (float64) of trajectories ``(n, T)``."""
     model.eval()
-    x = torch.from_numpy(np.ascontiguousarray(trajectories, dtype=np.float32))
-    out = [model.encode(b.to(_device_of(model)))[0].cpu() for b in x.split(batch_size)]
-    return torch.cat(out).double().numpy() if out else np.zeros((0, model.latent_dim))
+    mu = batched_apply(lambda x: model.encode(x)[0], trajectories, _device_of(model), batch_size, (model.latent_dim,))
+    return mu.astype(np.float64)
 
 
-@torch.no_grad()
 def decode_trajectories(model: TrajectoryVAE, z: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Decoded trajectories ``(n, T)`` (float64, physical units) of codes ``z (n, latent_dim)``.
 
     Batched over codes, so a whole latent grid is decoded in one call.
     """
     model.eval()
-    codes = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
-    out = [model.decode(c.to(_device_of(model))).cpu() for c in codes.split(batch_size)]
-    return torch.cat(out).double().numpy() if out else np.zeros((0, model.T))
+    return batched_apply(model.decode, z, _device_of(model), batch_size, (model.T,)).astype(np.float64)

@@ -15,7 +15,7 @@ import torch
 
 from latentopt.io import write_h5
 from latentopt.models.vae import SpinVAE, as_device, vae_loss
-from latentopt.trainers.common import HISTORY_KEYS, data_checksum, fit, split_indices
+from latentopt.trainers.common import HISTORY_KEYS, batched_apply, data_checksum, fit, split_indices
 
 __all__ = ["HISTORY_KEYS", "decode", "encode_mean", "split_indices", "train_vae", "write_history"]
 
@@ -221,9 +221,7 @@ def encode_mean(model: SpinVAE, spins: np.ndarray, device: str | torch.device | 
     """
     device = _model_device(model, device)
     model.to(device).eval()
-    data = torch.from_numpy(np.ascontiguousarray(spins, dtype=np.float32))
-    out = [model.encode(x.to(device))[0].cpu() for x in data.split(batch_size)]
-    return torch.cat(out).numpy() if out else np.zeros((0, model.latent_dim), np.float32)
+    return batched_apply(lambda x: model.encode(x)[0], spins, device, batch_size, (model.latent_dim,))
 
 
 @torch.no_grad()
@@ -248,6 +246,4 @@ def decode(model: SpinVAE, z: np.ndarray, device: str | torch.device | None = No
     """
     device = _model_device(model, device)
     model.to(device).eval()
-    codes = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
-    out = [model.decode(c.to(device)).cpu() for c in codes.split(batch_size)]
-    return torch.cat(out).numpy() if out else np.zeros((0, 3, model.L, model.L), np.float32)
+    return batched_apply(model.decode, z, device, batch_size, (3, model.L, model.L))
