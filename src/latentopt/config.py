@@ -121,7 +121,7 @@ GROUND_TRUTH_MAX_POINTS = 10_000
 
 def _check_trajectory_study(prefix: str, study: dict[str, Any]) -> None:
     from latentopt.physics.ferrosim import FerroSim
-    from latentopt.trajectories import family_ranges
+    from latentopt.families import family_ranges
 
     system, traj, latent = study["system"], study["trajectories"], study["latent"]
     for name, fam in traj["families"].items():

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from latentopt.optimizers.bayes import (bayesian_optimization, gp_posterior, random_search, random_search_indices,
                                         unit_box)
 from latentopt.physics.ferrosim import (FerroSim, curl, curl_objective, defect_fields, initial_polarization,
                                         simulate)
-from latentopt.trajectories import feasible, latent_grid
 
 
 @dataclass(frozen=True)
@@ -79,32 +76,6 @@ def evaluate_fields(setup: FerroSimSetup, fields: np.ndarray, objective: dict,
     if return_states:
         out["p"] = p
     return out
-
-
-def make_grid(z_train: np.ndarray, decode: Callable[[np.ndarray], np.ndarray], latent: dict) -> dict[str, np.ndarray]:
-    """Decode a grid spanning the encoded training means and mark the feasible points.
-
-    Parameters
-    ----------
-    z_train : ndarray, shape (n, d)
-        Encoded training means.
-    decode : callable
-        ``decode(z (m, d)) -> trajectories (m, T)`` (batched).
-    latent : dict
-        Validated ``latent:`` block (``grid``, ``margin``, ``constraints``).
-
-    Returns
-    -------
-    dict
-        ``z (G^d, d)``, ``trajectories (G^d, T)`` (float32), ``feasible (G^d,)``,
-        ``z_train (n, d)``, ``axes (d, G)``.
-    """
-    z, axes = latent_grid(z_train, latent["grid"], latent["margin"])
-    x = decode(z)
-    c = latent["constraints"]
-    ok = feasible(x, c["min"], c["max"], c["max_step"])
-    return {"z": z, "trajectories": x.astype(np.float32), "feasible": ok, "z_train": np.asarray(z_train),
-            "axes": axes}
 
 
 def ground_truth(setup: FerroSimSetup, grid: dict, objective: dict) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ from latentopt.models.trajectory_vae import TrajectoryVAE
 from latentopt.models.vae import load_model
 from latentopt.scripting import setup
 from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
-from latentopt.trajectory_study import make_grid
+from latentopt.latent import make_grid
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads)

@@ -2,7 +2,7 @@
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup
-from latentopt.trajectories import sample_training_set, time_axis
+from latentopt.families import sample_training_set, time_axis
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads)

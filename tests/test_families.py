@@ -9,8 +9,9 @@ import torch
 from latentopt.models.trajectory_vae import TrajectoryVAE, trajectory_vae_loss
 from latentopt.models.vae import load_model, save_model
 from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories, train_trajectory_vae
-from latentopt.trajectories import (FAMILIES, Family, family_ranges, feasible, latent_grid, register_family,
-                                    sample_family, sample_training_set, time_axis)
+from latentopt.families import (FAMILIES, Family, family_ranges, register_family, sample_family,
+                                sample_training_set, time_axis)
+from latentopt.latent import feasible, latent_grid
 
 
 def test_damped_sine_family_formula_and_ranges():

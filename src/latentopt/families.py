@@ -1,4 +1,4 @@
-"""Trajectory families, training sets of trajectories, and the feasibility check.
+"""Trajectory families: a registry of parametric control histories and training sets drawn from it.
 
 A *trajectory* is a control history sampled at ``T`` equally spaced times
 ``t_k = k / (T - 1)``, ``k = 0 .. T-1`` (so ``t`` runs over ``[0, 1]``): the electric
@@ -181,69 +181,3 @@ def sample_training_set(families: Mapping[str, Mapping], n: int, steps: int, see
     return {"trajectories": np.concatenate(traj)[order], "params": np.concatenate(params)[order],
             "family": np.concatenate(fam)[order].astype(np.int64), "names": names,
             "parameters": [list(FAMILIES[f].parameters) for f in names]}
-
-
-def feasible(trajectories: np.ndarray, minimum: float | None = None, maximum: float | None = None,
-             max_step: float | None = None) -> np.ndarray:
-    """Feasibility mask of decoded trajectories (Biswas et al. 2023, Table 1 step 4).
-
-    A trajectory is feasible if it is finite, every value lies in ``[minimum, maximum]``
-    and every step-to-step change ``|x_{k+1} - x_k|`` is at most ``max_step`` (bounds
-    given as None are not checked).
-
-    Parameters
-    ----------
-    trajectories : ndarray, shape (n, T)
-    minimum, maximum, max_step : float or None
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-    """
-    x = np.asarray(trajectories, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"trajectories: expected shape (n, T), got {x.shape}")
-    ok = np.isfinite(x).all(axis=1)
-    if minimum is not None:
-        ok &= (x >= minimum).all(axis=1)
-    if maximum is not None:
-        ok &= (x <= maximum).all(axis=1)
-    if max_step is not None and x.shape[1] > 1:
-        ok &= (np.abs(np.diff(x, axis=1)) <= max_step).all(axis=1)
-    return ok
-
-
-def latent_grid(z: np.ndarray, size: int, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """A regular grid of ``size`` points per axis spanning latent codes (the lecture's 100 x 100 = 10,000).
-
-    Each axis runs from the minimum to the maximum of ``z`` along it, widened by
-    ``margin`` times the span on both sides.
-
-    Parameters
-    ----------
-    z : ndarray, shape (n, d)
-        Encoded training means.
-    size : int
-        Points per axis, ``>= 2``.
-    margin : float
-        Relative widening, ``>= 0``.
-
-    Returns
-    -------
-    grid : ndarray of float64, shape (size**d, d)
-        Row-major with the *last* latent axis slowest: for d = 2 point ``i * size + j`` is
-        ``(axes[0][j], axes[1][i])``, so ``values.reshape(size, size)`` is an image with
-        ``z_1`` along columns and ``z_2`` along rows.
-    axes : ndarray of float64, shape (d, size)
-    """
-    z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] < 1 or len(z) == 0:
-        raise ValueError(f"z: expected shape (n, d) with n >= 1, got {z.shape}")
-    if int(size) < 2 or margin < 0:
-        raise ValueError(f"size >= 2 and margin >= 0 expected, got {size}, {margin}")
-    lo, hi = z.min(axis=0), z.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    lo, hi = lo - margin * span, hi + margin * span
-    axes = np.stack([np.linspace(a, b, int(size)) for a, b in zip(lo, hi)])
-    mesh = np.meshgrid(*axes[::-1], indexing="ij")  # slowest = last latent axis
-    return np.stack([m.ravel() for m in mesh[::-1]], axis=1), axes
