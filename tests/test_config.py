@@ -71,7 +71,8 @@ BAD_FERRO = [
      r"studies\.ferro\.latent\.constraints: min must be below max"),
     (("studies", "ferro", "optimize", "ucb", "acquisition"), "lcb", r"studies\.ferro\.optimize\.ucb\.acquisition"),
     (("studies", "ferro", "optimize", "ucb", "n_initial"), 500, r"studies\.ferro\.optimize\.ucb\.n_initial: 500"),
-    (("studies", "ferro", "simulate"), {"n_samples": 3}, r"studies\.ferro: Additional properties"),
+    (("studies", "ferro", "simulate"), {"n_samples": 3},
+     r"studies\.ferro\.simulate: not a key of a trajectories study \(a key of spins studies\)"),
 ]
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from latentopt.dataset import shard_indices, simulate_shard
+from latentopt.dataset import shard_indices
+from latentopt.studies.spins import simulate_shard
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
 from latentopt.physics.heatbath import anneal, geometric_schedule
 

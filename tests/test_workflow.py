@@ -31,6 +31,23 @@ def test_dry_run_of_default_config_on_fresh_directory(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_explicit_kind_gives_the_same_dag(tmp_path):
+    """Writing each study's kind (inferred from system.model otherwise) changes nothing in the DAG."""
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    explicit = yaml.safe_load(yaml.safe_dump(cfg))
+    for study in explicit["studies"].values():
+        study["kind"] = "trajectories" if study["system"].get("model") == "ferrosim" else "spins"
+    dags = []
+    for name, c in (("implicit", cfg), ("explicit", explicit)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(c))
+        proc = snakemake(tmp_path / name, "--dag", config=path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        dags.append(proc.stdout)
+    assert "train_trajectory_vae" in dags[0] and "simulate_shard" in dags[0]
+    assert dags[0] == dags[1]
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny")
@@ -143,11 +160,11 @@ def test_progress_and_threads_rerun_nothing(tiny_run, tmp_path):
 
 def test_evaluate_study_without_runs(tiny_run):
     """A study whose optimize block is empty still gets metrics and every figure."""
-    from latentopt.evaluation import evaluate_study
+    from latentopt.studies.spins import evaluate
 
     res = tiny_run / "results/tiny"
     system = yaml.safe_load(TINY.read_text())["studies"]["tiny"]["system"]
-    metrics, figs = evaluate_study(dataset=res / "data/dataset.h5", model=res / "vae/model.pt",
+    metrics, figs = evaluate(dataset=res / "data/dataset.h5", model=res / "vae/model.pt",
                                    history=res / "vae/history.h5", vae=res / "samples/vae.h5",
                                    relaxed=res / "samples/relaxed.h5", runs={}, system=system,
                                    nodal_threshold=-1.5, n_show=2)

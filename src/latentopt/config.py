@@ -3,6 +3,12 @@
 :func:`validate_config` is called by the Snakefile before any job is scheduled, so a bad
 config fails fast with a message naming the offending key, e.g.
 ``studies.labyrinth.system.L: 60 is not divisible by 16``.
+
+Every study has a ``kind`` (:mod:`latentopt.studies`); a study that does not write it
+gets the kind implied by ``system.model``. The schema is
+``workflow/schemas/config.schema.yaml`` plus one file per kind,
+``workflow/schemas/kinds/<kind>.schema.yaml`` (:func:`load_schema` merges them), and the
+semantic checks of each kind are the ``_check_<kind>`` functions below.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import jsonschema
 import yaml
 
 from latentopt.physics.boundary import boundary_from_config
+from latentopt.studies import KINDS, infer_kind
 
 #: direction used when a run does not give one
 DEFAULT_DIRECTION = {"energy": "min", "W": "max", "Mz": "max", "C": "max", "C_BC": "max"}
@@ -57,9 +64,51 @@ def _key(path) -> str:
 
 
 def load_schema(path: str | Path) -> dict:
-    """Read the YAML/JSON schema file."""
+    """Read the config schema and merge in the ``$defs`` of its per-kind files.
+
+    Parameters
+    ----------
+    path : path
+        ``workflow/schemas/config.schema.yaml``; the kinds' schemas are the files
+        ``kinds/*.schema.yaml`` next to it.
+
+    Raises
+    ------
+    ValueError
+        If two files define the same ``$defs`` entry.
+    """
+    path = Path(path)
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    defs = schema.setdefault("$defs", {})
+    for kind_file in sorted((path.parent / "kinds").glob("*.schema.yaml")):
+        with open(kind_file) as fh:
+            extra = (yaml.safe_load(fh) or {}).get("$defs", {})
+        clash = sorted(set(extra) & set(defs))
+        if clash:
+            raise ValueError(f"{kind_file}: $defs {clash} are already defined by another schema file")
+        defs.update(extra)
+    return schema
+
+
+def _study_keys(schema: dict, kind: str) -> set[str]:
+    """The top-level keys a study of ``kind`` takes, from its ``<kind>_study`` schema."""
+    return set(schema["$defs"].get(f"{kind}_study", {}).get("properties", {}))
+
+
+def _check_kind_keys(prefix: str, study: dict, schema: dict) -> None:
+    """Name a key that belongs to another kind (clearer than the schema's 'additional property')."""
+    kind = study["kind"]
+    if kind not in KINDS:
+        return  # the schema names the unknown kind
+    allowed = _study_keys(schema, kind)
+    for key in study:
+        if key in allowed:
+            continue
+        owners = sorted(k for k in KINDS if key in _study_keys(schema, k))
+        where = f"a key of {', '.join(owners)} studies" if owners else "an unknown key"
+        raise ConfigError(f"{prefix}.{key}: not a key of a {kind} study ({where}); a {kind} study takes "
+                          f"{sorted(allowed)}")
 
 
 def validate_config(config: dict, schema: dict | str | Path, root: str | Path = ".") -> dict:
@@ -77,8 +126,8 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     Returns
     -------
     dict
-        The config, keys sorted (:func:`canonical`), with defaults (including each run's ``direction``, ``a`` for C and
-        ``boundary`` for C_BC) filled in.
+        The config, keys sorted (:func:`canonical`), with defaults (including each study's ``kind``, each run's
+        ``direction``, ``a`` for C and ``boundary`` for C_BC) filled in.
 
     Raises
     ------
@@ -90,6 +139,12 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     if not isinstance(config, dict):
         raise ConfigError(f"<config>: expected a mapping, got {type(config).__name__}")
     cfg = copy.deepcopy(config)
+    studies = cfg.get("studies")
+    if isinstance(studies, dict):
+        for name, study in studies.items():
+            if isinstance(study, dict):
+                study.setdefault("kind", infer_kind(study))
+                _check_kind_keys(f"studies.{name}", study, schema)
     validator_cls = _with_defaults(jsonschema.validators.validator_for(schema), schema)
     errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
@@ -110,16 +165,11 @@ def canonical(obj: Any) -> Any:
     return obj
 
 
-def is_trajectory_study(study: dict[str, Any]) -> bool:
-    """True for a trajectory study (``system.model: ferrosim``), False for a spin study."""
-    return study["system"].get("model") == "ferrosim"
-
-
 #: largest grid for which ``ground_truth`` defaults to true (the lecture's 100 x 100)
 GROUND_TRUTH_MAX_POINTS = 10_000
 
 
-def _check_trajectory_study(prefix: str, study: dict[str, Any]) -> None:
+def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
     from latentopt.physics.ferrosim import FerroSim
     from latentopt.families import family_ranges
 
@@ -162,9 +212,10 @@ def _check_trajectory_study(prefix: str, study: dict[str, Any]) -> None:
 
 
 def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
-    if is_trajectory_study(study):
-        _check_trajectory_study(prefix, study)
-        return
+    CHECKS[study["kind"]](prefix, study, root)
+
+
+def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
     system, sim, vae = study["system"], study["simulate"], study["vae"]
     L = system["L"]
     if L % 16:
@@ -195,3 +246,7 @@ def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
                 raise ConfigError(f"{key}.boundary: {exc}") from exc
         if run["algorithm"] == "genetic" and run["elitism"] >= run["population"]:
             raise ConfigError(f"{key}.elitism: must be below population ({run['elitism']} >= {run['population']})")
+
+
+#: the semantic checks of each study kind: ``check(prefix, study, root)`` raises :class:`ConfigError`
+CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories}

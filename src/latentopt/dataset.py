@@ -1,4 +1,4 @@
-"""The simulated training set X_IN: sharded heat-bath annealing and the ``dataset.h5`` contract.
+"""Data sets of spin states: shards, the ``dataset.h5`` contract, merging and loading.
 
 ``results/<study>/data/dataset.h5`` holds ``spins (n, 3, L, L) f32``, ``energy (n,)``
 (energy per spin, units of J), ``W (n,)`` and ``Mz (n,)``, with the system and simulate
@@ -16,7 +16,6 @@ import numpy as np
 
 from latentopt.io import read_attrs, read_h5, write_h5
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
-from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.observables import magnetization_z, topological_charge
 
 DATASET_KEYS = ("spins", "energy", "W", "Mz")
@@ -38,29 +37,6 @@ def shard_indices(n_samples: int, shards: int, shard: int) -> np.ndarray:
 def observables(spins: np.ndarray, model: ChiralMagnet) -> dict[str, np.ndarray]:
     """Energy per spin, W and M_z of states ``(n, 3, L, L)``; each ``(n,)``."""
     return {"energy": energy_per_spin(spins, model), "W": topological_charge(spins), "Mz": magnetization_z(spins)}
-
-
-def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.ndarray]:
-    """Anneal the samples of one shard.
-
-    Parameters
-    ----------
-    system : dict
-        The study's ``system`` block (L, J, D, dmi, K, B).
-    simulate : dict
-        The study's ``simulate`` block (n_samples, n_sweeps, T_start, T_end, shards, seed).
-    shard : int
-
-    Returns
-    -------
-    dict
-        ``index (m,)``, ``spins (m, 3, L, L) float32``, ``energy``, ``W``, ``Mz`` ``(m,)``.
-    """
-    model = ChiralMagnet.from_config(system)
-    idx = shard_indices(simulate["n_samples"], simulate["shards"], shard)
-    temps = geometric_schedule(simulate["T_start"], simulate["T_end"], simulate["n_sweeps"])
-    spins = anneal(model, idx, simulate["seed"], temps)
-    return {"index": idx, "spins": spins.astype(np.float32), **observables(spins, model)}
 
 
 def merge_shards(paths: list[str | Path], out: str | Path, attrs: dict) -> None:

@@ -1,4 +1,5 @@
-# Config loading and validation, paths, and input functions shared by all rules.
+# Config loading and validation, the study kinds, and the helpers shared by every kind's rules.
+# Each kind's rules (and their input functions) are in workflow/rules/<kind>.smk.
 
 import os
 import sys
@@ -7,7 +8,8 @@ from pathlib import Path
 import yaml
 
 from latentopt import cluster
-from latentopt.config import ConfigError, is_trajectory_study, validate_config
+from latentopt import studies as kinds
+from latentopt.config import ConfigError, validate_config
 
 # A --configfile given on the command line replaces the default config instead of being
 # merged into it (so a study file does not silently inherit the default studies).
@@ -27,22 +29,13 @@ DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
 
-# spin studies (chiral magnet) and trajectory studies (FerroSIM) share output names such as
-# vae/model.pt and metrics.json; rules of each kind accept only their studies' names
-TRAJECTORY_STUDIES = [name for name, s in STUDIES.items() if is_trajectory_study(s)]
-SPIN_STUDIES = [name for name in STUDIES if name not in TRAJECTORY_STUDIES]
-
-
-def _names_re(names):
-    return "|".join(map(__import__("re").escape, names)) or "(?!)"  # (?!) matches nothing
-
-
-SPIN_RE = _names_re(SPIN_STUDIES)
-TRAJECTORY_RE = _names_re(TRAJECTORY_STUDIES)
+# Kinds share output names such as vae/model.pt and metrics.json: every rule of a kind accepts
+# only the names of that kind's studies (wildcard_constraints: study=KIND_RE[kind]).
+KIND_RE = {kind: kinds.names_regex(kinds.studies_of_kind(STUDIES, kind)) for kind in kinds.KINDS}
 
 # {study} and {run} names as accepted by the schema; {shard} is an integer
 wildcard_constraints:
-    study="|".join(map(__import__("re").escape, STUDIES)),
+    study=kinds.names_regex(STUDIES),
     run="[A-Za-z0-9][A-Za-z0-9_.-]*",
     shard=r"\d+",
 
@@ -53,20 +46,14 @@ def study(wc):
 
 
 def runs(name):
-    return list(STUDIES[name].get("optimize", {}))
+    """Names of the runs of study ``name`` (its kind's run block, e.g. ``optimize:``)."""
+    return kinds.kind_of(STUDIES[name]).runs(STUDIES[name])
 
 
 def run_settings(wc):
-    return STUDIES[wc.study]["optimize"][wc.run]
-
-
-def optimize_inputs(wc):
-    """The trained model, plus the boundary map file of a C_BC run that names one."""
-    inputs = {"model": f"results/{wc.study}/vae/model.pt"}
-    boundary = run_settings(wc).get("boundary", {})
-    if "file" in boundary:
-        inputs["boundary"] = str(REPO / boundary["file"])  # resolved like the script does
-    return inputs
+    """The settings of the run named by the {run} wildcard."""
+    block = kinds.kind_of(study(wc)).run_block
+    return study(wc)[block][wc.run]
 
 
 def estimate(stage):
@@ -86,78 +73,15 @@ def estimate(stage):
             "runtime": lambda wc, threads: get(wc, threads)["runtime"]}
 
 
-# cheap aggregation rules run on the submitting host, never through the cluster
+# cheap aggregation rules run on the submitting host, never through the cluster (each kind's
+# file adds its own)
 localrules:
     all,
-    merge_dataset,
-    plot_run,
-    plot_bo_run,
-
-
-def shard_files(wc):
-    n = study(wc)["simulate"]["shards"]
-    return [f"results/{wc.study}/data/shards/shard{k}.h5" for k in range(n)]
-
-
-def run_files(wc):
-    return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
-
-
-def bayes_inputs(wc):
-    """The decoded grid, plus the ground truth when the study computes it (random-search baseline)."""
-    inputs = {"grid": f"results/{wc.study}/latent/grid.h5"}
-    if study(wc)["ground_truth"]:
-        inputs["truth"] = f"results/{wc.study}/latent/ground_truth.h5"
-    return inputs
-
-
-def trajectory_evaluate_inputs(wc):
-    inputs = {
-        "trajectories": f"results/{wc.study}/trajectories/train.h5",
-        "model": f"results/{wc.study}/vae/model.pt",
-        "history": f"results/{wc.study}/vae/history.h5",
-        "runs": [f"results/{wc.study}/bo/{r}.h5" for r in runs(wc.study)],
-        **bayes_inputs(wc),
-    }
-    return inputs
-
-
-def plot_bo_inputs(wc):
-    return {"run": f"results/{wc.study}/bo/{wc.run}.h5",
-            "trajectories": f"results/{wc.study}/trajectories/train.h5", **bayes_inputs(wc)}
-
-
-TRAJECTORY_FIGURES = [
-    "trajectory_samples",
-    "training_curves",
-    "latent_parameters",
-    "feasible_region",
-    "bo_convergence",
-]
-
-STUDY_FIGURES = [
-    "dataset_samples",
-    "vae_samples",
-    "relaxed_samples",
-    "energy_histograms",
-    "energy_density_maps",
-    "training_curves",
-    "optimizer_traces",
-    "w_vs_mz",
-]
 
 
 def final_targets():
-    out = []
-    for name in STUDIES:
-        out.append(f"results/{name}/metrics.json")
-        if name in TRAJECTORY_STUDIES:
-            out += [f"results/{name}/figures/{f}.png" for f in TRAJECTORY_FIGURES]
-            out += [f"results/{name}/figures/bo/{r}_{kind}.png" for r in runs(name) for kind in ("surfaces", "best")]
-        else:
-            out += [f"results/{name}/figures/{f}.png" for f in STUDY_FIGURES]
-            out += [f"results/{name}/figures/optimize/{r}.png" for r in runs(name)]
-    return out
+    """Every study's final files, as its kind's registry entry lists them (latentopt.studies)."""
+    return kinds.final_targets(STUDIES)
 
 
 # After a successful run, write results/report.html for exactly this run's config,

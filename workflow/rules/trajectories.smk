@@ -1,6 +1,34 @@
-# Trajectory studies (system.model: ferrosim): field histories -> trajectory VAE ->
+# Trajectory studies (kind: trajectories): field histories -> trajectory VAE ->
 # decoded, feasibility-filtered latent grid -> Bayesian optimization of a FerroSIM
 # objective (Kalinin lecture; Biswas et al. 2023, Table 1).
+
+
+localrules:
+    plot_bo_run,
+
+
+def bayes_inputs(wc):
+    """The decoded grid, plus the ground truth when the study computes it (random-search baseline)."""
+    inputs = {"grid": f"results/{wc.study}/latent/grid.h5"}
+    if study(wc)["ground_truth"]:
+        inputs["truth"] = f"results/{wc.study}/latent/ground_truth.h5"
+    return inputs
+
+
+def trajectory_evaluate_inputs(wc):
+    inputs = {
+        "trajectories": f"results/{wc.study}/trajectories/train.h5",
+        "model": f"results/{wc.study}/vae/model.pt",
+        "history": f"results/{wc.study}/vae/history.h5",
+        "runs": [f"results/{wc.study}/bo/{r}.h5" for r in runs(wc.study)],
+        **bayes_inputs(wc),
+    }
+    return inputs
+
+
+def plot_bo_inputs(wc):
+    return {"run": f"results/{wc.study}/bo/{wc.run}.h5",
+            "trajectories": f"results/{wc.study}/trajectories/train.h5", **bayes_inputs(wc)}
 
 
 rule trajectories:
@@ -11,12 +39,12 @@ rule trajectories:
     log:
         "results/{study}/logs/trajectories.log",
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: 1
     resources:
         **estimate("trajectories"),
     script:
-        "../scripts/make_trajectories.py"
+        "../scripts/trajectories/trajectories.py"
 
 
 rule train_trajectory_vae:
@@ -34,13 +62,13 @@ rule train_trajectory_vae:
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: THREADS
     resources:
         **estimate("train_trajectory_vae"),
         gpu=GPU,
     script:
-        "../scripts/train_trajectory_vae.py"
+        "../scripts/trajectories/train_trajectory_vae.py"
 
 
 rule latent_grid:
@@ -55,13 +83,13 @@ rule latent_grid:
     log:
         "results/{study}/logs/latent_grid.log",
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: THREADS
     resources:
         **estimate("latent_grid"),
         gpu=GPU,
     script:
-        "../scripts/latent_grid.py"
+        "../scripts/trajectories/latent_grid.py"
 
 
 rule ground_truth:
@@ -77,12 +105,12 @@ rule ground_truth:
     benchmark:
         "results/{study}/benchmarks/ground_truth.tsv"
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: THREADS
     resources:
         **estimate("ground_truth"),
     script:
-        "../scripts/ground_truth.py"
+        "../scripts/trajectories/ground_truth.py"
 
 
 rule bayes:
@@ -100,12 +128,12 @@ rule bayes:
     benchmark:
         "results/{study}/benchmarks/bo/{run}.tsv"
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: THREADS
     resources:
         **estimate("bayes"),
     script:
-        "../scripts/bayes.py"
+        "../scripts/trajectories/bayes.py"
 
 
 rule evaluate_trajectories:
@@ -115,42 +143,42 @@ rule evaluate_trajectories:
         metrics="results/{study}/metrics.json",
         table=report(
             "results/{study}/figures/metrics.html",
-            caption="../report/trajectory_metrics.rst",
+            caption="../report/trajectories/metrics.rst",
             category="{study}",
             subcategory="0 metrics",
             labels={"figure": "metrics table"},
         ),
         trajectory_samples=report(
             "results/{study}/figures/trajectory_samples.png",
-            caption="../report/trajectory_samples.rst",
+            caption="../report/trajectories/trajectory_samples.rst",
             category="{study}",
             subcategory="1 trajectories and VAE",
             labels={"figure": "training trajectories"},
         ),
         training_curves=report(
             "results/{study}/figures/training_curves.png",
-            caption="../report/trajectory_training_curves.rst",
+            caption="../report/trajectories/training_curves.rst",
             category="{study}",
             subcategory="1 trajectories and VAE",
             labels={"figure": "training curves"},
         ),
         latent_parameters=report(
             "results/{study}/figures/latent_parameters.png",
-            caption="../report/latent_parameters.rst",
+            caption="../report/trajectories/latent_parameters.rst",
             category="{study}",
             subcategory="1 trajectories and VAE",
             labels={"figure": "latent space by family parameter"},
         ),
         feasible_region=report(
             "results/{study}/figures/feasible_region.png",
-            caption="../report/feasible_region.rst",
+            caption="../report/trajectories/feasible_region.rst",
             category="{study}",
             subcategory="1 trajectories and VAE",
             labels={"figure": "feasible region"},
         ),
         bo_convergence=report(
             "results/{study}/figures/bo_convergence.png",
-            caption="../report/bo_convergence.rst",
+            caption="../report/trajectories/bo_convergence.rst",
             category="{study}",
             subcategory="2 Bayesian optimization",
             labels={"figure": "BO vs random search"},
@@ -162,13 +190,13 @@ rule evaluate_trajectories:
     log:
         "results/{study}/logs/evaluate.log",
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     threads: THREADS
     resources:
         **estimate("evaluate_trajectories"),
         gpu=GPU,
     script:
-        "../scripts/evaluate_trajectories.py"
+        "../scripts/trajectories/evaluate.py"
 
 
 rule plot_bo_run:
@@ -177,14 +205,14 @@ rule plot_bo_run:
     output:
         surfaces=report(
             "results/{study}/figures/bo/{run}_surfaces.png",
-            caption="../report/bo_surfaces.rst",
+            caption="../report/trajectories/bo_surfaces.rst",
             category="{study}",
             subcategory="2 Bayesian optimization",
             labels={"figure": "surfaces: {run}"},
         ),
         best=report(
             "results/{study}/figures/bo/{run}_best.png",
-            caption="../report/bo_best.rst",
+            caption="../report/trajectories/bo_best.rst",
             category="{study}",
             subcategory="2 Bayesian optimization",
             labels={"figure": "best field history: {run}"},
@@ -194,6 +222,6 @@ rule plot_bo_run:
     log:
         "results/{study}/logs/plot_bo/{run}.log",
     wildcard_constraints:
-        study=TRAJECTORY_RE,
+        study=KIND_RE["trajectories"],
     script:
-        "../scripts/plot_bo_run.py"
+        "../scripts/trajectories/plot_bo_run.py"

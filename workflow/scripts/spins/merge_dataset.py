@@ -1,10 +1,9 @@
 """Merge the simulation shards into dataset.h5 (rule merge_dataset)."""
 
-from latentopt.dataset import merge_shards
 from latentopt.scripting import setup
+from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0])
-merge_shards(list(sm.input), sm.output[0],
-             attrs=dict(system=sm.params.system, simulate=sm.params.simulate, seed=sm.params.simulate["seed"]))
+spins.merge_dataset(list(sm.input), sm.output[0], sm.params.system, sm.params.simulate)
 log.info("merged %d shards into %s", len(sm.input), sm.output[0])

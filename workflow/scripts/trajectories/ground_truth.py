@@ -2,7 +2,7 @@
 
 from latentopt.io import read_h5, write_h5
 from latentopt.scripting import setup
-from latentopt.trajectory_study import FerroSimSetup, ground_truth
+from latentopt.studies.trajectories import FerroSimSetup, ground_truth
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads)

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from latentopt.plots import placeholder
+from latentopt.plots.common import placeholder
 
 __all__ = ["plot_best_history", "plot_bo_convergence", "plot_bo_surfaces", "plot_feasible_region",
            "plot_latent_parameters", "plot_trajectory_samples"]

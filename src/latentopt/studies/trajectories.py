@@ -1,22 +1,40 @@
-"""The steps of a trajectory study (``system.model: ferrosim``), one function per workflow rule.
+"""Trajectory studies (``kind: trajectories``; Kalinin's VAE lecture, FerroSIM): one function per rule.
 
-trajectories -> trajectory VAE -> decoded, feasibility-filtered latent grid -> objective on
-the grid (ground truth) -> Bayesian optimization over the feasible points -> summary.
-Kalinin's lecture ("BO in the latent space", FerroSIM curl) and Biswas et al. 2023 (zBO,
-Table 1). Each function takes validated config blocks and arrays and returns the arrays
-of its output file (``README.md``, "Outputs").
+trajectories -> train_trajectory_vae -> latent_grid (decoded, feasibility-filtered) ->
+ground_truth (the objective on the whole grid) -> bayes/<run> (Bayesian optimization over
+the feasible points) -> evaluate_trajectories (+ plot_bo_run per run). Kalinin's lecture
+("BO in the latent space", FerroSIM curl) and Biswas et al. 2023 (zBO, Table 1). Each
+function takes validated config blocks and arrays and returns the arrays of its output
+file (``README.md``, "Outputs"); the thin scripts in ``workflow/scripts/trajectories/``
+only read Snakemake's inputs and write the outputs.
 """
 
 from __future__ import annotations
 
+import html
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-import numpy as np
 
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from latentopt.families import sample_training_set, time_axis
+from latentopt.io import read_attrs, read_h5
+from latentopt.latent import make_grid
+from latentopt.models.trajectory_vae import TrajectoryVAE
+from latentopt.models.vae import load_model
 from latentopt.optimizers.bayes import (bayesian_optimization, gp_posterior, random_search, random_search_indices,
                                         unit_box)
 from latentopt.physics.ferrosim import (FerroSim, curl, curl_objective, defect_fields, initial_polarization,
                                         simulate)
+from latentopt.plots.common import placeholder, plot_training_curves
+from latentopt.plots.trajectories import (plot_best_history, plot_bo_convergence, plot_bo_surfaces,
+                                          plot_feasible_region, plot_latent_parameters, plot_trajectory_samples)
+from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories, train_trajectory_vae
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,55 @@ def evaluate_fields(setup: FerroSimSetup, fields: np.ndarray, objective: dict,
     if return_states:
         out["p"] = p
     return out
+
+
+def make_trajectories(trajectories: dict) -> tuple[dict[str, np.ndarray], dict]:
+    """The training histories drawn from the study's families (rule ``trajectories``).
+
+    Parameters
+    ----------
+    trajectories : dict
+        Validated ``trajectories:`` block (``families``, ``n``, ``steps``, ``seed``).
+
+    Returns
+    -------
+    datasets : dict
+        ``trajectories (n, T) float32``, ``params (n, k)`` (NaN-padded across families),
+        ``family (n,)``, ``t (T,)``.
+    attrs : dict
+        ``trajectories`` (the block), ``families`` (names), ``parameters`` (per family).
+    """
+    cfg = trajectories
+    data = sample_training_set(cfg["families"], cfg["n"], cfg["steps"], cfg["seed"])
+    log.info("%d trajectories of %d steps from %s", len(data["trajectories"]), cfg["steps"], data["names"])
+    datasets = {"trajectories": data["trajectories"].astype("float32"), "params": data["params"],
+                "family": data["family"], "t": time_axis(cfg["steps"])}
+    return datasets, dict(trajectories=cfg, families=data["names"], parameters=data["parameters"])
+
+
+def train(trajectories: np.ndarray, vae: dict, *, device: torch.device | str = "cpu",
+          checkpoint: str | Path | None = None, progress: bool = False) -> tuple[TrajectoryVAE, dict]:
+    """Train the trajectory VAE on histories ``(n, T)`` with the ``vae`` block's settings.
+
+    Rule ``train_trajectory_vae``; see :func:`latentopt.trainers.trajectory_vae.train_trajectory_vae`.
+    """
+    log.info("training on %d trajectories of %d steps, device %s, settings %s", *np.shape(trajectories), device, vae)
+    model, history = train_trajectory_vae(trajectories, device=device, checkpoint=checkpoint, progress=progress, **vae)
+    log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
+    return model, history
+
+
+def decoded_grid(model: str | Path, trajectories: np.ndarray, latent: dict, *,
+                 device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    """Encode the training histories, decode a grid spanning them, mark feasible points (rule ``latent_grid``).
+
+    Returns the ``latent/grid.h5`` arrays of :func:`latentopt.latent.make_grid`.
+    """
+    vae = load_model(model, device=device, cls=TrajectoryVAE)
+    grid = make_grid(encode_trajectories(vae, trajectories), lambda z: decode_trajectories(vae, z), latent)
+    log.info("grid of %d points, %d feasible (%.1f%%)", len(grid["z"]), grid["feasible"].sum(),
+             100 * grid["feasible"].mean())
+    return grid
 
 
 def ground_truth(setup: FerroSimSetup, grid: dict, objective: dict) -> dict[str, np.ndarray]:
@@ -237,8 +304,6 @@ def study_metrics(*, train: dict, history: dict, grid: dict, truth: dict | None,
 
 def metrics_html(metrics: dict, study: str) -> str:
     """A small self-contained HTML table of a trajectory study's metrics (rows: BO runs)."""
-    import html
-
     cols = [("evaluations", "evaluations"), ("best_y", "BO best"), ("ground_truth_max", "ground-truth max"),
             ("fraction_of_max", "BO / max"), ("evaluations_to_95", "evals to 95% (BO)"),
             ("random_median_best", "random search median best"), ("random_fraction_of_max", "random / max"),
@@ -261,3 +326,89 @@ def metrics_html(metrics: dict, study: str) -> str:
             f"<p>{metrics['trajectories']['n']} training trajectories of {metrics['trajectories']['T']} steps; "
             f"validation reconstruction RMSE {v['val_reconstruction_rmse']:.4g}; latent grid of {g['points']} points, "
             f"{g['feasible']} feasible ({100 * g['feasible_fraction']:.1f}%).</p></body></html>")
+
+
+# ------------------------------------------------------------------ evaluate_trajectories, plot_bo_run
+
+
+def _parameter_names(parameters: list[list[str]], k: int) -> list[str]:
+    """Column ``j`` of ``params`` is parameter ``j`` of each history's family (NaN-padded): label it with every
+    family's name for it."""
+    return [" / ".join(dict.fromkeys(ps[j] for ps in parameters if j < len(ps))) for j in range(k)]
+
+
+def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path, grid: str | Path,
+             truth: str | Path | None, runs: dict[str, str | Path], objective: dict, n_show: int,
+             device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
+    """``metrics.json`` content and the study-level figures of a trajectory study (rule ``evaluate_trajectories``).
+
+    Parameters
+    ----------
+    trajectories, model, history, grid : path
+        ``trajectories/train.h5``, ``vae/model.pt``, ``vae/history.h5``, ``latent/grid.h5``.
+    truth : path or None
+        ``latent/ground_truth.h5`` when the study computes it.
+    runs : dict
+        Run name -> ``bo/<run>.h5``.
+    objective : dict
+        The validated ``objective:`` block.
+    n_show : int
+        Histories drawn per panel of the samples figure.
+
+    Returns
+    -------
+    metrics : dict
+        :func:`study_metrics`.
+    figures : dict of str to Figure
+        ``trajectory_samples``, ``training_curves``, ``latent_parameters``,
+        ``feasible_region``, ``bo_convergence``.
+    """
+    train_data = read_h5(trajectories)
+    names = _parameter_names(read_attrs(trajectories)["parameters"], train_data["params"].shape[1])
+    hist = read_h5(history)
+    grid_data = read_h5(grid)
+    truth_data = read_h5(truth) if truth is not None else None
+    run_data = {name: read_h5(p) for name, p in runs.items()}
+    vae = load_model(model, device=device, cls=TrajectoryVAE)
+    val = train_data["trajectories"][hist["val_indices"]]
+    val_rmse = float(np.sqrt(np.mean((decode_trajectories(vae, encode_trajectories(vae, val)) - val) ** 2))) \
+        if len(val) else float("nan")
+    metrics = study_metrics(train=train_data, history=hist, grid=grid_data, truth=truth_data, runs=run_data,
+                            val_rmse=val_rmse, objective=objective)
+    figures = {
+        "trajectory_samples": plot_trajectory_samples(train_data["t"], train_data["trajectories"],
+                                                      train_data["params"], names, n_show),
+        "training_curves": plot_training_curves(hist),
+    }
+    if grid_data["z"].shape[1] == 2:
+        figures["latent_parameters"] = plot_latent_parameters(grid_data["z_train"], train_data["params"], names)
+        figures["feasible_region"] = plot_feasible_region(grid_data["feasible"], grid_data["axes"],
+                                                          grid_data["z_train"], train_data["t"],
+                                                          grid_data["trajectories"])
+    else:
+        for key in ("latent_parameters", "feasible_region"):
+            figures[key] = placeholder(f"latent maps are drawn for latent_dim = 2 (here {grid_data['z'].shape[1]})")
+    n_initial = {name: int(np.sum(r["initial"])) for name, r in run_data.items()}
+    figures["bo_convergence"] = plot_bo_convergence(
+        {name: dict(y=r["y"], n_initial=n_initial[name], random_best=r["random_best"]) for name, r in run_data.items()},
+        truth_max=metrics.get("ground_truth", {}).get("max"), label=objective["name"])
+    return metrics, figures
+
+
+def bo_figures(*, run: str | Path, run_name: str, grid: str | Path, trajectories: str | Path,
+               truth: str | Path | None, objective: dict) -> dict[str, Figure]:
+    """The figures of one BO run (rule ``plot_bo_run``): ``surfaces`` (ground truth | GP mean | GP std with the
+    explored points) and ``best`` (the best field history with its final polarization and curl)."""
+    bo = read_h5(run)
+    grid_data = read_h5(grid, ["z", "feasible", "axes"])
+    t = read_h5(trajectories, ["t"])["t"]
+    y = read_h5(truth, ["y"])["y"] if truth is not None else None
+    if grid_data["z"].shape[1] == 2:
+        surfaces = plot_bo_surfaces(grid_data["axes"], bo["gp_mean"], bo["gp_std"], grid_data["feasible"], bo["z"],
+                                    bo["initial"], bo["best_z"], y, label=objective["name"])
+    else:
+        surfaces = placeholder(f"surfaces are drawn for latent_dim = 2 (here {grid_data['z'].shape[1]})")
+    best = plot_best_history(t, bo["best_trajectory"], objective["equilibration"], bo["best_p"], bo["best_curl"],
+                             title=f"{run_name}: best {objective['name']} = {float(bo['best_y']):.4g} "
+                                   f"at z = ({', '.join(f'{v:.3f}' for v in bo['best_z'])})")
+    return {"surfaces": surfaces, "best": best}

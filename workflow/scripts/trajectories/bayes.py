@@ -4,7 +4,7 @@ import json
 
 from latentopt.io import file_digest, read_h5, write_h5
 from latentopt.scripting import setup
-from latentopt.trajectory_study import FerroSimSetup, bayes_run, run_summary
+from latentopt.studies.trajectories import FerroSimSetup, bayes_run, run_summary
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads)

@@ -1,0 +1,346 @@
+"""Spin studies (``kind: spins``; Park et al., Sci. Rep. 12, 9278 (2022)): one function per rule.
+
+simulate_shard -> merge_dataset -> train_vae -> generate (X_VAE) -> relax (X'_VAE) ->
+optimize/<run> -> evaluate (+ plot_run per run). Each function takes validated config
+blocks and file paths and returns the arrays (and attributes) of its rule's output, whose
+layout is the data contract of ``design.md`` ("Data contracts"); the thin scripts in
+``workflow/scripts/spins/`` only read Snakemake's inputs and write the outputs.
+
+Sets evaluated: ``dataset`` (X_IN), ``vae`` (X_VAE), ``relaxed`` (X'_VAE) and one per
+optimization run (its best state); see :func:`latentopt.metrics.set_metrics`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from latentopt.dataset import load_dataset, merge_shards, observables, shard_indices
+from latentopt.io import array_digest, file_digest, read_attrs, read_h5
+from latentopt.latent import load_decoder, prior_codes
+from latentopt.metrics import reconstruction_ssim, set_metrics
+from latentopt.models.vae import SpinVAE, load_model
+from latentopt.optimizers import make_objective, single_code
+from latentopt.optimizers import run as run_optimizer
+from latentopt.optimizers.common import result_datasets
+from latentopt.physics.boundary import boundary_from_config
+from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, nodal_points
+from latentopt.physics.heatbath import anneal, geometric_schedule
+from latentopt.physics.observables import magnetization_z, topological_charge
+from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
+from latentopt.plots.spins import (plot_best_states, plot_energy_density_maps, plot_energy_histograms,
+                                   plot_optimizer_traces, plot_w_vs_mz)
+from latentopt.trainers.vae import decode as decode_codes
+from latentopt.trainers.vae import encode_mean, train_vae
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------ simulate_shard, merge_dataset
+
+
+def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.ndarray]:
+    """Anneal the samples of one shard of X_IN (heat bath, geometric schedule).
+
+    Shard ``k`` of ``S`` simulates a contiguous block of global sample indices; every
+    sample's random stream depends only on (seed, index), so the merged data set is
+    identical for any shard or thread count.
+
+    Parameters
+    ----------
+    system : dict
+        The study's ``system`` block (L, J, D, dmi, K, B).
+    simulate : dict
+        The study's ``simulate`` block (n_samples, n_sweeps, T_start, T_end, shards, seed).
+    shard : int
+
+    Returns
+    -------
+    dict
+        ``index (m,)``, ``spins (m, 3, L, L) float32``, ``energy``, ``W``, ``Mz`` ``(m,)``.
+    """
+    model = ChiralMagnet.from_config(system)
+    idx = shard_indices(simulate["n_samples"], simulate["shards"], shard)
+    temps = geometric_schedule(simulate["T_start"], simulate["T_end"], simulate["n_sweeps"])
+    spins = anneal(model, idx, simulate["seed"], temps)
+    return {"index": idx, "spins": spins.astype(np.float32), **observables(spins, model)}
+
+
+def merge_dataset(shards: list[str | Path], out: str | Path, system: dict, simulate: dict) -> None:
+    """Concatenate the shard files into ``dataset.h5``, with the settings that made it as attributes."""
+    merge_shards(shards, out, attrs=dict(system=system, simulate=simulate, seed=simulate["seed"]))
+
+
+# ------------------------------------------------------------------ train_vae, generate, relax
+
+
+def train(dataset: str | Path, vae: dict, *, device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
+          progress: bool = False) -> tuple[SpinVAE, dict]:
+    """Train the spin VAE on X_IN (``dataset.h5``) with the ``vae`` block's settings.
+
+    Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`).
+    """
+    data, _ = load_dataset(dataset)
+    log.info("training on %d states (%s), device %s, settings %s", len(data["spins"]), data["spins"].shape[1:],
+             device, vae)
+    model, history = train_vae(data["spins"], device=device, checkpoint=checkpoint, progress=progress, **vae)
+    log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
+    return model, history
+
+
+def generate(model: str | Path, settings: dict, *, device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    """X_VAE: decode ``settings["n_samples"]`` codes ``z ~ N(0, I)`` drawn from ``settings["seed"]``.
+
+    Returns
+    -------
+    dict
+        ``z (n, N)``, ``spins (n, 3, L, L)``.
+    """
+    vae = load_model(model, device=device)
+    z = prior_codes(settings["n_samples"], vae.hparams["latent_dim"], settings["seed"])
+    log.info("decoding %d codes", len(z))
+    return dict(z=z, spins=decode_codes(vae, z, device))
+
+
+def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, *,
+          device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
+          progress: bool = False) -> dict[str, np.ndarray]:
+    """X'_VAE: single-code modification (Adam on z, energy minimization) of the X_VAE codes.
+
+    Returns
+    -------
+    dict
+        ``z (n, N)``, ``spins (n, 3, L, L)``, ``energy (n,)`` per spin (J),
+        ``energy_history (iterations, n)``.
+    """
+    _, decode = load_decoder(model, device)
+    z0 = torch.as_tensor(read_h5(samples, ["z"])["z"])
+    objective = make_objective("energy", "min", ChiralMagnet.from_config(system))
+    result = single_code(decode, objective, z0, iterations=settings["iterations"], lr=settings["lr"],
+                         batch_size=settings["batch_size"], device=device, checkpoint=checkpoint, progress=progress,
+                         context=dict(model=file_digest(model), system=system))
+    history = result.final["value_history"]
+    log.info("energy per spin: %.5f -> %.5f (mean over %d codes)", history[0].mean(), result.final["values"].mean(),
+             len(z0))
+    return dict(z=result.final["z"], spins=result.final["spins"], energy=result.final["values"],
+                energy_history=history)
+
+
+# ------------------------------------------------------------------ optimize, plot_run
+
+
+def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = ".",
+             device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
+             progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """One latent-space optimization run (genetic, stochastic or single-code) of a study.
+
+    Parameters
+    ----------
+    model : path
+        ``vae/model.pt``.
+    system : dict
+        The study's ``system`` block.
+    run : dict
+        The validated ``optimize.<run>`` block.
+    root : path
+        Directory against which a C_BC run's boundary ``file`` is resolved (the repository).
+    device, checkpoint, progress
+        See :func:`latentopt.optimizers.run`.
+
+    Returns
+    -------
+    datasets : dict
+        The ``optimize/<run>.h5`` arrays (:func:`latentopt.optimizers.common.result_datasets`),
+        plus ``boundary (L, L, 3)`` for a C_BC run.
+    attrs : dict
+        ``algorithm``, ``objective``, ``direction``, ``settings`` (JSON), ``system``.
+    """
+    vae, decode = load_decoder(model, device)
+    magnet = ChiralMagnet.from_config(system)
+    boundary = boundary_from_config(run["boundary"], magnet.L, root) if run["objective"] == "C_BC" else None
+    objective = make_objective(run["objective"], run["direction"], magnet, a=run.get("a", (1, 0)),
+                               boundary=boundary, device=device)
+    log.info("run on %s: %s", device, run)
+    context = dict(model=file_digest(model), system=system, boundary=array_digest(boundary))
+    result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
+                           checkpoint=checkpoint, progress=progress, context=context)
+    log.info("%s %s: first iteration %.5f, best %.5f", run["direction"], run["objective"], result.objective[0],
+             result.best_value)
+    datasets = result_datasets(result)
+    if boundary is not None:
+        datasets["boundary"] = boundary
+    attrs = dict(algorithm=run["algorithm"], objective=run["objective"], direction=run["direction"],
+                 settings=json.dumps(run), system=system)
+    return datasets, attrs
+
+
+def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
+    """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
+    data = read_h5(path, ["snapshots", "snapshot_iteration", "snapshot_value"])
+    return plot_best_states(data["snapshots"], data["snapshot_iteration"], data["snapshot_value"],
+                            objective=run["objective"], run=run_name)
+
+
+# ------------------------------------------------------------------ evaluate
+
+
+def _titles(spins: np.ndarray, model: ChiralMagnet) -> list[str]:
+    e = energy_density(spins, model).mean(axis=(-2, -1))
+    w = topological_charge(spins)
+    return [f"W={wi:.0f}, e={ei:.4f}" for wi, ei in zip(np.atleast_1d(w), np.atleast_1d(e))]
+
+
+def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.ndarray,
+                    device: torch.device | str = "cpu") -> np.ndarray:
+    """SSIM of each validation state with its reconstruction ``decode(mu(x))``; shape ``(n_val,)``."""
+    vae = load_model(model_path, device=device)
+    x = spins[np.asarray(val_indices, dtype=np.int64)]
+    rec = decode_codes(vae, encode_mean(vae, x, device), device)
+    return reconstruction_ssim(x, rec)
+
+
+def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Values ``(n,)`` of an :class:`~latentopt.optimizers.Objective` over states ``(n, 3, L, L)`` (CPU)."""
+    with torch.no_grad():
+        return torch.cat([objective.value(torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)))
+                          for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
+
+
+def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.ndarray], model: ChiralMagnet) -> dict:
+    """How one run compares with the best state of each reference set under the run's own objective.
+
+    Returns ``algorithm``, ``objective``, ``direction``, ``iterations``, ``first_iteration_value``,
+    ``best_value`` and, per reference set ``<s>``, ``<s>_best`` and ``beats_<s>`` (strictly better).
+    """
+    settings = name_attrs["settings"] if isinstance(name_attrs["settings"], dict) else {}
+    objective = make_objective(name_attrs["objective"], name_attrs["direction"], model, a=settings.get("a", (1, 0)),
+                               boundary=result.get("boundary"))
+    best = float(result["best_value"])
+    out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
+           "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
+           "first_iteration_value": float(result["objective"][0]), "best_value": best}
+    for set_name, spins in reference_sets.items():
+        values = objective.sign * set_objective(objective, spins)
+        ref = float(objective.sign * values.max())
+        out[f"{set_name}_best"] = ref
+        out[f"beats_{set_name}"] = bool(objective.sign * best > objective.sign * ref)
+    return out
+
+
+def study_metrics(sets: dict[str, np.ndarray], model: ChiralMagnet, nodal_threshold: float) -> dict:
+    """``{set name: set_metrics(...)}`` for states ``(n, 3, L, L)`` of each set."""
+    return {name: set_metrics(spins, model, nodal_threshold) for name, spins in sets.items()}
+
+
+def metrics_html(metrics: dict, study: str) -> str:
+    """A small self-contained HTML table of the main metrics (rows: sets)."""
+    cols = [("n", "n"), ("energy_mean", "energy mean"), ("energy_std", "energy std"), ("energy_min", "energy min"),
+            ("max_local_energy_density", "max local ε"), ("nodal_points_mean", "nodal pts / state"),
+            ("states_with_nodal_points", "states w/ nodal pts"), ("W_mean", "W mean"), ("W_max", "W max"),
+            ("Mz_mean", "M_z mean"), ("Mz_max", "M_z max")]
+    rows = []
+    for name, m in metrics["sets"].items():
+        cells = "".join(f"<td>{m[k]:.5g}</td>" if isinstance(m[k], float) else f"<td>{m[k]}</td>" for k, _ in cols)
+        rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
+    run_cols = [("algorithm", "algorithm"), ("objective", "objective"), ("direction", "direction"),
+                ("iterations", "iterations"), ("first_iteration_value", "first iteration"), ("best_value", "best"),
+                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE")]
+    run_rows = []
+    for name, r in metrics["runs"].items():
+        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r[k], float) else f"<td>{html.escape(str(r[k]))}</td>"
+                        for k, _ in run_cols)
+        run_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+    run_head = "".join(f"<th>{html.escape(label)}</th>" for _, label in run_cols)
+    ssim = metrics["reconstruction_ssim"]
+    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
+            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
+            f"<h3>{html.escape(study)}: metrics (energies per spin in units of J)</h3>"
+            f"<table><tr><th>set</th>{head}</tr>{''.join(rows)}</table>"
+            f"<h3>optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state</h3>"
+            f"<table><tr><th>run</th>{run_head}</tr>{''.join(run_rows)}</table>"
+            f"<p>Reconstruction SSIM on {ssim['n']} validation states: {ssim['mean']:.4f} ± {ssim['std']:.4f}</p>"
+            f"</body></html>")
+
+
+def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae: str | Path,
+                   relaxed: str | Path, runs: dict[str, str | Path], system: dict, nodal_threshold: float,
+                   n_show: int = 8, device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
+    """Compute ``metrics.json`` content and the report figures of one study.
+
+    Parameters
+    ----------
+    dataset, model, history, vae, relaxed : path
+        The study's ``dataset.h5``, ``model.pt``, ``history.h5``, ``samples/vae.h5``,
+        ``samples/relaxed.h5``.
+    runs : dict
+        Run name -> ``optimize/<run>.h5``.
+    system : dict
+        The study's ``system`` block.
+    nodal_threshold : float
+        Nodal-point threshold on the local energy density (units of J).
+    n_show : int
+        States shown in sample grids.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"sets": {name: metrics}, "runs": {name: {...}}, "reconstruction_ssim": {...},
+        "nodal_threshold": float}``.
+    figures : dict of str to Figure
+        Keys: ``dataset_samples``, ``vae_samples``, ``relaxed_samples``, ``energy_histograms``,
+        ``energy_density_maps``, ``training_curves``, ``optimizer_traces``, ``w_vs_mz``.
+    """
+    hm = ChiralMagnet.from_config(system)
+    data, _ = load_dataset(dataset)
+    x_vae = read_h5(vae, ["spins"])["spins"]
+    x_rel = read_h5(relaxed, ["spins"])["spins"]
+    hist = read_h5(history)
+    run_data = {name: read_h5(path) for name, path in runs.items()}
+    run_attrs = {name: read_attrs(path) for name, path in runs.items()}
+
+    sets = {"dataset": data["spins"], "vae": x_vae, "relaxed": x_rel}
+    sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
+    metrics = {"settings": {"system": system, "nodal_threshold": nodal_threshold, "n_show": n_show},
+               "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
+    for name, d in run_data.items():
+        metrics["runs"][name] = run_summary(run_attrs[name], d, {"dataset": data["spins"], "relaxed": x_rel}, hm)
+    has_val = len(hist["val_indices"]) > 0
+    ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if has_val else np.array([np.nan])
+    metrics["reconstruction_ssim"] = {"n": int(len(hist["val_indices"])), "mean": float(np.mean(ssim)),
+                                      "std": float(np.std(ssim))}
+
+    k = min(n_show, len(data["spins"]))
+    figs = {}
+    for key, name, states in (("dataset_samples", "X_IN", data["spins"]), ("vae_samples", "X_VAE", x_vae),
+                              ("relaxed_samples", "X'_VAE", x_rel)):
+        shown = states[:k]
+        figs[key] = plot_spin_grid(shown, titles=_titles(shown, hm), suptitle=f"{name} (first {len(shown)})")
+
+    n_hist = min(100, len(data["spins"]))  # the paper's Fig. 3c uses 100 states per set
+    dens = {"X_IN": energy_density(data["spins"][:n_hist], hm), "X_VAE": energy_density(x_vae[:n_hist], hm),
+            "X'_VAE": energy_density(x_rel[:n_hist], hm)}
+    figs["energy_histograms"] = plot_energy_histograms(dens, threshold=nodal_threshold)
+
+    # the X_VAE states with most nodal points, next to the same codes after relaxation
+    n_nodal = nodal_points(dens["X_VAE"], nodal_threshold).sum(axis=(-2, -1))
+    pick = np.argsort(-n_nodal, kind="stable")[: min(3, len(n_nodal))]
+    pair = np.concatenate([x_vae[pick], x_rel[pick]])
+    pair_dens = energy_density(pair, hm)
+    titles = [f"X_VAE #{i}" for i in pick] + [f"X'_VAE #{i}" for i in pick]
+    pair_nodal = nodal_points(pair_dens, nodal_threshold)
+    figs["energy_density_maps"] = plot_energy_density_maps(pair, pair_dens, pair_nodal, titles=titles)
+    figs["training_curves"] = plot_training_curves(hist)
+    traces = {name: (d["objective"], run_attrs[name]["objective"]) for name, d in run_data.items()}
+    figs["optimizer_traces"] = (plot_optimizer_traces(traces) if traces
+                                else placeholder("no optimization runs"))
+    marked = {name: (float(topological_charge(d["best_spins"])), float(magnetization_z(d["best_spins"])))
+              for name, d in run_data.items()}
+    figs["w_vs_mz"] = plot_w_vs_mz(data["W"], data["Mz"], marked)
+    return metrics, figs

@@ -1,0 +1,10 @@
+"""Training trajectories drawn from the study's families (rule trajectories)."""
+
+from latentopt.io import write_h5
+from latentopt.scripting import setup
+from latentopt.studies import trajectories
+
+sm = snakemake  # noqa: F821
+log = setup(sm.log[0], sm.threads)
+datasets, attrs = trajectories.make_trajectories(sm.params.trajectories)
+write_h5(sm.output[0], datasets, attrs=attrs)
