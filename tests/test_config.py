@@ -71,6 +71,9 @@ BAD_FERRO = [
      r"studies\.ferro\.latent\.constraints: min must be below max"),
     (("studies", "ferro", "optimize", "ucb", "acquisition"), "lcb", r"studies\.ferro\.optimize\.ucb\.acquisition"),
     (("studies", "ferro", "optimize", "ucb", "n_initial"), 500, r"studies\.ferro\.optimize\.ucb\.n_initial: 500"),
+    (("studies", "ferro", "system", "alpha3"), float("nan"), r"studies\.ferro\.system\.alpha3: nan is not a finite"),
+    (("studies", "ferro", "vae", "batch_size"), 1000,
+     r"studies\.ferro\.vae\.batch_size: 1000 is larger than the 270 training trajectories"),
     (("studies", "ferro", "simulate"), {"n_samples": 3},
      r"studies\.ferro\.simulate: not a key of a trajectories study \(a key of spins studies\)"),
 ]
@@ -83,7 +86,7 @@ def test_bad_trajectory_config_rejected_with_key(path, value, message):
 
 
 def test_defaults_filled():
-    cfg = validate_config({"studies": {"s": {"system": {"L": 32}, "simulate": {"n_samples": 10},
+    cfg = validate_config({"studies": {"s": {"system": {"L": 32}, "simulate": {"n_samples": 200},
                                              "vae": {}, "optimize": {"r": {"algorithm": "genetic",
                                                                            "objective": "energy"}}}}}, SCHEMA)
     s = cfg["studies"]["s"]
@@ -130,6 +133,15 @@ BAD = [
      r"studies\.tiny\.optimize\.sto-CBC\.boundary: .*does not exist"),
     (("studies", "tiny", "optimize", "sto-CBC", "boundary"), {"radius": 0.01, "width": 0.1},
      r"studies\.tiny\.optimize\.sto-CBC\.boundary: .*contains no site"),
+    # non-finite numbers (YAML .nan, .inf) are refused, naming the key
+    (("studies", "tiny", "system", "J"), float("nan"), r"studies\.tiny\.system\.J: nan is not a finite number"),
+    (("studies", "tiny", "system", "D"), float("inf"), r"studies\.tiny\.system\.D: inf is not a finite number"),
+    (("studies", "tiny", "system", "B"), [0.0, 0.0, float("-inf")], r"studies\.tiny\.system\.B\.2: -inf is not"),
+    (("studies", "tiny", "vae", "lr"), float("nan"), r"studies\.tiny\.vae\.lr: nan is not a finite number"),
+    # sizes that cannot work together
+    (("studies", "tiny", "vae", "batch_size"), 100000,
+     r"studies\.tiny\.vae\.batch_size: 100000 is larger than the 18 training states \(simulate\.n_samples = 24"),
+    (("studies", "tiny", "vae", "val_fraction"), 0.95, r"studies\.tiny\.vae\.val_fraction: 0\.95 of 24 states"),
 ]
 
 

@@ -14,6 +14,7 @@ semantic checks of each kind are the ``_check_<kind>`` functions below.
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,37 @@ def load_schema(path: str | Path) -> dict:
     return schema
 
 
+def _check_finite(obj: Any, path: tuple = ()) -> None:
+    """Every number in the config must be finite (YAML's ``.nan`` and ``.inf`` are floats a schema accepts)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ConfigError(f"{_key(path)}: {obj} is not a finite number")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, path + (k,))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_finite(v, path + (i,))
+
+
+def _check_training_split(prefix: str, n: int, n_key: str, vae: dict, what: str = "samples") -> None:
+    """The ``vae`` block's validation split of ``n`` samples leaves data to train on, in batches that fit.
+
+    As :func:`latentopt.trainers.common.split_indices`: ``round(n * val_fraction)`` samples (at least one when
+    ``val_fraction > 0``) are held out; at least two must remain for training, and ``batch_size`` may not exceed
+    them (``n_key`` names the setting that gives ``n``).
+    """
+    n_val = round(n * vae["val_fraction"])
+    if vae["val_fraction"] > 0:
+        n_val = max(n_val, 1)
+    n_train = n - n_val
+    if n_train < 2:
+        raise ConfigError(f"{prefix}.vae.val_fraction: {vae['val_fraction']} of {n} {what} ({n_key}) leaves "
+                          f"{n_train} to train on; expected at least 2")
+    if "batch_size" in vae and vae["batch_size"] > n_train:
+        raise ConfigError(f"{prefix}.vae.batch_size: {vae['batch_size']} is larger than the {n_train} training "
+                          f"{what} ({n_key} = {n} minus the validation split); expected at most {n_train}")
+
+
 def _study_keys(schema: dict, kind: str) -> set[str]:
     """The top-level keys a study of ``kind`` takes, from its ``<kind>_study`` schema."""
     return set(schema["$defs"].get(f"{kind}_study", {}).get("properties", {}))
@@ -139,6 +171,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     if not isinstance(config, dict):
         raise ConfigError(f"<config>: expected a mapping, got {type(config).__name__}")
     cfg = copy.deepcopy(config)
+    _check_finite(cfg)
     studies = cfg.get("studies")
     if isinstance(studies, dict):
         for name, study in studies.items():
@@ -200,11 +233,7 @@ def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
         raise ConfigError(f"{prefix}.latent.grid: {latent['grid']}^{study['vae']['latent_dim']} = {n_points} "
                           "points; expected at most 1,000,000")
     study.setdefault("ground_truth", n_points <= GROUND_TRUTH_MAX_POINTS)
-    n_val = round(traj["n"] * study["vae"]["val_fraction"])
-    if study["vae"]["val_fraction"] > 0:
-        n_val = max(n_val, 1)  # as latentopt.trainers.common.split_indices
-    if traj["n"] - n_val < 2:
-        raise ConfigError(f"{prefix}.vae.val_fraction: fewer than 2 training trajectories remain")
+    _check_training_split(prefix, traj["n"], "trajectories.n", study["vae"], "trajectories")
     for run_name, run in study["optimize"].items():
         if run["n_initial"] > n_points:
             raise ConfigError(f"{prefix}.optimize.{run_name}.n_initial: {run['n_initial']} initial points for a "
@@ -225,12 +254,7 @@ def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
     if sim["shards"] > sim["n_samples"]:
         raise ConfigError(f"{prefix}.simulate.shards: {sim['shards']} shards for {sim['n_samples']} samples; "
                           "expected shards <= n_samples")
-    n_val = round(sim["n_samples"] * vae["val_fraction"])
-    if vae["val_fraction"] > 0 and n_val < 1:
-        raise ConfigError(f"{prefix}.vae.val_fraction: {vae['val_fraction']} of {sim['n_samples']} samples "
-                          "leaves no validation state")
-    if sim["n_samples"] - n_val < 2:
-        raise ConfigError(f"{prefix}.vae.val_fraction: fewer than 2 training states remain")
+    _check_training_split(prefix, sim["n_samples"], "simulate.n_samples", vae, "states")
     for run_name, run in study.get("optimize", {}).items():
         key = f"{prefix}.optimize.{run_name}"
         run.setdefault("direction", DEFAULT_DIRECTION[run["objective"]])

@@ -48,6 +48,7 @@ from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, Whit
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
+from latentopt.errors import DivergedError
 from latentopt.optimizers.common import Checkpointer
 
 ACQUISITIONS = ("ei", "pi", "ucb")
@@ -286,7 +287,9 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
     Raises
     ------
     ValueError
-        On bad settings, fewer than 2 candidates, or non-finite objective values.
+        On bad settings or fewer than 2 candidates.
+    DivergedError
+        If ``evaluate`` returns a non-finite value.
     """
     candidates = np.asarray(candidates, dtype=np.float64)
     if candidates.ndim != 2 or len(candidates) < 2:
@@ -310,7 +313,8 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
                      stopped=False)
     index, y = np.asarray(state["index"], np.int64), np.asarray(state["y"], np.float64)
     if not np.isfinite(y).all():
-        raise ValueError("evaluate: returned non-finite objective values")
+        raise DivergedError(f"the objective is not finite at {int((~np.isfinite(y)).sum())} of the {len(y)} initial "
+                            "points")
     n_iter = min(iterations, M - state["initial"])
     explored = np.zeros(M, dtype=bool)
     explored[index] = True
@@ -337,7 +341,7 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
             new = np.array([free[k]], dtype=np.int64)
             y_new = np.asarray(evaluate(new), dtype=np.float64).reshape(-1)
             if not np.isfinite(y_new).all():
-                raise ValueError(f"evaluate: non-finite objective at candidate {new[0]}")
+                raise DivergedError(f"the objective is not finite at candidate {new[0]} (iteration {done + 1})")
             index, y = np.concatenate([index, new]), np.concatenate([y, y_new])
             explored[new] = True
             done += 1

@@ -22,6 +22,7 @@ import torch
 from matplotlib.figure import Figure
 
 from latentopt.dataset import load_dataset, merge_shards, observables, shard_indices
+from latentopt.errors import DivergedError
 from latentopt.io import array_digest, file_digest, read_attrs, read_h5
 from latentopt.latent import load_decoder, prior_codes
 from latentopt.metrics import reconstruction_ssim, set_metrics
@@ -119,12 +120,15 @@ def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, 
         ``z (n, N)``, ``spins (n, 3, L, L)``, ``energy (n,)`` per spin (J),
         ``energy_history (iterations, n)``.
     """
-    _, decode = load_decoder(model, device)
-    z0 = torch.as_tensor(read_h5(samples, ["z"])["z"])
+    vae, decode = load_decoder(model, device)
+    z0 = torch.as_tensor(read_h5(samples, ["z"], shapes={"z": (None, vae.hparams["latent_dim"])})["z"])
     objective = make_objective("energy", "min", ChiralMagnet.from_config(system))
-    result = single_code(decode, objective, z0, iterations=settings["iterations"], lr=settings["lr"],
-                         batch_size=settings["batch_size"], device=device, checkpoint=checkpoint, progress=progress,
-                         context=dict(model=file_digest(model), system=system))
+    try:
+        result = single_code(decode, objective, z0, iterations=settings["iterations"], lr=settings["lr"],
+                             batch_size=settings["batch_size"], device=device, checkpoint=checkpoint,
+                             progress=progress, context=dict(model=file_digest(model), system=system))
+    except DivergedError as exc:
+        raise DivergedError(f"relax: {exc}; lower relax.lr (now {settings['lr']})") from exc
     history = result.final["value_history"]
     log.info("energy per spin: %.5f -> %.5f (mean over %d codes)", history[0].mean(), result.final["values"].mean(),
              len(z0))
@@ -135,7 +139,7 @@ def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, 
 # ------------------------------------------------------------------ optimize, plot_run
 
 
-def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = ".",
+def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = ".", key: str = "optimize.<run>",
              device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
              progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """One latent-space optimization run (genetic, stochastic or single-code) of a study.
@@ -150,8 +154,15 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
         The validated ``optimize.<run>`` block.
     root : path
         Directory against which a C_BC run's boundary ``file`` is resolved (the repository).
+    key : str
+        The run's config key (``optimize.<run>``), named in error messages.
     device, checkpoint, progress
         See :func:`latentopt.optimizers.run`.
+
+    Raises
+    ------
+    DivergedError
+        If the objective becomes non-finite; the message names ``key`` and the setting to change.
 
     Returns
     -------
@@ -168,8 +179,12 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
                                boundary=boundary, device=device)
     log.info("run on %s: %s", device, run)
     context = dict(model=file_digest(model), system=system, boundary=array_digest(boundary))
-    result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
-                           checkpoint=checkpoint, progress=progress, context=context)
+    try:
+        result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
+                               checkpoint=checkpoint, progress=progress, context=context)
+    except DivergedError as exc:
+        fix = f"lower {key}.lr (now {run['lr']})" if "lr" in run else "check the trained model (vae/model.pt)"
+        raise DivergedError(f"{key}: {exc}; {fix}") from exc
     log.info("%s %s: first iteration %.5f, best %.5f", run["direction"], run["objective"], result.objective[0],
              result.best_value)
     datasets = result_datasets(result)

@@ -5,7 +5,7 @@ from latentopt.scripting import setup
 from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 shard = int(sm.wildcards.shard)
 log.info("shard %d of %d, system %s, simulate %s", shard, sm.params.simulate["shards"], sm.params.system,
          sm.params.simulate)
