@@ -451,13 +451,18 @@ def _heatbath_lane(hx, hy, hz, beta, T, r1, r2):
 
 
 @numba.njit(**_FAST)
-def _lane_move(ax, ay, az, bx, by, bz, cx, cy, cz, dx, dy, dz, s0, s1, s2, s3, J, Dx, Dy, B, beta, T):
-    """Heat-bath move of one lane from its four neighbours ``a = +x, b = -x, c = +y, d = -y``.
+def _lane_move(sb, y, x, yp, ym, xp, xm, j, s0, s1, s2, s3, J, Dx, Dy, B, beta, T):
+    """Heat-bath move of lane ``j`` at site ``(y, x)`` of ``sb (L, L, 3, lanes)`` (read only).
 
     The field is :func:`latentopt.physics.hamiltonian.local_field`'s ``J sum_j s_j +
     (s_{x+1} - s_{x-1}) x D_x + (s_{y+1} - s_{y-1}) x D_y + B``. Returns the new spin and
-    the advanced xoshiro state ``(s_x, s_y, s_z, s0, s1, s2, s3)``.
+    the advanced xoshiro state ``(s_x, s_y, s_z, s0, s1, s2, s3)``; the caller stores them
+    (stores inside inlined helpers keep LLVM from vectorizing the lane loop).
     """
+    ax, ay, az = sb[y, xp, 0, j], sb[y, xp, 1, j], sb[y, xp, 2, j]
+    bx, by, bz = sb[y, xm, 0, j], sb[y, xm, 1, j], sb[y, xm, 2, j]
+    cx, cy, cz = sb[yp, x, 0, j], sb[yp, x, 1, j], sb[yp, x, 2, j]
+    dx, dy, dz = sb[ym, x, 0, j], sb[ym, x, 1, j], sb[ym, x, 2, j]
     ux, uy, uz = ax - bx, ay - by, az - bz
     vx, vy, vz = cx - dx, cy - dy, cz - dz
     hx = J * (ax + bx + cx + dx) + (uy * Dx[2] - uz * Dx[1]) + (vy * Dy[2] - vz * Dy[1]) + B[0]
@@ -470,9 +475,13 @@ def _lane_move(ax, ay, az, bx, by, bz, cx, cy, cz, dx, dy, dz, s0, s1, s2, s3, J
 
 
 @numba.njit(**_FAST)
-def _metropolis_lane(sx, sy, sz, ox, oy, oz, bK, s0, s1, s2, s3):
-    """Independence Metropolis-Hastings correction for ``-K s_z^2``: keep ``s`` with probability
-    ``min(1, exp(beta K (s_z^2 - o_z^2)))``, else the old spin ``o``. Draws one uniform."""
+def _metropolis_lane(sb, y, x, j, sx, sy, sz, bK, s0, s1, s2, s3):
+    """Independence Metropolis-Hastings correction for ``-K s_z^2`` of lane ``j`` at ``(y, x)``.
+
+    Keeps the heat-bath draw ``s`` with probability ``min(1, exp(beta K (s_z^2 - o_z^2)))``,
+    else the old spin ``o = sb[y, x, :, j]``; draws one uniform on every call.
+    """
+    ox, oy, oz = sb[y, x, 0, j], sb[y, x, 1, j], sb[y, x, 2, j]
     r3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
     keep = r3 < _exp(min(bK * (sz * sz - oz * oz), 0.0))
     return (sx if keep else ox), (sy if keep else oy), (sz if keep else oz), s0, s1, s2, s3
@@ -507,28 +516,32 @@ def _sweeps_lanes(sb, streams, temperatures, J, Dx, Dy, K, B):
                 for x in range((y + parity) & 1, L, 2):
                     xp = x + 1 if x + 1 < L else 0
                     xm = x - 1 if x > 0 else L - 1
-                    # two independent halves per iteration: twice the instruction-level parallelism
-                    for j in range(_HALF):
-                        k = j + _HALF
-                        sx, sy, sz, s0, s1, s2, s3 = _lane_move(
-                            sb[y, xp, 0, j], sb[y, xp, 1, j], sb[y, xp, 2, j], sb[y, xm, 0, j], sb[y, xm, 1, j],
-                            sb[y, xm, 2, j], sb[yp, x, 0, j], sb[yp, x, 1, j], sb[yp, x, 2, j], sb[ym, x, 0, j],
-                            sb[ym, x, 1, j], sb[ym, x, 2, j], st[0, j], st[1, j], st[2, j], st[3, j],
-                            J, Dx, Dy, B, beta, T)
-                        tx, ty, tz, t0, t1, t2, t3 = _lane_move(
-                            sb[y, xp, 0, k], sb[y, xp, 1, k], sb[y, xp, 2, k], sb[y, xm, 0, k], sb[y, xm, 1, k],
-                            sb[y, xm, 2, k], sb[yp, x, 0, k], sb[yp, x, 1, k], sb[yp, x, 2, k], sb[ym, x, 0, k],
-                            sb[ym, x, 1, k], sb[ym, x, 2, k], st[0, k], st[1, k], st[2, k], st[3, k],
-                            J, Dx, Dy, B, beta, T)
-                        if K != 0.0:
-                            sx, sy, sz, s0, s1, s2, s3 = _metropolis_lane(
-                                sx, sy, sz, sb[y, x, 0, j], sb[y, x, 1, j], sb[y, x, 2, j], bK, s0, s1, s2, s3)
-                            tx, ty, tz, t0, t1, t2, t3 = _metropolis_lane(
-                                tx, ty, tz, sb[y, x, 0, k], sb[y, x, 1, k], sb[y, x, 2, k], bK, t0, t1, t2, t3)
-                        st[0, j], st[1, j], st[2, j], st[3, j] = s0, s1, s2, s3
-                        st[0, k], st[1, k], st[2, k], st[3, k] = t0, t1, t2, t3
-                        new[0, j], new[1, j], new[2, j] = sx, sy, sz
-                        new[0, k], new[1, k], new[2, k] = tx, ty, tz
+                    # two independent halves per iteration (twice the instruction-level parallelism);
+                    # the anisotropy branch is outside the lane loop so that K = 0 pays nothing for it
+                    if K != 0.0:
+                        for j in range(_HALF):
+                            k = j + _HALF
+                            sx, sy, sz, s0, s1, s2, s3 = _lane_move(sb, y, x, yp, ym, xp, xm, j, st[0, j], st[1, j],
+                                                                    st[2, j], st[3, j], J, Dx, Dy, B, beta, T)
+                            tx, ty, tz, t0, t1, t2, t3 = _lane_move(sb, y, x, yp, ym, xp, xm, k, st[0, k], st[1, k],
+                                                                    st[2, k], st[3, k], J, Dx, Dy, B, beta, T)
+                            sx, sy, sz, s0, s1, s2, s3 = _metropolis_lane(sb, y, x, j, sx, sy, sz, bK, s0, s1, s2, s3)
+                            tx, ty, tz, t0, t1, t2, t3 = _metropolis_lane(sb, y, x, k, tx, ty, tz, bK, t0, t1, t2, t3)
+                            st[0, j], st[1, j], st[2, j], st[3, j] = s0, s1, s2, s3
+                            st[0, k], st[1, k], st[2, k], st[3, k] = t0, t1, t2, t3
+                            new[0, j], new[1, j], new[2, j] = sx, sy, sz
+                            new[0, k], new[1, k], new[2, k] = tx, ty, tz
+                    else:
+                        for j in range(_HALF):
+                            k = j + _HALF
+                            sx, sy, sz, s0, s1, s2, s3 = _lane_move(sb, y, x, yp, ym, xp, xm, j, st[0, j], st[1, j],
+                                                                    st[2, j], st[3, j], J, Dx, Dy, B, beta, T)
+                            tx, ty, tz, t0, t1, t2, t3 = _lane_move(sb, y, x, yp, ym, xp, xm, k, st[0, k], st[1, k],
+                                                                    st[2, k], st[3, k], J, Dx, Dy, B, beta, T)
+                            st[0, j], st[1, j], st[2, j], st[3, j] = s0, s1, s2, s3
+                            st[0, k], st[1, k], st[2, k], st[3, k] = t0, t1, t2, t3
+                            new[0, j], new[1, j], new[2, j] = sx, sy, sz
+                            new[0, k], new[1, k], new[2, k] = tx, ty, tz
                     for c in range(3):
                         for j in range(_LANES):
                             sb[y, x, c, j] = new[c, j]
