@@ -15,18 +15,25 @@ and the medians of the rates and of the ratios to ``plain`` within a repeat are 
 ``cpu`` is the process CPU time per update (insensitive to other load for one thread).
 Samples: ``--samples`` (default 32 = two blocks of 16, one per thread).
 
-Usage: python benchmarks/bench_heatbath.py [--L 128] [--samples 32] [--sweeps 20] [--repeats 5] [--K 0]
+``--asm`` compiles an uncached copy of the lane kernel and prints its innermost loop's
+instruction mix (vector width of the registers, divisions, square roots, FMAs): the
+evidence that the same site of 16 samples is updated with two 8-wide AVX-512 vectors.
+
+Usage: python benchmarks/bench_heatbath.py [--L 128] [--samples 32] [--sweeps 40] [--repeats 5] [--K 0] [--asm]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
+from collections import Counter
 
 import numba
 import numpy as np
 
 from latentopt.physics.hamiltonian import ChiralMagnet
+from latentopt.physics import heatbath as hb
 from latentopt.physics.heatbath import _anneal_scalar, anneal, heatbath_direction
 from latentopt.physics.states import random_states
 
@@ -53,6 +60,37 @@ def plain_anneal(s, temperatures, J, Dx, Dy, B, seed):
                 s[0, y, x], s[1, y, x], s[2, y, x] = nx, ny, nz
 
 
+def lane_loop_asm() -> list[str]:
+    """Instruction mix of the innermost loops of the lane kernel that contain vector divisions.
+
+    Two are expected: the lane loop without anisotropy and the one with the
+    Metropolis-Hastings correction (``K != 0``).
+    """
+    kernel = numba.njit(error_model="numpy")(hb._sweeps_lanes.py_func)  # uncached: inspectable
+    kernel(np.zeros((8, 8, 3, hb._LANES)), np.ones((4, hb._LANES), np.uint64), np.ones(1),
+           *ChiralMagnet(L=8).kernel_args())
+    asm = next(iter(kernel.inspect_asm().values())).splitlines()
+    labels = {ln.rstrip(":"): i for i, ln in enumerate(asm) if re.match(r"^\.LBB\d+_\d+:", ln)}
+    loops = set()
+    for i, ln in enumerate(asm):
+        m = re.match(r"^\s+j\w+\s+(\.LBB\d+_\d+)$", ln)
+        if m and labels.get(m.group(1), i) < i and any("vdivpd" in x for x in asm[labels[m.group(1)]:i]):
+            loops.add((labels[m.group(1)], i))
+    inner = [(a, b) for a, b in loops if not any(a <= c and d <= b and (c, d) != (a, b) for c, d in loops)]
+    out = []
+    for a, b in sorted(inner):
+        body = [ln for ln in asm[a + 1:b + 1] if ln.strip() and not ln.strip().startswith((".", "#"))]
+        ops = Counter(ln.split()[0] for ln in body)
+        regs = Counter(r for ln in body for r in re.findall(r"%([xyz])mm", ln))
+        fma = sum(v for k, v in ops.items() if "fmadd" in k or "fmsub" in k or "fnm" in k)
+        out.append(f"lane loop {asm[a].rstrip(':')}: {len(body)} instructions per iteration (= one site of "
+                   f"{hb._LANES} samples); register operands zmm {regs['z']}, ymm {regs['y']}, xmm {regs['x']}; "
+                   f"vdivpd {ops['vdivpd']}, vsqrtpd {ops['vsqrtpd']}, FMA {fma}, vmulpd {ops['vmulpd']}, "
+                   f"vaddpd+vsubpd {ops['vaddpd'] + ops['vsubpd']}, vcvtqq2pd (uniforms) {ops['vcvtqq2pd']}, "
+                   f"scalar vdivsd/vsqrtsd {ops['vdivsd'] + ops['vsqrtsd']}, calls {ops['callq'] + ops['call']}")
+    return out or ["no vectorized lane loop found"]
+
+
 def _timed(fn):
     w, c = time.perf_counter(), time.process_time()
     fn()
@@ -64,10 +102,13 @@ def main():
     ap.add_argument("--L", type=int, default=128)
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--plain-samples", type=int, default=2, help="samples for the (slow) plain kernel")
-    ap.add_argument("--sweeps", type=int, default=20)
+    ap.add_argument("--sweeps", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--K", type=float, default=0.0, help="anisotropy of the scalar/simd runs")
+    ap.add_argument("--asm", action="store_true", help="print the lane loop's instruction mix")
     args = ap.parse_args()
+    if args.asm:
+        print("\n".join(lane_loop_asm()))
     L, n, sweeps = args.L, args.samples, args.sweeps
     model = ChiralMagnet(L=L, K=args.K)
     J, Dx, Dy, _, B = model.kernel_args()
