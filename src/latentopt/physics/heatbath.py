@@ -629,6 +629,11 @@ def anneal(model: ChiralMagnet, indices, seed: int, temperatures: np.ndarray,
            initial: np.ndarray | None = None) -> np.ndarray:
     """Simulated annealing by heat-bath Monte Carlo, one independent chain per sample.
 
+    Samples are annealed in blocks of 16 with the sample index innermost (vectorized
+    across samples, blocks in parallel over numba threads; module docstring). A sample's
+    result depends only on ``(seed, index)`` and the temperatures (and ``initial``), not
+    on the other indices, the shard, the thread count or the CPU's vector width.
+
     Parameters
     ----------
     model : ChiralMagnet
