@@ -79,7 +79,8 @@ def main() -> None:
               f"median {np.median(t):.4f} s/iter, mean {t.mean():.4f}; between refits median "
               f"{np.median(between):.4f}, refit iterations median {np.median(refits):.3f}")
     same = np.array_equal(runs[True].index, runs[False].index)
-    print(f"same chosen candidates: {same}; median speed-up {np.median(runs[False].fit_seconds) / np.median(runs[True].fit_seconds):.1f}x")
+    speedup = np.median(runs[False].fit_seconds) / np.median(runs[True].fit_seconds)
+    print(f"same chosen candidates: {same}; median speed-up {speedup:.1f}x")
     res = runs[True]
 
     # 3. posterior on all candidates: ours vs scikit-optimize's predict

@@ -317,7 +317,7 @@ def _pow2(k):
 
 @numba.njit(**_FAST)
 def _expm1_reduced(t):
-    """``expm1(t)`` for ``|t| <= log(2) / 2``: Taylor series to ``t^13`` (truncation < 1e-17 relative), Estrin scheme."""
+    """``expm1(t)`` for ``|t| <= log(2) / 2``: Taylor series to ``t^13`` (truncation < 1e-17), Estrin scheme."""
     t2 = t * t
     t4 = t2 * t2
     p0 = _fma(1.0 / 6.0, t, 1.0 / 2.0)
