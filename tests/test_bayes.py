@@ -188,3 +188,16 @@ def test_bo_resumes_exactly_between_refits(tmp_path):
     resumed = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **kw)
     assert np.array_equal(resumed.index, full.index)
     assert np.array_equal(resumed.acquisition, full.acquisition) and np.array_equal(resumed.gain, full.gain)
+
+
+def test_memory_bound_falls_back_to_the_reference_path(monkeypatch):
+    from latentopt.optimizers import bayes
+
+    z, y = _surface(12)
+    kw = dict(n_initial=6, iterations=6, acquisition_function="ucb", kappa=2.0, refit_every=4, seed=1, progress=False)
+    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", False)
+    ref = bayesian_optimization(z, lambda i: y[i], **kw)
+    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", True)
+    monkeypatch.setattr(bayes, "_INCREMENTAL_MAX_BYTES", 0)
+    low_memory = bayesian_optimization(z, lambda i: y[i], **kw)
+    assert np.array_equal(low_memory.index, ref.index) and np.array_equal(low_memory.acquisition, ref.acquisition)

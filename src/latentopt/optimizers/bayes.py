@@ -26,7 +26,9 @@ covariance and the whitened cross-covariance ``V = L^-1 K(X, X_cand)`` are compu
 every new observation borders ``L`` by one row and ``V`` by one row (O(n M) instead of
 the O(n^2 M) triangular solve of :func:`gp_posterior`), and the posterior variance is
 ``k(x, x) - sum_rows V^2``, kept as a running sum. The result equals a fresh fit with the
-same hyper-parameters to rounding (tested to 1e-10) and makes the same choices.
+same hyper-parameters to rounding (tested to 1e-10) and makes the same choices. ``V`` takes
+8 bytes per (observation, candidate); beyond 2 GiB the per-iteration fixed-hyper-parameter
+refit and :func:`gp_posterior` (chunked) are used instead.
 
 Interrupted runs resume from a checkpoint: the observations and the kernel
 hyper-parameters after every iteration. The incremental posterior is a function of the
@@ -258,6 +260,9 @@ class _IncrementalPosterior:
 #: keep the GP posterior incrementally between refits (False: refit with fixed hyper-parameters and
 #: call :func:`gp_posterior` every iteration, the reference path of the tests and the benchmark)
 _INCREMENTAL_POSTERIOR = True
+#: the incremental posterior holds (observations x candidates) float64; above this many bytes the
+#: reference path (chunked, O(chunk x observations) memory) is used instead
+_INCREMENTAL_MAX_BYTES = 2 * 1024**3
 
 
 def acquisition(kind: str, mean: np.ndarray, std: np.ndarray, y_best: float, kappa: float = 10.0,
@@ -427,12 +432,13 @@ def bayesian_optimization(candidates: np.ndarray, evaluate: Evaluate, *, n_initi
 
     done = len(index) - state["initial"]
     post = None
+    incremental = _INCREMENTAL_POSTERIOR and 8 * (state["initial"] + n_iter) * M <= _INCREMENTAL_MAX_BYTES
     bar = tqdm(total=n_iter, initial=done, disable=not progress, desc=f"BO ({acquisition_function})", unit="it")
     while done < n_iter and not state["stopped"]:
         t0 = time.perf_counter()
         refit = done % refit_every == 0
         free = np.flatnonzero(~explored)
-        if not _INCREMENTAL_POSTERIOR:
+        if not incremental:
             _fit(gp, X_all[index], y, theta, optimize=refit)
             theta = fitted_theta(gp)
             mean, std = gp_posterior(gp, X_all[free])

@@ -86,7 +86,7 @@ def heatbath_directions(h: torch.Tensor, beta: float, r1: torch.Tensor, r2: torc
     a, b = sin_t * torch.cos(phi), sin_t * torch.sin(phi)
     n = torch.where(flat.unsqueeze(1), torch.zeros_like(h), h / torch.where(flat, 1.0, hn).unsqueeze(1))
     nx, ny, nz = n[:, 0], n[:, 1], torch.where(flat, 1.0, n[:, 2])
-    sign = torch.where(nz >= 0.0, 1.0, -1.0).to(h.dtype)
+    sign = (nz >= 0.0).to(h.dtype) * 2.0 - 1.0
     c = -1.0 / (sign + nz)
     d = nx * ny * c
     return torch.stack([a * (1.0 + sign * nx * nx * c) + b * d + cos_t * nx,
@@ -95,11 +95,14 @@ def heatbath_directions(h: torch.Tensor, beta: float, r1: torch.Tensor, r2: torc
 
 
 def _half_sweep(s: torch.Tensor, sites: torch.Tensor, nbr: torch.Tensor, beta: float, model: ChiralMagnet,
-                dmi: np.ndarray, generator: torch.Generator) -> None:
-    """Heat-bath moves on one sublattice of ``s (n, 3, L^2)`` (flattened states), in place."""
+                dmi: tuple, field: torch.Tensor, generator: torch.Generator) -> None:
+    """Heat-bath moves on one sublattice of ``s (n, 3, L^2)`` (flattened states), in place.
+
+    ``dmi``: the D vectors of the +x and +y bonds as float tuples; ``field``: B as a ``(1, 3, 1)``
+    tensor on the device (no host-to-device copy inside the sweep loop).
+    """
     a, b, c, d = (s.index_select(2, nbr[k]) for k in range(4))
-    h = model.J * (a + b + c + d) + _cross_const(a - b, tuple(dmi[0])) + _cross_const(c - d, tuple(dmi[1]))
-    h = h + torch.as_tensor(model.B, dtype=s.dtype, device=s.device).view(1, 3, 1)
+    h = model.J * (a + b + c + d) + _cross_const(a - b, dmi[0]) + _cross_const(c - d, dmi[1]) + field
     shape = (s.shape[0], sites.numel())
     r = torch.rand((3 if model.K != 0.0 else 2,) + shape, generator=generator, device=s.device, dtype=s.dtype)
     new = heatbath_directions(h, beta, r[0], r[1])
@@ -154,11 +157,12 @@ def sweeps(spins: torch.Tensor, model: ChiralMagnet, temperatures, generator: to
         raise ValueError("temperatures: expected positive temperatures")
     s = spins.reshape(spins.shape[0], 3, L * L).clone()
     tables = _sublattice_tables(L, s.device)
-    dmi = model.dmi_vectors()
+    dmi = tuple(tuple(float(v) for v in row) for row in model.dmi_vectors())
+    field = torch.as_tensor(model.B, dtype=s.dtype, device=s.device).view(1, 3, 1)
     for T in temps:
         beta = 1.0 / float(T)
         for sites, nbr in tables:
-            _half_sweep(s, sites, nbr, beta, model, dmi, generator)
+            _half_sweep(s, sites, nbr, beta, model, dmi, field, generator)
     return s.view(spins.shape)
 
 
