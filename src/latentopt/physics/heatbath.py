@@ -588,24 +588,26 @@ def _anneal_lanes(spins, streams, temperatures, init_random, J, Dx, Dy, K, B):
     for b in numba.prange((n + _LANES - 1) // _LANES):
         sb = np.empty((L, L, 3, _LANES))
         st = np.empty((4, _LANES), dtype=np.uint64)
+        lane = np.empty(_LANES, dtype=np.int64)  # sample of each lane (the last one repeated as padding)
         for j in range(_LANES):
-            i = min(b * _LANES + j, n - 1)
+            lane[j] = min(b * _LANES + j, n - 1)
             for k in range(4):
-                st[k, j] = streams[i, k]
-            if not init_random:
-                for c in range(3):
-                    for y in range(L):
-                        for x in range(L):
-                            sb[y, x, c, j] = spins[i, c, y, x]
+                st[k, j] = streams[lane[j], k]
         if init_random:
             _random_lanes(sb, st)
+        else:
+            for y in range(L):
+                for x in range(L):
+                    for c in range(3):
+                        for j in range(_LANES):
+                            sb[y, x, c, j] = spins[lane[j], c, y, x]
         _sweeps_lanes(sb, st, temperatures, J, Dx, Dy, K, B)
-        for j in range(min(_LANES, n - b * _LANES)):
-            i = b * _LANES + j
-            for c in range(3):
-                for y in range(L):
-                    for x in range(L):
-                        spins[i, c, y, x] = sb[y, x, c, j]
+        real = min(_LANES, n - b * _LANES)
+        for y in range(L):
+            for x in range(L):
+                for c in range(3):
+                    for j in range(real):
+                        spins[b * _LANES + j, c, y, x] = sb[y, x, c, j]
 
 
 def geometric_schedule(T_start: float, T_end: float, n_sweeps: int) -> np.ndarray:
