@@ -24,9 +24,10 @@ on 8 samples (two such vectors per loop iteration for instruction-level parallel
 4-wide AVX2 on older CPUs). Each lane keeps its own xoshiro256** stream, advanced in the
 vector registers. The transcendental functions of the move (``expm1``, ``log1p``,
 ``exp``, ``cos``/``sin`` of the azimuth) are evaluated by the polynomial kernels below
-instead of the scalar C library, the azimuth is ``2 pi r`` (no rejection loop, so no lane
-waits for another) and the Metropolis-Hastings uniform is drawn on every move when
-``K != 0``. A move consumes exactly two uniforms (three with anisotropy) in the order
+instead of the scalar C library, the azimuth is ``2 pi (r - 1/2)`` (no rejection loop, so
+no lane waits for another) and the Metropolis-Hastings uniform is drawn on every move when
+``K != 0``. LLVM is asked for 512-bit vectors in these kernels only (its default tuning
+for AVX-512 cores prefers 256-bit ones). A move consumes exactly two uniforms (three with anisotropy) in the order
 polar, azimuth, acceptance; the random initial state two per site, row by row.
 
 Reproducibility: every sample owns a xoshiro256** stream seeded from
