@@ -44,7 +44,10 @@ def main() -> None:
     ap.add_argument("--refit-every", type=int, default=10)
     ap.add_argument("--n-initial", type=int, default=100)
     ap.add_argument("--skip-full", action="store_true", help="skip the whole-run measurement")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs (tests)")
     args = ap.parse_args()
+    if args.quick:
+        args.grid, args.observations, args.iterations, args.n_initial, args.skip_full = 20, 40, 3, 10, True
 
     import numba
     from threadpoolctl import threadpool_limits

@@ -106,7 +106,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--K", type=float, default=0.0, help="anisotropy of the scalar/simd runs")
     ap.add_argument("--asm", action="store_true", help="print the lane loop's instruction mix")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs (tests)")
     args = ap.parse_args()
+    if args.quick:
+        args.L, args.samples, args.plain_samples, args.sweeps, args.repeats = 16, 16, 1, 4, 1
     if args.asm:
         print("\n".join(lane_loop_asm()))
     L, n, sweeps = args.L, args.samples, args.sweeps

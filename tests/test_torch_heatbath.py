@@ -96,11 +96,40 @@ def test_seeding_and_continuation():
     assert not np.array_equal(a, th.anneal(model, np.arange(3), 5, temps))
     b = th.anneal(model, np.arange(3), 4, temps, initial=a)
     assert not np.array_equal(a, b) and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-12)
-    # sweeps() leaves its input untouched and keeps the generator's stream going
-    g = th.make_generator(0, [0])
+    # sweeps() leaves its input untouched and advances the streams
+    streams = th.SampleStreams(0, [0, 1, 2])
     x = torch.as_tensor(a)
-    y = th.sweeps(x, model, temps, g)
+    y = th.sweeps(x, model, temps, streams)
     assert torch.equal(x, torch.as_tensor(a)) and not torch.equal(x, y)
+    assert streams.drawn == len(temps) * 2 * 3 * (8 * 8 // 2)  # two sublattices, three uniforms per move (K != 0)
+
+
+def test_a_sample_does_not_depend_on_its_batch():
+    """Per-sample streams: annealing samples 0..5 together or 3..4 alone gives the same 3 and 4 (shard invariance)."""
+    model = ChiralMagnet(L=8, D=0.3, K=0.1, B=(0, 0, 0.05))
+    temps = geometric_schedule(2.0, 0.2, 6)
+    together = th.anneal(model, np.arange(6), 9, temps)
+    alone = th.anneal(model, [3, 4], 9, temps)
+    assert np.array_equal(together[3:5], alone)
+
+
+def test_streams_are_splitmix64_of_a_per_sample_key():
+    """The k-th uniform of sample i is splitmix64(key_i + k * golden) >> 11, as a uint64 reference computes it."""
+    def reference(key, k):
+        with np.errstate(over="ignore"):
+            x = np.uint64(key) + np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            return (x ^ (x >> np.uint64(31))) >> np.uint64(11)
+
+    streams = th.SampleStreams(5, [2, 11])
+    first, second = streams.uniform((2, 3)), streams.uniform((4,))
+    key = np.random.SeedSequence([5, 0x70C4, 11]).generate_state(1, np.uint64)[0]
+    expected = np.array([reference(key, k) for k in range(1, 11)], dtype=np.float64) * 2.0 ** -53
+    got = np.concatenate([first[:, 1].reshape(-1).numpy(), second[:, 1].numpy()])
+    assert np.array_equal(got, expected)
+    u = th.SampleStreams(1, np.arange(64)).uniform((1000,)).numpy()
+    assert stats.kstest(u.ravel(), "uniform").pvalue > 1e-3 and 0.0 <= u.min() and u.max() < 1.0
 
 
 def test_bad_input():

@@ -19,12 +19,16 @@ all samples at once:
 A half-sweep updates all sites of one sublattice (no two of them are neighbours), a sweep
 both, at the temperature of that sweep.
 
-Randomness: all draws come from one :class:`torch.Generator` on the tensors' device,
-seeded from ``numpy.random.SeedSequence([seed, 0x70C4, indices...])``. Results are
-reproducible for the same seed, sample indices, device, dtype and torch version, but —
-unlike the numba kernel, whose per-sample streams make every sample independent of the
-batch — they depend on the batch composition (shards) and differ between CPU and CUDA
-generators; the distribution is the same (tested against the numba kernel).
+Randomness: every sample owns a counter-based stream (:class:`SampleStreams`): its k-th
+uniform is the splitmix64 output ``mix(key + (k + 1) * 0x9E3779B97F4A7C15)`` (Steele,
+Lea & Flood, OOPSLA 2014) of a 64-bit key drawn from
+``numpy.random.SeedSequence([seed, 0x70C4, sample_index])``, computed with integer tensor
+operations. A sample's draws therefore depend only on (seed, sample index) and on how
+many draws came before, as in the numba kernel: a sample's result does not depend on the
+batch (the shard) it is annealed in, and the uniforms are the same on the CPU and a GPU
+(the states may still differ there in floating-point rounding). The streams are not
+those of the numba kernel, so the two kernels sample the same distribution (tested) but
+not the same numbers.
 """
 
 from __future__ import annotations
@@ -94,8 +98,70 @@ def heatbath_directions(h: torch.Tensor, beta: float, r1: torch.Tensor, r2: torc
                         -a * sign * nx - b * ny + cos_t * nz], dim=1)
 
 
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+
+
+def _int64(c: int) -> int:
+    """The int64 with the bits of the uint64 ``c`` (torch has no uint64 arithmetic)."""
+    return c - (1 << 64) if c >= 1 << 63 else c
+
+
+def _srl(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Logical right shift of int64 bit patterns (``>>`` on int64 is arithmetic)."""
+    return (x >> k) & ((1 << (64 - k)) - 1)
+
+
+def splitmix64(x: torch.Tensor) -> torch.Tensor:
+    """The splitmix64 finalizer on int64 tensors holding uint64 bit patterns (products wrap modulo 2^64)."""
+    x = (x ^ _srl(x, 30)) * _int64(_MIX1)
+    x = (x ^ _srl(x, 27)) * _int64(_MIX2)
+    return x ^ _srl(x, 31)
+
+
+class SampleStreams:
+    """Independent counter-based uniform streams, one per sample (module docstring).
+
+    Parameters
+    ----------
+    seed : int
+        The study's seed (``simulate.seed``).
+    indices : array_like of int, shape (n,)
+        Global sample indices; stream ``i`` is keyed by ``SeedSequence([seed, 0x70C4, indices[i]])``.
+    device : torch.device or str, optional
+
+    Attributes
+    ----------
+    drawn : int
+        Uniforms drawn so far by every sample.
+    """
+
+    def __init__(self, seed: int, indices, device=None):
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        keys = np.array([np.random.SeedSequence([int(seed), 0x70C4, int(i)]).generate_state(1, np.uint64)[0]
+                         for i in indices], dtype=np.uint64)
+        self.keys = torch.as_tensor(keys.view(np.int64), device=device)
+        self.drawn = 0
+
+    def uniform(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The next ``prod(shape)`` uniforms in [0, 1) of every sample, as a tensor ``(shape[0], n, *shape[1:])``.
+
+        Sample ``i`` gets the next ``prod(shape)`` values of its stream in C order of ``shape``.
+        """
+        count = int(np.prod(shape))
+        k = torch.arange(self.drawn + 1, self.drawn + 1 + count, device=self.keys.device, dtype=torch.int64)
+        self.drawn += count
+        bits = splitmix64(self.keys.view(-1, 1) + k.view(1, -1) * _int64(_GOLDEN))  # (n, count)
+        if dtype == torch.float64:
+            u = _srl(bits, 11).to(torch.float64) * 2.0 ** -53
+        else:
+            u = (_srl(bits, 40).to(torch.float64) * 2.0 ** -24).to(dtype)
+        return u.view(-1, *shape).movedim(1, 0) if len(shape) > 1 else u.view(-1, count).movedim(1, 0)
+
+
 def _half_sweep(s: torch.Tensor, sites: torch.Tensor, nbr: torch.Tensor, beta: float, model: ChiralMagnet,
-                dmi: tuple, field: torch.Tensor, generator: torch.Generator) -> None:
+                dmi: tuple, field: torch.Tensor, streams: SampleStreams) -> None:
     """Heat-bath moves on one sublattice of ``s (n, 3, L^2)`` (flattened states), in place.
 
     ``dmi``: the D vectors of the +x and +y bonds as float tuples; ``field``: B as a ``(1, 3, 1)``
@@ -103,8 +169,7 @@ def _half_sweep(s: torch.Tensor, sites: torch.Tensor, nbr: torch.Tensor, beta: f
     """
     a, b, c, d = (s.index_select(2, nbr[k]) for k in range(4))
     h = model.J * (a + b + c + d) + _cross_const(a - b, dmi[0]) + _cross_const(c - d, dmi[1]) + field
-    shape = (s.shape[0], sites.numel())
-    r = torch.rand((3 if model.K != 0.0 else 2,) + shape, generator=generator, device=s.device, dtype=s.dtype)
+    r = streams.uniform((3 if model.K != 0.0 else 2, sites.numel()), dtype=s.dtype)
     new = heatbath_directions(h, beta, r[0], r[1])
     if model.K != 0.0:
         old = s.index_select(2, sites)
@@ -114,28 +179,28 @@ def _half_sweep(s: torch.Tensor, sites: torch.Tensor, nbr: torch.Tensor, beta: f
     s.index_copy_(2, sites, new)
 
 
-def random_states(n: int, L: int, generator: torch.Generator, device=None, dtype=torch.float64) -> torch.Tensor:
-    """Uniformly random unit vectors (infinite temperature), shape ``(n, 3, L, L)``."""
-    r = torch.rand((2, n, L, L), generator=generator, device=device, dtype=dtype)
+def random_states(L: int, streams: SampleStreams, dtype=torch.float64) -> torch.Tensor:
+    """Uniformly random unit vectors (infinite temperature), shape ``(n, 3, L, L)``, one state per stream."""
+    r = streams.uniform((2, L, L), dtype=dtype)
     cos_t = 2.0 * r[0] - 1.0
     sin_t = torch.sqrt((1.0 - cos_t * cos_t).clamp_min(0.0))
     phi = (2.0 * math.pi) * r[1]
     return torch.stack([sin_t * torch.cos(phi), sin_t * torch.sin(phi), cos_t], dim=1)
 
 
-def sweeps(spins: torch.Tensor, model: ChiralMagnet, temperatures, generator: torch.Generator) -> torch.Tensor:
+def sweeps(spins: torch.Tensor, model: ChiralMagnet, temperatures, streams: SampleStreams) -> torch.Tensor:
     """Checkerboard heat-bath sweeps of a batch of states, one sweep per temperature.
 
     Parameters
     ----------
     spins : Tensor, shape (n, 3, L, L)
-        Unit-vector states (float32 or float64) on the device of ``generator``; not modified.
+        Unit-vector states (float32 or float64) on the device of ``streams``; not modified.
     model : ChiralMagnet
         Hamiltonian; ``model.L`` must equal ``L`` and be even.
     temperatures : sequence of float, shape (n_sweeps,)
         Temperature of each sweep (units of J), all positive.
-    generator : torch.Generator
-        Source of all random numbers (same device as ``spins``).
+    streams : SampleStreams
+        One stream per state (same device as ``spins``); advanced by the sweeps.
 
     Returns
     -------
@@ -162,15 +227,8 @@ def sweeps(spins: torch.Tensor, model: ChiralMagnet, temperatures, generator: to
     for T in temps:
         beta = 1.0 / float(T)
         for sites, nbr in tables:
-            _half_sweep(s, sites, nbr, beta, model, dmi, field, generator)
+            _half_sweep(s, sites, nbr, beta, model, dmi, field, streams)
     return s.view(spins.shape)
-
-
-def make_generator(seed: int, indices, device=None) -> torch.Generator:
-    """A :class:`torch.Generator` on ``device`` seeded from ``SeedSequence([seed, 0x70C4, *indices])``."""
-    state = np.random.SeedSequence([int(seed), 0x70C4, *map(int, np.asarray(indices).reshape(-1))]).generate_state(
-        2, dtype=np.uint32)
-    return torch.Generator(device=device).manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
 def anneal(model: ChiralMagnet, indices, seed: int, temperatures: np.ndarray, initial: np.ndarray | None = None,
@@ -182,13 +240,13 @@ def anneal(model: ChiralMagnet, indices, seed: int, temperatures: np.ndarray, in
     model : ChiralMagnet
         Hamiltonian; even ``L``.
     indices : array_like of int, shape (n,)
-        Global sample indices (with ``seed`` they seed the generator, see the module docstring).
+        Global sample indices (with ``seed`` they key the samples' streams, see the module docstring).
     seed : int
         Random seed of the study (``simulate.seed``).
     temperatures : ndarray, shape (n_sweeps,)
         Temperature of each sweep (e.g. :func:`latentopt.physics.heatbath.geometric_schedule`).
     initial : ndarray, shape (n, 3, L, L), optional
-        Starting states; uniformly random states from the generator when omitted.
+        Starting states; uniformly random states from the samples' streams when omitted.
     device : str or torch.device, optional
         Where to run (e.g. ``"cuda"``); CPU by default.
     dtype : torch.dtype
@@ -209,13 +267,13 @@ def anneal(model: ChiralMagnet, indices, seed: int, temperatures: np.ndarray, in
         raise ValueError(f"system.L: checkerboard updates need an even L, got {L}")
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     device = torch.device(device) if device is not None else torch.device("cpu")
-    generator = make_generator(seed, indices, device)
+    streams = SampleStreams(seed, indices, device)
     if initial is None:
-        spins = random_states(len(indices), L, generator, device=device, dtype=dtype)
+        spins = random_states(L, streams, dtype=dtype)
     else:
         initial = np.asarray(initial)
         if initial.shape != (len(indices), 3, L, L):
             raise ValueError(f"initial: expected shape {(len(indices), 3, L, L)}, got {initial.shape}")
         spins = torch.as_tensor(initial, dtype=dtype, device=device)
-    out = sweeps(spins, model, temperatures, generator)
+    out = sweeps(spins, model, temperatures, streams)
     return out.to("cpu", torch.float64).numpy()

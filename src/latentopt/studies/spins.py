@@ -32,6 +32,7 @@ from latentopt.optimizers import run as run_optimizer
 from latentopt.optimizers.common import result_datasets
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, nodal_points
+from latentopt.physics import torch_heatbath
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.observables import magnetization_z, topological_charge
 from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
@@ -46,12 +47,16 @@ log = logging.getLogger(__name__)
 # ------------------------------------------------------------------ simulate_shard, merge_dataset
 
 
-def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.ndarray]:
+def simulate_shard(system: dict, simulate: dict, shard: int,
+                   device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
     """Anneal the samples of one shard of X_IN (heat bath, geometric schedule).
 
     Shard ``k`` of ``S`` simulates a contiguous block of global sample indices; every
     sample's random stream depends only on (seed, index), so the merged data set is
-    identical for any shard or thread count.
+    identical for any shard or thread count. On the CPU the numba kernel
+    (:func:`latentopt.physics.heatbath.anneal`, vectorized across samples) runs; on a CUDA
+    device the torch kernel (:func:`latentopt.physics.torch_heatbath.anneal`), which samples
+    the same distribution from other streams.
 
     Parameters
     ----------
@@ -69,7 +74,10 @@ def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.nda
     model = ChiralMagnet.from_config(system)
     idx = shard_indices(simulate["n_samples"], simulate["shards"], shard)
     temps = geometric_schedule(simulate["T_start"], simulate["T_end"], simulate["n_sweeps"])
-    spins = anneal(model, idx, simulate["seed"], temps)
+    if torch.device(device).type == "cuda":
+        spins = torch_heatbath.anneal(model, idx, simulate["seed"], temps, device=device)
+    else:
+        spins = anneal(model, idx, simulate["seed"], temps)
     return {"index": idx, "spins": spins.astype(np.float32), **observables(spins, model)}
 
 
