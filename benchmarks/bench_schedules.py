@@ -19,6 +19,9 @@ key=value`` overrides a dotted key (``--set jrvae.epochs=40 --set bo.q=1``), ``-
 paper-mnist`` / ``paper-particles`` picks the paper-scale studies (GPU-sized; do not run them
 on the 2-core machine).
 
+The machine is shared: wall times grow with its load, so CPU times (``time.process_time``,
+what the job would take on an idle core) are reported next to them, with the load average.
+
 Usage: python benchmarks/bench_schedules.py [--skip-run] [--set k=v ...] [--json out.json]
 """
 
@@ -28,7 +31,7 @@ import argparse
 import copy
 import heapq
 import json
-import math
+import os
 import time
 
 import numpy as np
@@ -45,8 +48,8 @@ DEFAULT = {
     "trajectory_vae": {"latent_dim": 2, "hidden": [128, 64], "sigma": 0.3, "beta": 1.0, "epochs": 300,
                        "batch_size": 64, "lr": 1e-3},
     "latent": {"grid": 40, "margin": 0.05},
-    "jrvae": {"epochs": 60, "discrete_dim": 3, "content_dim": 2, "translation": False, "hidden": [128, 128],
-              "decoder": "image", "likelihood": "bernoulli", "sigma": 0.5, "discrete": "enumerate",
+    "jrvae": {"epochs": 50, "discrete_dim": 3, "content_dim": 2, "translation": False, "hidden": [128, 128],
+              "decoder": "image", "likelihood": "bernoulli", "sigma": 0.5, "discrete": "gumbel",
               "angle_prior": 1.0, "beta_d": 3.0, "temperature": [1.0, 0.5], "batch_size": 16, "lr": 2e-3,
               "seed": 3},
     "objective": {"grid": 8, "quantile": 0.05, "weight": 0.0, "pairs": 20, "seed": 0},
@@ -109,12 +112,13 @@ def per_evaluation(cfg: dict, data: dict) -> dict:
     out = {}
     for name, beta in {"constant_1": np.ones(N), "constant_10": np.full(N, 10.0),
                        "cooldown_40_3": np.where(t < 0.1, 40.0, np.maximum(3.0, 40 - (t - 0.1) / 0.4 * 37))}.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ev = evaluate_schedule(data["images"][sub], data["labels"][sub], beta, cfg["jrvae"], cfg["objective"])
-        out[name] = {"seconds": time.perf_counter() - t0, "train_seconds": ev["seconds"],
-                     "objective": ev["objective"], "accuracy": ev["accuracy"]}
-        print(f"  evaluation {name:14s} {out[name]['seconds']:6.2f} s (training {ev['seconds']:.2f} s)  "
-              f"objective {ev['objective']:.3f}  accuracy {ev['accuracy']:.3f}", flush=True)
+        out[name] = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+                     "train_seconds": ev["seconds"], "objective": ev["objective"], "accuracy": ev["accuracy"]}
+        print(f"  evaluation {name:14s} {out[name]['seconds']:6.2f} s wall, {out[name]['cpu_seconds']:6.2f} s CPU "
+              f"(training {ev['seconds']:.2f} s)  objective {ev['objective']:.3f}  accuracy {ev['accuracy']:.3f}",
+              flush=True)
     return out
 
 
@@ -134,15 +138,23 @@ def _two_slot_wall(jobs: list[list[float]], slots: int = 2) -> float:
 
 
 def end_to_end(cfg: dict, data: dict) -> dict:
-    from latentopt.studies.schedules import (FINAL_MODELS, evaluate_schedule, final_model, gather_run,
-                                             propose_round, random_pool_indices, sample_schedules, schedule_grid,
-                                             study_metrics)
     from latentopt.optimizers.bayes import round_sizes
+    from latentopt.studies.schedules import (
+        FINAL_MODELS,
+        evaluate_schedule,
+        final_model,
+        gather_run,
+        propose_round,
+        random_pool_indices,
+        sample_schedules,
+        schedule_grid,
+        study_metrics,
+    )
     from latentopt.trainers.trajectory_vae import train_trajectory_vae
 
     seed, N = cfg["seed"], cfg["jrvae"]["epochs"]
     times: dict[str, float] = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     traj = sample_schedules(cfg["families"], cfg["trajectories"]["n"], N, cfg["bounds"], seed)
     tv = cfg["trajectory_vae"]
     model, _ = train_trajectory_vae(traj["trajectories"], latent_dim=tv["latent_dim"], hidden=tuple(tv["hidden"]),
@@ -206,12 +218,14 @@ def end_to_end(cfg: dict, data: dict) -> dict:
                "evaluation_seconds_median": float(np.median(eval_times)),
                "propose_seconds_median": float(np.median(propose_s)),
                "final_seconds": dict(zip(FINAL_MODELS, final_jobs)),
-               "sequential_seconds": time.perf_counter() - t0, "estimated_wall_2_slots": wall2,
+               "sequential_seconds": time.perf_counter() - t0, "sequential_cpu_seconds": time.process_time() - c0,
+               "estimated_wall_2_slots": wall2,
                "bo_y": run["y"].tolist(), "bo_accuracy": run["accuracy"].tolist(),
                "random_best_final": run["random_best"][:, -1].tolist(),
                "best_beta": run["beta"][int(run["best_index"])].round(2).tolist()}
     print(json.dumps({k: summary[k] for k in ("metrics", "evaluation_seconds_median", "propose_seconds_median",
-                                              "sequential_seconds", "estimated_wall_2_slots")}, indent=1))
+                                              "sequential_seconds", "sequential_cpu_seconds",
+                                              "estimated_wall_2_slots")}, indent=1))
     return summary
 
 
@@ -235,13 +249,15 @@ def main() -> None:
     data = make_dataset(cfg["data"], cfg["seed"])
     print(f"data: {data['images'].shape}, train subset {len(data['train_index'])} "
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
-    result = {"config": cfg, "threads": args.threads}
+    result = {"config": cfg, "threads": args.threads, "loadavg_start": os.getloadavg()}
     if not args.skip_evaluation:
         print("per evaluation (single job):")
         result["evaluation"] = per_evaluation(cfg, data)
     if not args.skip_run:
         print("end-to-end (in-process, sequential):")
         result["run"] = end_to_end(cfg, data)
+    result["loadavg_end"] = os.getloadavg()
+    print(f"load average (1, 5, 15 min) at start {result['loadavg_start']}, at end {result['loadavg_end']}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1, default=float)

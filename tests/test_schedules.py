@@ -13,10 +13,20 @@ from latentopt.images import digits, make_images, particles, train_subset
 from latentopt.manifold import accuracy, content_grid, manifold_objective, montage
 from latentopt.models.jrvae import JointVAE, jrvae_loss, vanilla_vae
 from latentopt.models.vae import load_model, save_model
-from latentopt.optimizers.bayes import (initial_indices, propose_batch, random_pool, random_search_pool,
-                                        round_sizes)
+from latentopt.optimizers.bayes import (
+    initial_indices,
+    propose_batch,
+    random_pool,
+    random_search_pool,
+    round_sizes,
+)
 from latentopt.trainers import jrvae as jrvae_trainer
-from latentopt.trainers.jrvae import encode_images, schedule_array, temperature_schedule, train_jrvae
+from latentopt.trainers.jrvae import (
+    encode_images,
+    schedule_array,
+    temperature_schedule,
+    train_jrvae,
+)
 
 C1 = (0.01 * 1.0) ** 2  # SSIM's (K1 * data_range)^2
 
@@ -299,3 +309,105 @@ def test_random_pool_reuses_the_initial_design():
     assert np.all(np.isin(rb, y)) and np.median(rb[:, -1]) < y.max()
     with pytest.raises(ValueError, match="budget"):
         random_search_pool(y, 31, 2)
+
+
+# ----------------------------------------------------------------------------------------------- study steps
+@pytest.fixture(scope="module")
+def tiny_study():
+    """beta_c trajectories of two families, a small trajectory VAE and its feasible grid."""
+    from latentopt.studies.schedules import sample_schedules, schedule_grid
+    from latentopt.trainers.trajectory_vae import train_trajectory_vae
+
+    traj = sample_schedules({"cooldown": {}, "periodic": {}}, 60, 12, [1.0, 50.0], seed=0)
+    tv, _ = train_trajectory_vae(traj["trajectories"], hidden=(32, 16), epochs=30, batch_size=32, seed=0,
+                                 progress=False)
+    return traj, schedule_grid(tv, traj["trajectories"], {"grid": 12, "margin": 0.0}, [1.0, 50.0])
+
+
+def test_rounds_are_pure_so_raising_iterations_only_adds_rounds(tiny_study):
+    from latentopt.studies.schedules import (
+        gather_run,
+        propose_round,
+        random_pool_indices,
+        study_metrics,
+    )
+
+    _, grid = tiny_study
+    assert grid["feasible"].sum() >= 10
+    assert np.all((grid["trajectories"][grid["feasible"]] >= 1) & (grid["trajectories"][grid["feasible"]] <= 50))
+
+    def fake(beta):  # a cheap deterministic stand-in for a jrVAE training
+        return {"objective": float(-np.abs(beta - 10).mean()), "accuracy": 0.5, "l1": 0.0, "l2": float("nan")}
+
+    def run(iterations):
+        bo = {"n_initial": 4, "iterations": iterations, "q": 2, "seed": 1, "n_restarts": 0}
+        rounds, evals = [], []
+        for r in range(len(round_sizes(4, iterations, 2))):
+            idx = np.concatenate([p["index"] for p in rounds]) if rounds else np.zeros(0, np.int64)
+            y = np.array([e["objective"] for es in evals for e in es])
+            rounds.append(propose_round(grid, idx, y, r, bo))
+            evals.append([fake(b) for b in rounds[-1]["beta"]])
+        return rounds, evals, bo
+
+    short, _, _ = run(4)
+    long_, evals, bo = run(8)
+    assert len(short) == 3 and len(long_) == 5
+    for a, b in zip(short, long_):
+        assert np.array_equal(a["index"], b["index"])  # the earlier rounds are reproduced exactly
+    allidx = np.concatenate([p["index"] for p in long_])
+    assert len(np.unique(allidx)) == len(allidx) == 12 and grid["feasible"][allidx].all()
+    pool = random_pool_indices(grid, bo)
+    assert np.array_equal(pool[:4], long_[0]["index"]) and len(pool) == 12
+    pool_y = np.array([fake(grid["trajectories"][g])["objective"] for g in pool])
+    data, info = gather_run(grid, long_, evals, pool, pool_y, bo)
+    assert data["z"].shape == (12, 2) and data["beta"].shape == (12, 12) and data["round"].tolist()[:5] == [0] * 4 + [1]
+    assert data["y"][data["best_index"]] == data["y"].max() == info["best_y"]
+    assert data["random_best"].shape == (20, 12) and info["random_median"] == pytest.approx(pool_y.max())
+    assert data["gp_mean"].shape == (144,) and np.isfinite(data["gp_std"]).all()
+    m = study_metrics({"vanilla": {"objective": 0.1, "accuracy": 0.5, "l1": 0.1, "l2": np.nan},
+                       "jrvae_constant": {"objective": 0.2, "accuracy": 0.6, "l1": 0.2, "l2": np.nan},
+                       "jrvae_zbo": {"objective": 0.9, "accuracy": 0.9, "l1": 0.9, "l2": np.nan}}, {"zbo": info})
+    assert all(m["done_when"].values())
+
+
+def test_evaluate_schedule_and_final_models_tiny():
+    from latentopt.studies.schedules import evaluate_schedule, final_model, make_dataset
+
+    data = make_dataset({"name": "particles", "counts": [1, 2], "n_per_count": 20, "size": 12,
+                         "radius": [1.5, 2.0], "train_subset": 24}, seed=0)
+    assert len(data["train_index"]) == 24 and np.bincount(data["labels"][data["train_index"]]).tolist() == [0, 12, 12]
+    jr = {"epochs": 3, "hidden": [16, 16], "discrete_dim": 2, "beta_d": 3.0, "batch_size": 8, "seed": 0}
+    obj = {"grid": 3, "weight": 1.0, "pairs": 5}
+    sub = data["train_index"]
+    ev = evaluate_schedule(data["images"][sub], data["labels"][sub], np.array([5.0, 3.0, 1.0]), jr, obj)
+    assert ev["montages"].shape == (2, 36, 36) and 0.0 <= ev["accuracy"] <= 1.0
+    assert ev["objective"] == pytest.approx(ev["l1"] - ev["l2"]) and np.array_equal(ev["history_beta_c"], [5, 3, 1])
+    with pytest.raises(ValueError, match="N = jrvae.epochs"):
+        evaluate_schedule(data["images"][sub], data["labels"][sub], np.ones(4), jr, obj)
+    _, van = final_model("vanilla", data["images"], data["labels"], jr, obj, {})
+    assert van["montages"].shape == (2, 36, 36) and np.all(van["beta"] == 1.0)
+    with pytest.raises(ValueError, match="best_beta"):
+        final_model("jrvae_zbo", data["images"], data["labels"], jr, obj, {})
+
+
+def test_schedule_figures(tiny_study):
+    from matplotlib.figure import Figure
+
+    from latentopt import plots_schedules as ps
+
+    traj, grid = tiny_study
+    G2 = grid["feasible"].size
+    figs = [
+        ps.plot_schedule_families(traj["trajectories"], traj["family"], traj["names"], [1, 50]),
+        ps.plot_schedule_latent(grid, traj["family"], traj["names"]),
+        ps.plot_gp_maps(grid, np.zeros(G2), np.ones(G2), grid["z"][:5], np.arange(5.0), np.array([0, 0, 0, 1, 1])),
+        ps.plot_best_so_far({"zbo": {"y": np.arange(5.0), "random_best": np.ones((3, 5))}}),
+        ps.plot_best_schedule(traj["trajectories"][0], [1, 50]),
+        ps.plot_model_manifolds({"a": {"montages": np.zeros((3, 16, 16)), "objective": 1.0, "accuracy": 0.5},
+                                 "b": {"montages": np.zeros((2, 16, 16)), "objective": 0.0, "accuracy": 0.3}}),
+        ps.plot_image_dataset(np.zeros((6, 8, 8)), np.array([0, 0, 1, 1, 2, 2]), np.zeros(6), per_label=3),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+    assert len(figs[5].axes) == 6 and "accuracy 0.500" in figs[5].axes[0].get_title()
+    with pytest.raises(ValueError):
+        ps.plot_model_manifolds({})

@@ -23,7 +23,8 @@ paper trains the jrVAE on a random subset during BO and on the full set afterwar
 
 from __future__ import annotations
 
-from typing import Sequence
+import inspect
+from collections.abc import Sequence
 
 import numpy as np
 from skimage.transform import resize, rotate
@@ -224,7 +225,6 @@ def make_images(spec: dict, seed: int) -> dict[str, np.ndarray]:
     if name not in DATASETS:
         raise ValueError(f"data.name: expected one of {DATASETS}, got {name!r}")
     fn = digits if name == "digits" else particles
-    import inspect
     allowed = set(inspect.signature(fn).parameters) - {"seed"}
     unknown = set(spec) - allowed
     if unknown:

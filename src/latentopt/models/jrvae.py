@@ -6,7 +6,9 @@ Ziatdinov & Kalinin 2021, arXiv:2104.10180) used by Biswas et al. 2023, Sec. 2.1
 - an MLP encoder maps an image ``(H, W)`` to a diagonal Gaussian over the continuous
   latents ``z_c = (phi, [dx, dy], z_1 .. z_content)`` -- the in-plane rotation angle
   ``phi`` (radians), optionally a translation, and the *content* latents -- and to the
-  logits of a categorical posterior ``q(c|x)`` over ``D_c`` discrete classes;
+  logits of a categorical posterior ``q(c|x)`` over ``D_c`` discrete classes. Unlike
+  pyroVED, the posterior mean of the angle is ``atan2(a, b + 1)`` of two encoder outputs
+  (continuous around the circle, 0 at initialisation) instead of one free output;
 - the decoder is **rotation-aware by construction**. Two variants:
 
   * ``decoder="coordinate"`` (pyroVED's ``sDecoderNet``, the spatial-VAE of Bepler et
@@ -20,8 +22,8 @@ Ziatdinov & Kalinin 2021, arXiv:2104.10180) used by Biswas et al. 2023, Sec. 2.1
     with :func:`torch.nn.functional.grid_sample` (bilinear, black outside) -- the same
     geometry, cheaper on a CPU, with bilinear blur.
 
-  Either way ``decode(z, c, phi = pi/2)`` is ``numpy.rot90`` of ``decode(z, c, 0)``
-  (exactly for the coordinate decoder, tested), the convention of
+  Either way ``decode(z, c, phi = pi/2)`` is ``numpy.rot90`` of ``decode(z, c, 0)`` (to
+  rounding, tested: a square pixel grid maps onto itself), the convention of
   :func:`skimage.transform.rotate` used for the data (:mod:`latentopt.images`);
 
 - the prior is ``p(z_c) = N(0, I)`` for every continuous latent except the angle,
@@ -47,14 +49,24 @@ rotation, translation and discrete latents: 2 continuous latents, ``D_c = 0``.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["DECODERS", "DISCRETE_ESTIMATORS", "JointVAE", "LIKELIHOODS", "jrvae_loss", "latent_noise",
-           "pixel_coordinates", "vanilla_vae"]
+__all__ = [
+    "DECODERS",
+    "DISCRETE_ESTIMATORS",
+    "LIKELIHOODS",
+    "JointVAE",
+    "gumbel_noise",
+    "jrvae_loss",
+    "latent_noise",
+    "pixel_coordinates",
+    "vanilla_vae",
+]
 
 DECODERS = ("coordinate", "image")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -344,7 +356,7 @@ def jrvae_loss(model: JointVAE, x: Tensor, beta_c: float, beta_d: float, *, temp
             rec = model.nll(x, model.decode_logits(content, c, phi, shift)).mean()
         else:
             eye = torch.eye(D, device=x.device)
-            rep = lambda t: t.repeat(D, *([1] * (t.ndim - 1)))  # noqa: E731 -- class-major copies
+            rep = lambda t: t.repeat(D, *([1] * (t.ndim - 1)))
             out = model.decode_logits(rep(content), eye.repeat_interleave(n, dim=0), rep(phi), rep(shift))
             nll = model.nll(rep(x), out).reshape(D, n)
             rec = (q.T * nll).sum(dim=0).mean()

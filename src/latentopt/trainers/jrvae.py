@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from latentopt.models.jrvae import JointVAE, jrvae_loss
 from latentopt.models.vae import as_device
-from latentopt.trainers.common import _batches, _load_checkpoint, _save_checkpoint, data_checksum
+from latentopt.trainers.common import (
+    _batches,
+    _load_checkpoint,
+    _save_checkpoint,
+    data_checksum,
+)
 
 __all__ = ["HISTORY_KEYS", "encode_images", "schedule_array", "temperature_schedule", "train_jrvae"]
 
