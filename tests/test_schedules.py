@@ -229,6 +229,18 @@ def test_resume_is_exact(tmp_path, monkeypatch):
     assert np.array_equal(h["beta_c"], beta)
 
 
+def test_training_does_not_depend_on_the_thread_count():
+    x = digits(classes=(0, 1, 4), size=16, rotation=90, seed=0)["images"][:64]
+    weights = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        m, _ = train_jrvae(x, np.array([8.0, 4.0]), 3.0, model={"decoder": "image", "hidden": (64, 64),
+                                                                "discrete": "gumbel"}, batch_size=16, seed=0)
+        weights.append(torch.cat([p.flatten() for p in m.state_dict().values()]))
+    torch.set_num_threads(1)
+    assert torch.equal(weights[0], weights[1])
+
+
 def test_schedule_validation():
     assert np.array_equal(schedule_array(2.0, 3, "beta_d"), [2.0, 2.0, 2.0])
     with pytest.raises(ValueError, match="beta_c: expected 4"):
