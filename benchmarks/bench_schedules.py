@@ -19,6 +19,16 @@ key=value`` overrides a dotted key (``--set jrvae.epochs=40 --set bo.q=1``), ``-
 paper-mnist`` / ``paper-particles`` picks the paper-scale studies (GPU-sized; do not run them
 on the 2-core machine).
 
+Measured on the shared 2-core machine (load average 10-14 throughout, so wall times are
+2-4x the CPU times), ``DEFAULT`` settings, one thread:
+
+- one evaluation: 4.2-6.1 s CPU (13-45 s wall under that load); with ``discrete: enumerate``
+  and 60 epochs 7.0-7.5 s CPU;
+- end-to-end: 24 zBO evaluations + 16 random-pool evaluations + 4 final models + trajectory
+  VAE: 200 s CPU sequential (so about 100-110 s on two idle cores, before Snakemake's
+  per-job start-up); zBO best 1.083 >= random median 0.874; accuracy zBO jrVAE 0.898,
+  constant beta_c = 1 jrVAE 0.348, vanilla VAE 0.664 (done-when met).
+
 The machine is shared: wall times grow with its load, so CPU times (``time.process_time``,
 what the job would take on an idle core) are reported next to them, with the load average.
 
