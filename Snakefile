@@ -16,6 +16,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/spins.smk"
 include: "workflow/rules/trajectories.smk"
+include: "workflow/rules/schedules.smk"
 
 
 rule all:

@@ -204,16 +204,9 @@ GROUND_TRUTH_MAX_POINTS = 10_000
 
 def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
     from latentopt.physics.ferrosim import FerroSim
-    from latentopt.families import family_ranges
 
     system, traj, latent = study["system"], study["trajectories"], study["latent"]
-    for name, fam in traj["families"].items():
-        try:
-            family_ranges(name, fam.get("ranges"))
-        except (KeyError, ValueError) as exc:
-            raise ConfigError(f"{prefix}.trajectories.families.{name}: {exc.args[0]}") from exc
-    if not any(f.get("weight", 1.0) > 0 for f in traj["families"].values()):
-        raise ConfigError(f"{prefix}.trajectories.families: all weights are 0")
+    _check_families(prefix, traj["families"])
     bounds = latent["constraints"]
     if bounds["min"] is not None and bounds["max"] is not None and not bounds["min"] < bounds["max"]:
         raise ConfigError(f"{prefix}.latent.constraints: min must be below max ({bounds['min']} >= {bounds['max']})")
@@ -272,5 +265,65 @@ def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
             raise ConfigError(f"{key}.elitism: must be below population ({run['elitism']} >= {run['population']})")
 
 
+def _check_families(prefix: str, families: dict) -> None:
+    """Every family is registered with valid ranges, and some family has a positive weight."""
+    from latentopt.families import family_ranges
+
+    for name, fam in families.items():
+        try:
+            family_ranges(name, fam.get("ranges"))
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{prefix}.trajectories.families.{name}: {exc.args[0]}") from exc
+    if not any(f.get("weight", 1.0) > 0 for f in families.values()):
+        raise ConfigError(f"{prefix}.trajectories.families: all weights are 0")
+
+
+def _check_schedules(prefix: str, study: dict[str, Any], root: Path) -> None:
+    from latentopt.families import sample_training_set
+
+    traj, jrvae, latent, data = study["trajectories"], study["jrvae"], study["latent"], study["data"]
+    N = jrvae["epochs"]
+    if traj.setdefault("steps", N) != N:
+        raise ConfigError(f"{prefix}.trajectories.steps: beta_c(i) has one value per jrVAE epoch, so N = "
+                          f"{traj['steps']} must equal jrvae.epochs = {N}")
+    _check_families(prefix, traj["families"])
+    lo, hi = latent["constraints"]["min"], latent["constraints"]["max"]
+    if not lo < hi:
+        raise ConfigError(f"{prefix}.latent.constraints: the bounds of beta_c are reversed (min {lo} >= max {hi})")
+    x = sample_training_set(traj["families"], traj["n"], N, traj["seed"])["trajectories"]
+    if x.min() < lo or x.max() > hi:
+        raise ConfigError(f"{prefix}.trajectories.families: the training trajectories span [{x.min():.4g}, "
+                          f"{x.max():.4g}], outside the bounds latent.constraints [{lo}, {hi}]; narrow the families' "
+                          "ranges or widen the bounds")
+    _check_training_split(prefix, traj["n"], "trajectories.n", study["vae"], "trajectories")
+    name = data["name"]
+    other = {"digits": ("counts", "n_per_count", "radius", "spread", "shape", "noise"),
+             "particles": ("classes", "fill", "copies")}[name]
+    wrong = sorted(k for k in other if k in data)
+    if wrong:
+        raise ConfigError(f"{prefix}.data.{wrong[0]}: not a setting of the {name!r} images")
+    if data["train_subset"] is not None and jrvae["batch_size"] > data["train_subset"]:
+        raise ConfigError(f"{prefix}.jrvae.batch_size: {jrvae['batch_size']} is larger than data.train_subset = "
+                          f"{data['train_subset']} images; expected at most {data['train_subset']}")
+    n_points = latent["grid"] ** study["vae"]["latent_dim"]
+    if n_points > 1_000_000:
+        raise ConfigError(f"{prefix}.latent.grid: {latent['grid']}^{study['vae']['latent_dim']} = {n_points} "
+                          "points; expected at most 1,000,000")
+    if not study["optimize"]:
+        raise ConfigError(f"{prefix}.optimize: a schedules study needs at least one BO run")
+    for run_name, run in study["optimize"].items():
+        key = f"{prefix}.optimize.{run_name}"
+        if run["iterations"] % run["q"]:
+            raise ConfigError(f"{key}.iterations: {run['iterations']} is not a multiple of q = {run['q']}; rounds "
+                              "must be full so that raising iterations only adds rounds")
+        budget = run["n_initial"] + run["iterations"]
+        if budget > n_points:
+            raise ConfigError(f"{key}.iterations: {budget} evaluations (n_initial + iterations) for a grid of "
+                              f"{n_points} points")
+        if run["random_pool"] is not None and run["random_pool"] < budget:
+            raise ConfigError(f"{key}.random_pool: {run['random_pool']} random points for a budget of {budget} "
+                              "(n_initial + iterations); expected at least the budget")
+
+
 #: the semantic checks of each study kind: ``check(prefix, study, root)`` raises :class:`ConfigError`
-CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories}
+CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories, "schedules": _check_schedules}

@@ -145,7 +145,7 @@ def manifold_objective(manifolds: np.ndarray, weight: float = 0.0, pairs: int = 
     manifolds : ndarray, shape (K, G, G, H, W)
         Decoded tiles per class (:func:`class_manifolds`), ``K >= 1``.
     weight : float
-        ``w`` of ``l1 - w l2`` (0: ``l2`` is not computed, as the paper's MNIST case).
+        ``w`` of ``l1 - w l2`` (the paper's MNIST case has ``w = 0``; ``l2`` is reported anyway).
     pairs : int
         ``I``: distinct unordered pairs of grid cells per class for ``l2`` (capped at all
         ``G^2 (G^2 - 1) / 2`` pairs); the same seeded pairs for every class.
@@ -154,7 +154,7 @@ def manifold_objective(manifolds: np.ndarray, weight: float = 0.0, pairs: int = 
     Returns
     -------
     dict
-        ``l1``, ``l2`` (NaN when ``weight == 0``), ``objective``.
+        ``l1``, ``l2``, ``objective``.
     """
     m = np.asarray(manifolds, dtype=np.float64)
     if m.ndim != 5 or len(m) < 1:
@@ -163,13 +163,11 @@ def manifold_objective(manifolds: np.ndarray, weight: float = 0.0, pairs: int = 
         raise ValueError(f"weight >= 0 and pairs >= 1 expected, got {weight}, {pairs}")
     phi = [montage(t) for t in m]
     l1 = float(sum(1.0 - ssim(phi[i], phi[j]) for i, j in combinations(range(len(phi)), 2)))
-    l2 = float("nan")
-    if weight > 0:
-        cells = m.shape[1] * m.shape[2]
-        chosen = _cell_pairs(cells, int(pairs), seed)
-        tiles = m.reshape(len(m), cells, *m.shape[3:])
-        l2 = float(sum(np.mean([1.0 - ssim(t[a], t[b]) for a, b in chosen]) for t in tiles)) if len(chosen) else 0.0
-    return {"l1": l1, "l2": l2, "objective": l1 - weight * l2 if weight > 0 else l1}
+    cells = m.shape[1] * m.shape[2]
+    chosen = _cell_pairs(cells, int(pairs), seed)
+    tiles = m.reshape(len(m), cells, *m.shape[3:])
+    l2 = float(sum(np.mean([1.0 - ssim(t[a], t[b]) for a, b in chosen]) for t in tiles)) if len(chosen) else 0.0
+    return {"l1": l1, "l2": l2, "objective": l1 - weight * l2}
 
 
 def _cell_pairs(cells: int, pairs: int, seed: int) -> np.ndarray:

@@ -732,7 +732,8 @@ def random_pool(n_candidates: int, size: int, n_initial: int, seed: int = 0) -> 
     n_initial, seed)`` -- exactly round 0 of :func:`propose_batch`, so those evaluations
     are shared -- and the rest are drawn uniformly without replacement from the other
     candidates. Both steps are uniform, so the pool is a uniform random ``size``-subset of
-    the candidates.
+    the candidates. The draw is a prefix of one seeded permutation, so a pool is the prefix
+    of any larger pool with the same ``n_initial`` and ``seed``.
 
     Returns
     -------
@@ -748,9 +749,8 @@ def random_pool(n_candidates: int, size: int, n_initial: int, seed: int = 0) -> 
         raise ValueError(f"size: the random pool must hold the {n_initial} initial points, got {size}")
     first = initial_indices(M, int(n_initial), seed)
     rest = np.setdiff1d(np.arange(M), first)
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9001]))
-    more = rng.choice(rest, size=min(int(size), M) - len(first), replace=False)
-    return np.concatenate([first, more]).astype(np.int64)
+    order = np.random.default_rng(np.random.SeedSequence([int(seed), 0x9001])).permutation(rest)
+    return np.concatenate([first, order[:min(int(size), M) - len(first)]]).astype(np.int64)
 
 
 def random_search_pool(pool_y: np.ndarray, budget: int, seeds: int, seed: int = 0) -> np.ndarray:

@@ -17,6 +17,8 @@ kind           paper                         pipeline
 spins          Park et al. 2022              simulate -> VAE -> generate/relax -> optimize -> evaluate
 trajectories   Kalinin lecture; Biswas 2023  field histories -> trajectory VAE -> decoded feasible
                                              grid -> GP Bayesian optimization of a FerroSIM objective
+schedules      Biswas et al. 2023            beta_c(i) families -> trajectory VAE -> decoded feasible grid
+                                             -> BO rounds, one jrVAE training per evaluation -> final models
 =============  ============================  ==================================================
 """
 
@@ -126,6 +128,17 @@ register_kind(Kind(
              "objective (+ ground truth, random search) -> evaluate",
     models=("ferrosim",),
     figures=("trajectory_samples", "training_curves", "latent_parameters", "feasible_region", "bo_convergence"),
+    run_block="optimize",
+    run_figures=("bo/{run}_surfaces", "bo/{run}_best"),
+))
+
+register_kind(Kind(
+    name="schedules",
+    paper="Biswas et al., Mach. Learn.: Sci. Technol. 2023 (zBO of a jrVAE's KL-weight trajectory)",
+    pipeline="images -> beta_c(i) families -> trajectory VAE -> decoded feasible grid -> BO rounds of q points, "
+             "one jrVAE training per evaluation (SSIM manifold objective) -> final models -> evaluate",
+    figures=("image_dataset", "schedule_families", "schedule_latent", "training_curves", "bo_convergence",
+             "model_manifolds"),
     run_block="optimize",
     run_figures=("bo/{run}_surfaces", "bo/{run}_best"),
 ))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from latentopt.families import sample_training_set
 from latentopt.images import make_images, train_subset
+from latentopt.io import read_h5
 from latentopt.latent import make_grid
 from latentopt.manifold import (
     accuracy,
@@ -143,8 +145,9 @@ def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndar
 
     A pure function of its inputs (:func:`latentopt.optimizers.bayes.propose_batch` over the
     feasible grid points), so rerunning with a larger ``bo["iterations"]`` reproduces the
-    earlier rounds and only adds new ones. Round ``r >= 1`` proposes
-    ``round_sizes(n_initial, iterations, q)[r]`` points.
+    earlier rounds and only adds new ones. Round 0 proposes ``n_initial`` points, every later
+    round ``q`` (``iterations`` is a multiple of ``q``; it is not needed here, and only checked
+    when given).
 
     Parameters
     ----------
@@ -169,16 +172,20 @@ def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndar
         If ``round`` is past the last round of ``bo``, or an observed index is not feasible.
     """
     ok = _candidates(grid)
-    sizes = round_sizes(bo["n_initial"], bo["iterations"], bo["q"])
-    if not 0 <= int(round) < len(sizes):
-        raise ValueError(f"round: expected 0 .. {len(sizes) - 1} for these bo settings, got {round}")
+    if int(round) < 0:
+        raise ValueError(f"round: expected an int >= 0, got {round}")
+    if "iterations" in bo:
+        last = len(round_sizes(bo["n_initial"], bo["iterations"], bo["q"])) - 1
+        if int(round) > last:
+            raise ValueError(f"round: expected 0 .. {last} for these bo settings, got {round}")
+    size = int(bo["n_initial"]) if int(round) == 0 else int(bo["q"])
     pos = np.full(len(grid["feasible"]), -1)
     pos[ok] = np.arange(len(ok))
     obs = np.asarray(observed_index, dtype=np.int64).reshape(-1)
     if (pos[obs] < 0).any():
         raise ValueError("observed_index: contains infeasible grid points")
     prop: BatchProposal = propose_batch(
-        grid["z"][ok], pos[obs], observed_y, int(round), q=sizes[int(round)], n_initial=bo["n_initial"],
+        grid["z"][ok], pos[obs], observed_y, int(round), q=size, n_initial=bo["n_initial"],
         acquisition_function=bo.get("acquisition", "ei"), xi=bo.get("xi", 0.0), kappa=bo.get("kappa", 10.0),
         tol=bo.get("tol", 0.0), strategy=bo.get("strategy", "constant_liar"), liar=bo.get("liar", "min"),
         n_restarts=bo.get("n_restarts", 2), seed=bo.get("seed", 0))
@@ -188,17 +195,23 @@ def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndar
             "round": np.int64(round), "kernel": prop.kernel}
 
 
-def random_pool_indices(grid: Mapping, bo: Mapping) -> np.ndarray:
+def round_sizes_of(bo: Mapping) -> list[int]:
+    """Evaluations per round of a BO run block: ``[n_initial, q, ..., q]`` (:func:`round_sizes`)."""
+    return round_sizes(bo["n_initial"], bo["iterations"], bo["q"])
+
+
+def random_pool_indices(grid: Mapping, bo: Mapping, size: int | None = None) -> np.ndarray:
     """Grid indices of the random-search pool (:func:`latentopt.optimizers.bayes.random_pool`).
 
     The first ``n_initial`` are BO's round 0 (shared evaluations); the other
-    ``random_pool - n_initial`` need their own evaluations. ``random_pool`` defaults to the
-    full budget ``n_initial + iterations``.
+    ``size - n_initial`` need their own evaluations. ``size`` defaults to ``random_pool``,
+    else the full budget ``n_initial + iterations``. A pool is a prefix of any larger one
+    (same grid, ``n_initial`` and ``seed``), so growing it reuses every evaluated point.
     """
     ok = _candidates(grid)
-    budget = int(bo["n_initial"]) + int(bo["iterations"])
-    size = int(bo.get("random_pool") or budget)
-    return ok[random_pool(len(ok), size, int(bo["n_initial"]), bo.get("seed", 0))]
+    if size is None:
+        size = int(bo.get("random_pool") or int(bo["n_initial"]) + int(bo["iterations"]))
+    return ok[random_pool(len(ok), int(size), int(bo["n_initial"]), bo.get("seed", 0))]
 
 
 # --------------------------------------------------------------------------------------------------- evaluation
@@ -430,3 +443,271 @@ def study_metrics(models: Mapping[str, Mapping], runs: Mapping[str, Mapping]) ->
         checks["zbo_accuracy_gt_vanilla"] = m["jrvae_zbo"]["accuracy"] > m["vanilla"]["accuracy"]
     out["done_when"] = checks
     return out
+
+
+# ================================================================================ one function per workflow rule
+# (file level: read the rule's inputs, return what its outputs hold; the scripts in
+# workflow/scripts/schedules/ only write them)
+def images(data: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``images``: the image set of the ``data`` block (``results/<study>/data/images.h5``).
+
+    Returns
+    -------
+    datasets : dict
+        ``images (n, H, W)`` float32 in [0, 1], ``labels (n,)``, ``angles (n,)`` degrees,
+        ``train_index (m,)`` the class-stratified subset each BO evaluation trains on.
+    attrs : dict
+        ``data`` (the block).
+    """
+    spec = {k: v for k, v in data.items() if k != "seed"}
+    out = make_dataset(spec, int(data["seed"]))
+    return out, {"data": dict(data)}
+
+
+def trajectories(block: Mapping, latent: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``schedule_trajectories``: beta_c training trajectories ``(n, N)`` (``trajectories/train.h5``).
+
+    The bounds are ``latent.constraints`` (``min``, ``max``); the file has the layout of a
+    trajectory study's ``train.h5`` (``trajectories``, ``params``, ``family``, ``t``).
+    """
+    bounds = (latent["constraints"]["min"], latent["constraints"]["max"])
+    out = sample_schedules(block["families"], block["n"], block["steps"], bounds, block["seed"])
+    datasets = {"trajectories": out["trajectories"].astype(np.float32), "params": out["params"],
+                "family": out["family"], "t": np.linspace(0.0, 1.0, int(block["steps"]))}
+    return datasets, {"trajectories": dict(block), "families": out["names"], "parameters": out["parameters"],
+                      "bounds": list(bounds)}
+
+
+def train_schedule_vae(trajectories: np.ndarray, vae: Mapping, *, device: str | torch.device = "cpu",
+                       checkpoint=None, progress: bool = False):
+    """Rule ``train_schedule_vae``: the trajectory VAE of the beta_c trajectories (Table 1 step 2)."""
+    from latentopt.trainers.trajectory_vae import train_trajectory_vae
+
+    return train_trajectory_vae(np.asarray(trajectories), device=device, checkpoint=checkpoint, progress=progress,
+                                **vae)
+
+
+def grid(model: str | Path, trajectories: np.ndarray, latent: Mapping,
+         device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+    """Rule ``schedule_grid``: the decoded latent grid, feasible where ``min <= beta_c(i) <= max`` for all i."""
+    from latentopt.models.trajectory_vae import TrajectoryVAE
+    from latentopt.models.vae import load_model
+
+    vae = load_model(model, device=device, cls=TrajectoryVAE)
+    c = latent["constraints"]
+    return schedule_grid(vae, trajectories, {**latent, "max_step": c.get("max_step")}, (c["min"], c["max"]))
+
+
+def read_evaluations(paths: Sequence[str | Path]) -> list[dict]:
+    """The evaluation files (``bo/<run>/r<r>/e<j>.h5``, ``bo/<run>/pool/p<k>.h5``) in the given order."""
+    keys = ["index", "skipped", "objective", "l1", "l2", "accuracy"]
+    return [read_h5(p, keys) for p in paths]
+
+
+def propose(grid_path: str | Path, earlier: Sequence[str | Path], round: int, run: Mapping) -> dict[str, np.ndarray]:
+    """Rule ``propose_round``: BO round ``round`` from the evaluations of the earlier rounds (``bo/<run>/round<r>.h5``).
+
+    Parameters
+    ----------
+    grid_path : path
+        ``latent/grid.h5``.
+    earlier : sequence of path
+        The evaluation files of rounds ``0 .. round - 1``.
+    round : int
+    run : mapping
+        The ``optimize.<run>`` block.
+
+    Returns
+    -------
+    dict
+        :func:`propose_round`'s arrays (``index``, ``z``, ``beta``, ``skip``, ``acquisition``,
+        ``gain``, ``round``, ``kernel``).
+    """
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    evs = [e for e in read_evaluations(earlier) if not bool(e["skipped"])]
+    index = np.array([int(e["index"]) for e in evs], dtype=np.int64)
+    y = np.array([float(e["objective"]) for e in evs])
+    return propose_round(g, index, y, int(round), run)
+
+
+def _evaluation(index: int, z: np.ndarray, beta: np.ndarray, images_path, jrvae, objective, device,
+                checkpoint) -> dict[str, np.ndarray]:
+    data = read_h5(images_path, ["images", "labels", "train_index"])
+    sub = np.asarray(data["train_index"])
+    ev = evaluate_schedule(data["images"][sub], data["labels"][sub], beta, jrvae, objective, device, checkpoint)
+    out = {k: v for k, v in ev.items() if k != "assigned"}
+    out.update(index=np.int64(index), skipped=np.bool_(False), z=np.asarray(z, dtype=np.float64))
+    return out
+
+
+def _skipped(N: int) -> dict[str, np.ndarray]:
+    return {"index": np.int64(-1), "skipped": np.bool_(True), "objective": np.float64(np.nan),
+            "l1": np.float64(np.nan), "l2": np.float64(np.nan), "accuracy": np.float64(np.nan),
+            "beta": np.full(N, np.nan), "z": np.full(2, np.nan)}
+
+
+def evaluate_slot(round_path: str | Path, slot: int, images_path: str | Path, jrvae: Mapping, objective: Mapping,
+                  *, device: str | torch.device = "cpu", checkpoint=None) -> dict[str, np.ndarray]:
+    """Rule ``evaluate_schedule``: one BO evaluation, a jrVAE trained with the schedule of slot ``slot`` of a round.
+
+    Of a skipped round (early stop) the record only says so (``skipped``, ``index = -1``,
+    NaN values): no training runs.
+
+    Returns
+    -------
+    dict
+        ``index ()`` grid index, ``skipped ()``, ``z (2,)``, ``beta (N,)``, ``objective``,
+        ``l1``, ``l2``, ``accuracy``, ``montages (D_c, G H, G W)``, ``seconds``,
+        ``history_<key> (N,)``.
+    """
+    prop = read_h5(round_path, ["index", "z", "beta", "skip"])
+    if bool(prop["skip"]):
+        return _skipped(int(jrvae["epochs"]))
+    if not 0 <= int(slot) < len(prop["index"]):
+        raise ValueError(f"{round_path}: slot {slot} of a round of {len(prop['index'])} proposals")
+    return _evaluation(int(prop["index"][slot]), prop["z"][slot], prop["beta"][slot], images_path, jrvae, objective,
+                       device, checkpoint)
+
+
+def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Path, run: Mapping, jrvae: Mapping,
+                        objective: Mapping, *, device: str | torch.device = "cpu", checkpoint=None
+                        ) -> dict[str, np.ndarray]:
+    """Rule ``evaluate_pool_point``: point ``point`` of the random-search pool (:func:`random_pool_indices`)."""
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    pool = random_pool_indices(g, run, size=max(int(point) + 1, int(run["n_initial"])))
+    if int(point) >= len(pool):
+        raise ValueError(f"pool point {point}: the grid has only {len(pool)} feasible points")
+    k = int(pool[int(point)])
+    return _evaluation(k, g["z"][k], g["trajectories"][k], images_path, jrvae, objective, device, checkpoint)
+
+
+def gather(grid_path: str | Path, round_paths: Sequence[str | Path], evaluations: Sequence[Sequence[str | Path]],
+           pool_paths: Sequence[str | Path], run: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``gather_bo``: the ``bo/<run>.h5`` arrays and the run's summary (:func:`gather_run`).
+
+    ``evaluations[r]`` lists the evaluation files of round ``r``; ``pool_paths`` those of the
+    random pool points past round 0 (the pool's first ``n_initial`` points are round 0's).
+    """
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    rounds = [read_h5(p, ["index", "skip", "gain"]) for p in round_paths]
+    evs = [[e for e in read_evaluations(paths) if not bool(e["skipped"])] for paths in evaluations]
+    pool_index = random_pool_indices(g, run)
+    round0 = evs[0]
+    pool_evs = round0 + read_evaluations(pool_paths)
+    got = np.array([int(e["index"]) for e in pool_evs])
+    if not np.array_equal(got, pool_index[:len(got)]):
+        raise ValueError("gather: the random-pool evaluations do not match the pool's grid points")
+    pool_y = np.array([float(e["objective"]) for e in pool_evs])
+    return gather_run(g, rounds, evs, pool_index[:len(pool_y)], pool_y, run)
+
+
+def best_schedule(run_paths: Sequence[str | Path]) -> tuple[np.ndarray, str, float]:
+    """The zBO-best beta_c trajectory over the study's BO runs: ``(beta (N,), run file, objective)``."""
+    best = None
+    for p in run_paths:
+        r = read_h5(p, ["y", "beta", "best_index"])
+        k = int(r["best_index"])
+        if best is None or r["y"][k] > best[2]:
+            best = (np.asarray(r["beta"][k]), str(p), float(r["y"][k]))
+    if best is None:
+        raise ValueError("best_schedule: no BO run")
+    return best
+
+
+def final(kind: str, images_path: str | Path, run_paths: Sequence[str | Path], jrvae: Mapping, objective: Mapping,
+          final_block: Mapping, *, device: str | torch.device = "cpu", checkpoint=None):
+    """Rule ``final_model``: one of :data:`FINAL_MODELS` trained on the full image set (:func:`final_model`).
+
+    Returns the model and the ``final/<kind>.h5`` arrays (objective parts, accuracy,
+    montages, ``beta (N,)``, ``seconds``, ``assigned (n,)``).
+    """
+    data = read_h5(images_path, ["images", "labels"])
+    best = best_schedule(run_paths)[0] if kind == "jrvae_zbo" else None
+    return final_model(kind, data["images"], data["labels"], jrvae, objective, final_block, best, device, checkpoint)
+
+
+def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_path: str | Path,
+             grid_path: str | Path, runs: Mapping[str, str | Path], finals: Mapping[str, str | Path],
+             latent: Mapping, n_show: int) -> tuple[dict, dict]:
+    """Rule ``evaluate_schedules``: ``metrics.json`` (:func:`study_metrics`) and the study-level figures.
+
+    Figures: ``image_dataset``, ``schedule_families``, ``schedule_latent``, ``training_curves``
+    (trajectory VAE), ``bo_convergence`` (zBO vs random search), ``model_manifolds`` (the
+    four final models, Fig. 7 layout).
+    """
+    from latentopt.io import read_attrs
+    from latentopt.plots.common import placeholder, plot_training_curves
+    from latentopt.plots.schedules import (plot_best_so_far, plot_image_dataset, plot_model_manifolds,
+                                           plot_schedule_families, plot_schedule_latent)
+
+    imgs = read_h5(images_path, ["images", "labels", "angles"])
+    traj = read_h5(trajectories_path, ["trajectories", "family"])
+    names = read_attrs(trajectories_path)["families"]
+    hist = read_h5(history_path)
+    g = read_h5(grid_path)
+    run_data = {name: read_h5(p) for name, p in runs.items()}
+    run_info = {}
+    for name, r in run_data.items():
+        info = read_attrs(runs[name])
+        run_info[name] = {k: info[k] for k in ("evaluations", "best_y", "best_accuracy", "random_median",
+                                               "stopped_early", "random_pool") if k in info}
+    model_data = {name: read_h5(p) for name, p in finals.items()}
+    metrics = study_metrics({k: {"objective": float(v["objective"]), "accuracy": float(v["accuracy"]),
+                                 "l1": float(v["l1"]), "l2": float(v["l2"])} for k, v in model_data.items()}, run_info)
+    metrics["images"] = {"n": int(len(imgs["labels"])), "size": int(imgs["images"].shape[-1]),
+                         "labels": sorted(int(v) for v in np.unique(imgs["labels"]))}
+    bounds = (latent["constraints"]["min"], latent["constraints"]["max"])
+    figures = {
+        "image_dataset": plot_image_dataset(imgs["images"], imgs["labels"], imgs["angles"], per_label=n_show),
+        "schedule_families": plot_schedule_families(traj["trajectories"], traj["family"], names, bounds),
+        "training_curves": plot_training_curves(hist),
+        "bo_convergence": plot_best_so_far({n: {"y": r["y"], "random_best": r["random_best"]}
+                                            for n, r in run_data.items()}),
+        "model_manifolds": plot_model_manifolds(
+            {name: {"montages": m["montages"], "objective": float(m["objective"]), "accuracy": float(m["accuracy"])}
+             for name, m in model_data.items()}),
+    }
+    figures["schedule_latent"] = (plot_schedule_latent(g, traj["family"], names) if g["z"].shape[1] == 2 else
+                                  placeholder(f"latent maps are drawn for latent_dim = 2 (here {g['z'].shape[1]})"))
+    return metrics, figures
+
+
+def run_figures(run_path: str | Path, grid_path: str | Path, latent: Mapping, run_name: str) -> dict:
+    """Rule ``plot_schedule_run``: ``surfaces`` (GP mean and std with the evaluated points) and ``best``
+    (the zBO-best beta_c trajectory) of one BO run."""
+    from latentopt.plots.common import placeholder
+    from latentopt.plots.schedules import plot_best_schedule, plot_gp_maps
+
+    r = read_h5(run_path)
+    g = read_h5(grid_path, ["z", "feasible", "axes"])
+    if g["z"].shape[1] == 2:
+        surfaces = plot_gp_maps(g, r["gp_mean"], r["gp_std"], r["z"], r["y"], r["round"])
+    else:
+        surfaces = placeholder(f"surfaces are drawn for latent_dim = 2 (here {g['z'].shape[1]})")
+    k = int(r["best_index"])
+    best = plot_best_schedule(r["beta"][k], (latent["constraints"]["min"], latent["constraints"]["max"]),
+                              title=f"{run_name}: best objective {float(r['y'][k]):.4g}, class accuracy "
+                                    f"{float(r['accuracy'][k]):.3f} (evaluation {k + 1} of {len(r['y'])})")
+    return {"surfaces": surfaces, "best": best}
+
+
+def metrics_html(metrics: Mapping, study: str) -> str:
+    """A small self-contained HTML table of a KL-schedule study: the final models and the BO runs."""
+    import html
+
+    def cell(v):
+        return f"<td>{v:.4g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
+
+    head = "<tr><th>model</th><th>objective (l1 - w l2)</th><th>l1</th><th>l2</th><th>class accuracy</th></tr>"
+    rows = "".join(f"<tr><th>{html.escape(n)}</th>{cell(m['objective'])}{cell(m['l1'])}{cell(m['l2'])}"
+                   f"{cell(m['accuracy'])}</tr>" for n, m in metrics["models"].items())
+    run_cols = ["evaluations", "best_y", "best_accuracy", "random_median", "random_pool", "stopped_early"]
+    run_head = "<tr><th>run</th>" + "".join(f"<th>{c}</th>" for c in run_cols) + "</tr>"
+    run_rows = "".join(f"<tr><th>{html.escape(n)}</th>{''.join(cell(r.get(c, '–')) for c in run_cols)}</tr>"
+                       for n, r in metrics["runs"].items())
+    checks = ", ".join(f"{k}: {v}" for k, v in metrics.get("done_when", {}).items())
+    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
+            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
+            f"<h3>{html.escape(study)}: final models (trained on all {metrics['images']['n']} images)</h3>"
+            f"<table>{head}{rows}</table><h3>zBO runs vs random search at the same budget</h3>"
+            f"<table>{run_head}{run_rows}</table><p>{html.escape(checks)}</p></body></html>")
