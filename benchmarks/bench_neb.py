@@ -107,7 +107,7 @@ def main() -> None:
                                                        force_evaluations=res.force_evaluations,
                                                        wall_time=res.wall_time, barrier=res.barrier,
                                                        converged=res.converged)
-        first = cfg["double_images"] or next(iter(results))
+        first = cfg["double_images"] if cfg["double_images"] in results else next(iter(results))
         res = results[first]
         sad = tr.saddle_check(system, res, k=cfg["hessian"]["k"], threshold=cfg["hessian"]["threshold"])
         timings["hessian check"] = sad["wall_time"]

@@ -17,6 +17,12 @@ SMALL = dict(model="chiral_magnet", L=10, J=1.0, D=0.8, dmi="interfacial", K=0.0
 def test_check_config_defaults_and_rejections(tmp_path):
     cfg = tr.check_config(None, SMALL)
     assert cfg["images"] == 16 and cfg["runs"]["vp"]["method"] == "vp" and cfg["meta"]["initial"] == [0.01, 1.0, 3.0]
+    assert cfg["double_images"] == "vp"
+    cfg = tr.check_config({"runs": {"fast": {"method": "vp"}}, "meta": {"epochs": 3}}, SMALL)
+    assert list(cfg["runs"]) == ["fast"] and cfg["double_images"] == "fast"  # runs replace the defaults
+    assert cfg["meta"]["epochs"] == 3 and cfg["meta"]["n_paths"] == 30   # other blocks merge
+    with pytest.raises(ValueError, match=r"transitions\.double_images"):
+        tr.check_config({"double_images": "nope"}, SMALL)
     with pytest.raises(ValueError, match=r"transitions\.images"):
         tr.check_config({"images": 2}, SMALL)
     with pytest.raises(ValueError, match=r"transitions\.runs\.fast\.method"):

@@ -62,9 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "max_step": 0.2,
     "runs": {
         "vp": {"method": "vp", "tangent": "improved", "dt": 0.2, "mu": 1.0},
-        "learned": {"method": "paper", "tangent": "smooth", "params": "meta"},
+        "paper": {"method": "paper", "tangent": "smooth", "gamma": 0.1, "mu": 1.0, "beta": 3.0},
+        "learned": {"method": "paper", "tangent": "smooth", "params": "meta", "max_iter": 1000},
     },
-    "double_images": "vp",
+    "double_images": True,
     "hessian": {"k": 6, "threshold": 1e-5},
     "meta": {
         "initial": [0.01, 1.0, 3.0], "learn": ["gamma", "mu", "beta"], "epochs": 12, "steps_per_epoch": 5,
@@ -126,6 +127,8 @@ def check_config(block: dict | None, system: dict, prefix: str = "transitions") 
         a latent initial path without ``latent_study``.
     """
     cfg = _merge(DEFAULTS, block)
+    if block and "runs" in block:  # a user's runs replace the default ones (no merge)
+        cfg["runs"] = copy.deepcopy(block["runs"])
     L = int(system.get("L", 0))
     _positive(cfg["images"], f"{prefix}.images", integer=True, minimum=3)
     for key in ("tol", "max_step"):
@@ -183,9 +186,12 @@ def check_config(block: dict | None, system: dict, prefix: str = "transitions") 
         for p in ("gamma", "mu", "beta", "dt", "mass"):
             if p in run:
                 _positive(run[p], f"{key}.{p}")
-    if cfg["double_images"] not in (None, False) and cfg["double_images"] not in runs:
-        raise ValueError(f"{prefix}.double_images: expected a run name {sorted(runs)} or null, "
-                         f"got {cfg['double_images']!r}")
+    dbl = cfg["double_images"]
+    if dbl is True:
+        cfg["double_images"] = next(iter(runs))
+    elif dbl not in (None, False) and dbl not in runs:
+        raise ValueError(f"{prefix}.double_images: expected true (the first run), a run name {sorted(runs)} or "
+                         f"false, got {dbl!r}")
     _positive(cfg["hessian"]["k"], f"{prefix}.hessian.k", integer=True, minimum=1)
     _positive(cfg["hessian"]["threshold"], f"{prefix}.hessian.threshold")
     meta = cfg["meta"]
