@@ -39,8 +39,9 @@ def test_unrolled_loss_gradient_matches_finite_difference():
         tp, tm = theta.detach().clone(), theta.detach().clone()
         tp[i] += h
         tm[i] -= h
-        lp = mn.unrolled_loss(E1, paths, *tp.exp(), K=3).mean()
-        lm = mn.unrolled_loss(E1, paths, *tm.exp(), K=3).mean()
+        with torch.no_grad():  # paper_step needs autograd for the energy gradient; enable_grad inside
+            lp = mn.unrolled_loss(E1, paths, *tp.exp(), K=3).mean()
+            lm = mn.unrolled_loss(E1, paths, *tm.exp(), K=3).mean()
         assert float((lp - lm) / (2 * h)) == pytest.approx(float(g[i]), rel=1e-4, abs=1e-7)
 
 
