@@ -64,7 +64,10 @@ def main() -> None:
         m = cfg["meta"]
         print(f"meta-learning: {m['epochs']} epochs x {m['steps_per_epoch']} steps, {m['n_paths']} paths of "
               f"{m['images'][0]}-{m['images'][1]} images, K = {m['K']}, {m['optimizer']} lr {m['lr']}", flush=True)
-        meta_params, arrays = tr.meta_learning(m)
+        every = max(1, m["epochs"] // 10)
+        meta_params, arrays = tr.meta_learning(
+            m, progress=lambda e, a, b: print(f"  epoch {e + 1}: train {a:.3f}, test {b:.3f}", flush=True)
+            if (e + 1) % every == 0 else None)
         timings["meta: training"] = meta_params["train_seconds"]
         timings["meta: benchmark (initial + learned)"] = meta_params["benchmark_seconds"]
         print(f"  learned gamma = {meta_params['gamma']:.4f}, mu = {meta_params['mu']:.4f}, "

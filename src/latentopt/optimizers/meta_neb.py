@@ -208,7 +208,7 @@ def _group_loss(energy_fn, groups, gamma, mu, beta, K, q0, climbing):
 def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), learn=PARAMS, q0: float | None = None,
                epochs: int = 200, steps_per_epoch: int = 20, n_paths: int = 100, n_test: int = 100,
                images: tuple[int, int] = (8, 14), perturbation: float = 0.05, bend: float = 0.0, K: int = 5,
-               optimizer: str = "adam", lr: float = 0.05, max_log_step: float = 0.2, climbing: bool = False,
+               optimizer: str = "bb", lr: float = 0.05, max_log_step: float = 0.2, climbing: bool = False,
                seed: int = 0, path_generator: Callable | None = None, checkpoint=None, checkpoint_every: int = 1,
                progress: Callable[[int, float, float], None] | None = None) -> MetaResult:
     """Learn (gamma, mu, beta) of the NEB map by minimizing the unrolled convergence-rate loss.
@@ -234,10 +234,19 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
         Path randomization (:func:`random_paths`).
     K : int
         Unrolled NEB iterations in the loss (the paper: 5).
-    optimizer : {"adam", "bb"}
-        Adam on the log-parameters with learning rate ``lr``, or steepest descent on the
-        log-parameters with the Barzilai-Borwein step (first step ``lr``); every update is
-        clipped to ``max_log_step`` per parameter.
+    optimizer : {"bb", "adam"}
+        Steepest descent on the log-parameters with the Barzilai-Borwein step (the paper's
+        choice; the secant memory restarts with every new path set, the first step is
+        ``lr``; where the loss is not convex along the last step the step doubles), or Adam on
+        the log-parameters with learning rate ``lr``. Every update is
+        clipped to ``max_log_step`` per parameter. Within a path set the loss is a fixed
+        function, so each update is checked on it: an update that raises the loss is halved
+        back towards the last accepted parameters (and the step size with it) until it does
+        not; the last update of an epoch is checked the same way. Without this safeguard both
+        optimizers overshoot the edge of stability of the NEB map (gamma ~ 0.25 for the
+        single spin) and Adam's per-parameter normalization lets the weakly determined mu and
+        beta drift (measured: 200 epochs of plain Adam, lr 0.05, ended at gamma 0.92, mu ~ 0,
+        beta 529 with a worse test loss than at the start).
     climbing : bool
         Use the climbing image inside M.
     seed : int
@@ -282,7 +291,8 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
     mask = torch.tensor([p in learn for p in PARAMS], dtype=torch.float64)
     theta = torch.tensor(init, dtype=torch.float64).log().requires_grad_(True)
     adam = torch.optim.Adam([theta], lr=lr)
-    bb_prev: tuple | None = None
+    nu: float | None = None   # current Barzilai-Borwein step (log-parameters)
+    step_scale = 1.0          # shrinks after rejected steps, grows back after accepted ones
     test = path_set(n_test, images, seed=_seed("test", seed), path_generator=path_generator)
 
     def test_loss() -> float:
@@ -301,7 +311,7 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
         with torch.no_grad():
             theta.copy_(state["theta"])
         adam.load_state_dict(state["adam"])
-        bb_prev = state["bb_prev"]
+        nu, step_scale = state["nu"], state["step_scale"]
         train_hist, test_hist, param_hist = state["train"], state["test"], state["params"]
         start, elapsed = state["next"], state["elapsed"]
     t0 = time.perf_counter()
@@ -311,6 +321,8 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
         rng = np.random.default_rng(_seed("train-count", seed, epoch))
         m = int(rng.integers(images[0], images[1] + 1))
         paths = path_generator(int(n_paths), m, _seed("train", seed, epoch))
+        prev = None          # last accepted (theta, loss, grad) on this batch
+        bb_prev = None       # BB secant memory, reset with every new batch
         for _ in range(int(steps_per_epoch)):
             param_hist.append(theta.detach().exp().tolist())
             p = theta.exp()
@@ -320,30 +332,51 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
             if not torch.isfinite(grad).all() or not torch.isfinite(loss):
                 raise FloatingPointError(f"meta_learn: non-finite loss or gradient at epoch {epoch} "
                                          f"(params {theta.detach().exp().tolist()}); lower lr or the initial gamma")
-            train_hist.append(float(loss.detach()))
+            lval = float(loss.detach())
+            train_hist.append(lval)
             with torch.no_grad():
+                if prev is not None and lval > prev[1]:
+                    # the step made the loss on this batch worse: go back half way (backtracking)
+                    theta.copy_(prev[0] + 0.5 * (theta.detach() - prev[0]))
+                    step_scale *= 0.5
+                    bb_prev = None
+                    continue
+                prev = (theta.detach().clone(), lval, grad.clone())
                 if optimizer == "adam":
                     before = theta.detach().clone()
                     theta.grad = grad
+                    for group in adam.param_groups:
+                        group["lr"] = lr * step_scale
                     adam.step()
                     step = (theta - before).clamp(-max_log_step, max_log_step)
                     theta.copy_(before + step)
                 else:
-                    if bb_prev is None:
-                        nu = lr
-                    else:
+                    if bb_prev is not None:
                         ds, dg = theta.detach() - bb_prev[0], grad - bb_prev[1]
                         sy = float((ds * dg).sum())
-                        nu = float((ds * ds).sum()) / sy if sy > 0 else lr
+                        # BB1 step; where the loss is not convex along the step (sy <= 0, e.g. ln rho is
+                        # concave in ln gamma far below the stability edge) the step doubles instead
+                        nu = float((ds * ds).sum()) / sy if sy > 0 else 2.0 * nu
+                    else:
+                        nu = nu * step_scale if nu is not None else lr
                     bb_prev = (theta.detach().clone(), grad.clone())
                     theta.sub_((nu * grad).clamp(-max_log_step, max_log_step))
+            step_scale = min(1.0, 2.0 * step_scale)  # recover after accepted steps
+        if prev is not None:  # the last proposed step must not worsen this batch either
+            with torch.enable_grad():
+                p = theta.detach().exp()
+                last = float(unrolled_loss(energy_fn, paths, p[0], p[1], p[2], K, q0, climbing).mean().detach())
+            if not last <= prev[1]:
+                with torch.no_grad():
+                    theta.copy_(prev[0])
+                step_scale *= 0.5
         test_hist.append(test_loss())
         if progress is not None:
             progress(epoch, train_hist[-1], test_hist[-1])
         now = time.perf_counter()
-        ckpt.maybe_save(epoch, lambda: dict(theta=theta.detach().clone(), adam=adam.state_dict(), bb_prev=bb_prev,
-                                            train=train_hist, test=test_hist, params=param_hist, next=epoch + 1,
-                                            elapsed=elapsed + now - t0))
+        ckpt.maybe_save(epoch, lambda: dict(theta=theta.detach().clone(), adam=adam.state_dict(), nu=nu,
+                                            step_scale=step_scale, train=train_hist, test=test_hist,
+                                            params=param_hist, next=epoch + 1, elapsed=elapsed + now - t0))
     elapsed += time.perf_counter() - t0
     final = theta.detach().exp().tolist()
     param_hist.append(final)
