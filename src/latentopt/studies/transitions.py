@@ -68,9 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "double_images": True,
     "hessian": {"k": 6, "threshold": 1e-5},
     "meta": {
-        "initial": [0.01, 1.0, 3.0], "learn": ["gamma", "mu", "beta"], "epochs": 12, "steps_per_epoch": 5,
+        "initial": [0.01, 1.0, 3.0], "learn": ["gamma", "mu", "beta"], "epochs": 5, "steps_per_epoch": 10,
         "n_paths": 30, "n_test": 30, "images": [8, 14], "perturbation": 0.05, "bend": 0.0, "K": 5,
-        "optimizer": "adam", "lr": 0.05, "seed": 0,
+        "optimizer": "bb", "lr": 0.05, "seed": 0,
         "benchmark": {"n_paths": 50, "record": 60, "max_iter": 3000, "threshold": 1e-6, "perturbation": 0.05,
                       "bend": 0.05, "seed": 1},
     },
