@@ -107,3 +107,16 @@ def test_small_skyrmion_collapse_saddle_check():
     m = tr.metrics({"vp": dict(d, barrier_doubled=fine.barrier, initial_path="geodesic")}, {"speedup": 20.0}, SMALL, ends)
     assert m["runs"]["vp"]["negative_modes"] == 1 and m["speedup"] == 20.0
     assert abs(m["runs"]["vp"]["barrier_change_doubled"]) < 1e-3 and m["D_over_J"] == pytest.approx(0.8)
+
+
+def test_end_states_from_files(tmp_path):
+    from latentopt.io import write_h5
+    a = tmp_path / "sk.npy"
+    np.save(a, states.skyrmion(10, 3.0, helicity=math.pi))
+    write_h5(tmp_path / "run.h5", {"best_spins": states.ferromagnet(10).astype(np.float32)})
+    cfg = tr.check_config({"end_states": {"initial": {"kind": "npy", "path": str(a)},
+                                          "final": {"kind": "h5", "path": str(tmp_path / "run.h5")}}}, SMALL)
+    ends = tr.prepare_end_states(SMALL, cfg)
+    assert ends["W"][0] == pytest.approx(-1.0, abs=1e-6) and ends["W"][1] == pytest.approx(0.0, abs=1e-9)
+    assert ends["initial"].shape == ends["final"].shape == (3, 10, 10)
+    assert np.allclose(np.linalg.norm(ends["initial"], axis=0), 1.0)

@@ -12,9 +12,15 @@ differentiable by the envelope theorem) and ``Q0`` the exact saddle energy,
 and the training loss is the mean of ``L`` over ``P`` random paths. Its gradient with
 respect to the parameters comes from torch autograd through the K unrolled steps (second
 derivatives of the energy included). The parameters are optimized in log space (they stay
-positive) with Adam, or with gradient descent and the Barzilai-Borwein step (the paper's
-choice). Training paths are regenerated every epoch (``steps_per_epoch`` updates on one
-set, the paper: 20); a fixed held-out test set gives the test loss.
+positive) by steepest descent with the Barzilai-Borwein step (the paper's choice; default)
+or with Adam, each update checked against the loss of the current path set (backtracking,
+see :func:`meta_learn`). Training paths are regenerated every epoch (``steps_per_epoch``
+updates on one set, the paper: 20); a fixed held-out test set gives the test loss.
+
+Differences from the paper: our NEB map works on the sphere (geodesic distances, tangent
+projection, exponential-map update) where the paper used spherical coordinates, and the
+spring term sits inside the step (:mod:`latentopt.optimizers.neb`), so the learned values
+are not directly comparable with the paper's gamma = 0.077.
 
 Benchmark (the paper's Figs. 1-2): single spin ``E = -K1 S_x^2 - K2 S_z^2``
 (:mod:`latentopt.physics.single_spin`), paths of 8-14 images perturbed by at most 5% of the
