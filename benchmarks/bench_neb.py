@@ -128,8 +128,8 @@ def main() -> None:
               f"{fine.barrier:.6f} J (change {fine.barrier - res.barrier:+.2e} J), {fine.iterations} iterations")
         if fine0 is not None:
             timings[f"neb {first} ({2 * cfg['images'] - 1} images, geodesic start)"] = fine0.wall_time
-            print(f"doubled images from a geodesic start: barrier {fine0.barrier:.6f} J, {fine0.iterations} iterations, "
-                  f"{fine0.wall_time:.2f} s")
+            print(f"doubled images from a geodesic start: barrier {fine0.barrier:.6f} J, "
+                  f"{fine0.iterations} iterations, {fine0.wall_time:.2f} s")
         report["saddle"] = dict(hessian_lowest=sad["hessian_lowest"].tolist(), negative_modes=sad["negative_modes"],
                                 saddle_force=sad["saddle_force"], W=W.tolist())
         report["doubled"] = dict(barrier=fine.barrier, change=fine.barrier - res.barrier, iterations=fine.iterations)

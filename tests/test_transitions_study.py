@@ -104,7 +104,8 @@ def test_small_skyrmion_collapse_saddle_check():
         assert key in d
     assert d["energy"][0] == 0.0 and d["energy"][d["saddle_index"]] == pytest.approx(d["barrier"])
     assert d["path"].shape == (8, 3, 10, 10) and d["hessian_lowest"].shape == (4,)
-    m = tr.metrics({"vp": dict(d, barrier_doubled=fine.barrier, initial_path="geodesic")}, {"speedup": 20.0}, SMALL, ends)
+    m = tr.metrics({"vp": dict(d, barrier_doubled=fine.barrier, initial_path="geodesic")}, {"speedup": 20.0}, SMALL,
+                   ends)
     assert m["runs"]["vp"]["negative_modes"] == 1 and m["speedup"] == 20.0
     assert abs(m["runs"]["vp"]["barrier_change_doubled"]) < 1e-3 and m["D_over_J"] == pytest.approx(0.8)
 

@@ -811,7 +811,8 @@ def tangent_hessian(energy_fn: EnergyFn, state: torch.Tensor, k: int = 6, thresh
 
     def matvec(c: np.ndarray) -> np.ndarray:
         c = torch.as_tensor(np.asarray(c).reshape(2, -1), dtype=s.dtype, device=s.device)
-        vec = c[0].reshape(shape[2:]).unsqueeze(0).unsqueeze(0) * e1 + c[1].reshape(shape[2:]).unsqueeze(0).unsqueeze(0) * e2
+        site_shape = (1, 1) + tuple(shape[2:])
+        vec = c[0].reshape(site_shape) * e1 + c[1].reshape(site_shape) * e2
         (hv,) = torch.autograd.grad(g, x, grad_outputs=vec, retain_graph=True)
         hv = hv - sg * vec
         return torch.cat([spheres.dot(hv, e1).reshape(-1), spheres.dot(hv, e2).reshape(-1)]).cpu().numpy()

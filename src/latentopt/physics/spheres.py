@@ -81,7 +81,9 @@ def project_tangent(s: torch.Tensor, v: torch.Tensor, dim: int = 1) -> torch.Ten
 
 
 def angle(a: torch.Tensor, b: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """Angle between corresponding unit spins, ``2 atan2(|a_i - b_i|, |a_i + b_i|)`` in ``[0, pi]`` (spin axis kept, length 1).
+    """Angle between corresponding unit spins, ``2 atan2(|a_i - b_i|, |a_i + b_i|)`` in ``[0, pi]``.
+
+    The spin axis is kept with length 1.
 
     For unit vectors ``|a - b| = 2 sin(theta/2)`` and ``|a + b| = 2 cos(theta/2)``; unlike
     ``acos(a.b)`` this is accurate for nearly parallel and nearly antiparallel spins. Its

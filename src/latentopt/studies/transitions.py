@@ -137,7 +137,8 @@ def check_config(block: dict | None, system: dict, prefix: str = "transitions") 
     if cfg["initial_path"] not in INITIAL_PATHS:
         raise ValueError(f"{prefix}.initial_path: expected one of {INITIAL_PATHS}, got {cfg['initial_path']!r}")
     if cfg["initial_path"] == "latent" and not cfg.get("latent_study"):
-        raise ValueError(f"{prefix}.latent_study: required with initial_path: latent (the spin study whose VAE decodes)")
+        raise ValueError(f"{prefix}.latent_study: required with initial_path: latent "
+                         "(the spin study whose VAE encodes and decodes)")
     shapes = {}
     for which in ("initial", "final"):
         es = cfg["end_states"][which]
@@ -202,7 +203,8 @@ def check_config(block: dict | None, system: dict, prefix: str = "transitions") 
     for p in ("epochs", "steps_per_epoch", "n_paths", "n_test", "K"):
         _positive(meta[p], f"{prefix}.meta.{p}", integer=True, minimum=1)
     if meta["optimizer"] not in meta_neb.META_OPTIMIZERS:
-        raise ValueError(f"{prefix}.meta.optimizer: expected one of {meta_neb.META_OPTIMIZERS}, got {meta['optimizer']!r}")
+        raise ValueError(f"{prefix}.meta.optimizer: expected one of {meta_neb.META_OPTIMIZERS}, "
+                         f"got {meta['optimizer']!r}")
     if len(meta["images"]) != 2 or not 3 <= meta["images"][0] <= meta["images"][1]:
         raise ValueError(f"{prefix}.meta.images: expected [lo, hi] with 3 <= lo <= hi, got {meta['images']!r}")
     return cfg
@@ -510,11 +512,13 @@ def meta_learning(meta: dict, checkpoint=None, progress: Callable | None = None)
     before = meta_neb.convergence_benchmark(res.initial, paths, **kw)
     after = meta_neb.convergence_benchmark(res.params, paths, **kw)
     params = res.as_json()
+    speedup = before.median_iterations / after.median_iterations if after.median_iterations > 0 else math.inf
     params.update(median_iterations_initial=before.median_iterations, median_iterations_learned=after.median_iterations,
-                  speedup=before.median_iterations / after.median_iterations if after.median_iterations > 0 else math.inf,
-                  threshold=bm["threshold"], reached_initial=int(np.isfinite(before.iterations_to_threshold).sum()),
-                  reached_learned=int(np.isfinite(after.iterations_to_threshold).sum()), n_benchmark_paths=len(
-                      before.iterations_to_threshold), train_seconds=t1 - t0, benchmark_seconds=time.perf_counter() - t1)
+                  speedup=speedup, threshold=bm["threshold"],
+                  reached_initial=int(np.isfinite(before.iterations_to_threshold).sum()),
+                  reached_learned=int(np.isfinite(after.iterations_to_threshold).sum()),
+                  n_benchmark_paths=len(before.iterations_to_threshold), train_seconds=t1 - t0,
+                  benchmark_seconds=time.perf_counter() - t1)
     arrays = dict(train_loss=res.train_loss, test_loss=res.test_loss, param_history=res.param_history,
                   delta_initial=before.delta, delta_learned=after.delta,
                   iterations_initial=before.iterations_to_threshold, iterations_learned=after.iterations_to_threshold)
