@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/spins.smk"
 include: "workflow/rules/trajectories.smk"
 include: "workflow/rules/schedules.smk"
+include: "workflow/rules/transitions.smk"
 
 
 rule all:

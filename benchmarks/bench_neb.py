@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,18 +44,31 @@ def main() -> None:
     ap.add_argument("--extra-methods", action="store_true", help="also the paper step with gamma = 0.1 (slow)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="write the numbers to this file")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs (tests)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
+    from latentopt.config import validate_config
     from latentopt.studies import transitions as tr
 
+    if args.quick:
+        args.L, args.B, args.images = 16, 0.08, 6
+
     system = dict(model="chiral_magnet", L=args.L, J=1.0, D=args.D, dmi="interfacial", K=0.0, B=[0.0, 0.0, args.B])
-    block = {"images": args.images}
-    if args.paper:
-        block["meta"] = dict(tr.PAPER_META)
+    study = {"kind": "transitions", "system": system, "neb": {"images": args.images}}
+    if args.paper:  # config/paper.yaml's sizes (Bushuev & Lobanov 2020: 100 paths, 200 epochs of 20 steps)
+        study["meta"] = {"epochs": 200, "steps_per_epoch": 20, "n_paths": 100, "n_test": 100,
+                         "benchmark": {"n_paths": 100, "record": 60, "max_iter": 5000}}
+    if args.quick:
+        study["end_states"] = {"initial": {"kind": "skyrmion", "radius": 4.0}}
+        study["meta"] = {"epochs": 1, "steps_per_epoch": 2, "n_paths": 4, "n_test": 4, "K": 3,
+                         "benchmark": {"n_paths": 5, "record": 20, "max_iter": 300}}
+        study["neb"].update(max_iter=300)
     if args.epochs is not None:
-        block.setdefault("meta", {})["epochs"] = args.epochs
-    cfg = tr.check_config(block, system)
+        study.setdefault("meta", {})["epochs"] = args.epochs
+    schema = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
+    system = validate_config({"studies": {"bench": study}}, schema)["studies"]["bench"]["system"]
+    cfg = tr.settings(validate_config({"studies": {"bench": study}}, schema)["studies"]["bench"])
     timings: dict[str, float] = {}
     report: dict = {"system": system, "images": args.images}
     t_all = time.perf_counter()

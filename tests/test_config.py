@@ -113,7 +113,8 @@ def mutate(path, value):
 
 BAD = [
     (("studies", "tiny", "system", "L"), 40, r"studies\.tiny\.system\.L: 40 is not divisible by 16"),
-    (("studies", "tiny", "system", "L"), 8, r"studies\.tiny\.system\.L: 8 is less than the minimum"),
+    (("studies", "tiny", "system", "L"), 8, r"studies\.tiny\.system\.L: 8 is not divisible by 16"),
+    (("studies", "tiny", "system", "L"), 2, r"studies\.tiny\.system\.L: 2 is less than the minimum of 4"),
     (("studies", "tiny", "system", "dmi"), "chiral", r"studies\.tiny\.system\.dmi: 'chiral' is not one of"),
     (("studies", "tiny", "system", "B"), [0, 1], r"studies\.tiny\.system\.B"),
     (("studies", "tiny", "system", "J"), "one", r"studies\.tiny\.system\.J: 'one' is not of type 'number'"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from latentopt import plots_transitions as pt
+from latentopt.plots import transitions as pt
 from latentopt.physics import states
 
 

@@ -6,44 +6,53 @@ import numpy as np
 import pytest
 import torch
 
+from pathlib import Path
+
+from latentopt.config import ConfigError, validate_config
 from latentopt.physics import states
 from latentopt.studies import transitions as tr
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
 torch.set_default_dtype(torch.float64)
 
 SMALL = dict(model="chiral_magnet", L=10, J=1.0, D=0.8, dmi="interfacial", K=0.0, B=[0.0, 0.0, 0.5])
 
 
-def test_check_config_defaults_and_rejections(tmp_path):
-    cfg = tr.check_config(None, SMALL)
+def study(tmp_path=None, **blocks) -> dict:
+    """A validated transitions study of the SMALL magnet (schema defaults filled in), as the workflow sees it."""
+    cfg = {"studies": {"t": {"kind": "transitions", "system": dict(SMALL), **blocks}}}
+    return validate_config(cfg, SCHEMA, root=REPO)["studies"]["t"]
+
+
+def test_defaults_and_rejections(tmp_path):
+    cfg = tr.settings(study())
     assert cfg["images"] == 16 and cfg["runs"]["vp"]["method"] == "vp" and cfg["meta"]["initial"] == [0.01, 1.0, 3.0]
     assert cfg["double_images"] == "vp"
-    cfg = tr.check_config({"runs": {"fast": {"method": "vp"}}, "meta": {"epochs": 3}}, SMALL)
+    cfg = tr.settings(study(runs={"fast": {"method": "vp"}}, meta={"epochs": 3}))
     assert list(cfg["runs"]) == ["fast"] and cfg["double_images"] == "fast"  # runs replace the defaults
     assert cfg["meta"]["epochs"] == 3 and cfg["meta"]["n_paths"] == 30   # other blocks merge
-    with pytest.raises(ValueError, match=r"transitions\.double_images"):
-        tr.check_config({"double_images": "nope"}, SMALL)
-    with pytest.raises(ValueError, match=r"transitions\.images"):
-        tr.check_config({"images": 2}, SMALL)
-    with pytest.raises(ValueError, match=r"transitions\.runs\.fast\.method"):
-        tr.check_config({"runs": {"fast": {"method": "lbfgs"}}}, SMALL)
-    with pytest.raises(ValueError, match=r"transitions\.runs\.fast\.tangent"):
-        tr.check_config({"runs": {"fast": {"method": "vp", "tangent": "central"}}}, SMALL)
-    with pytest.raises(ValueError, match=r"end_states\.final\.kind"):
-        tr.check_config({"end_states": {"final": {"kind": "vortex"}}}, SMALL)
-    with pytest.raises(ValueError, match=r"transitions\.latent_study"):
-        tr.check_config({"initial_path": "latent"}, SMALL)
+    bad = [
+        (dict(neb={"double_images": "nope"}), r"studies\.t\.neb\.double_images: 'nope' is not a run"),
+        (dict(neb={"images": 2}), r"studies\.t\.neb\.images: 2 is less than the minimum of 3"),
+        (dict(runs={"fast": {"method": "lbfgs"}}), r"studies\.t\.runs\.fast\.method: 'lbfgs' is not one of"),
+        (dict(runs={"fast": {"method": "vp", "tangent": "central"}}), r"studies\.t\.runs\.fast\.tangent"),
+        (dict(end_states={"final": {"kind": "vortex"}}), r"studies\.t\.end_states\.final\.kind"),
+        (dict(neb={"initial_path": "latent"}), r"studies\.t\.neb\.latent_study: required"),
+        (dict(meta={"epochs": 0}), r"studies\.t\.meta\.epochs"),
+        (dict(runs={"end_states": {"method": "vp"}}), r"studies\.t\.runs\.end_states: the name is taken"),
+    ]
+    for blocks, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            study(**blocks)
     a, b = tmp_path / "a.npy", tmp_path / "b.npy"
     np.save(a, states.ferromagnet(10))
     np.save(b, states.ferromagnet(12))
-    with pytest.raises(ValueError, match=r"transitions\.end_states: initial and final states have different sizes"):
-        tr.check_config({"end_states": {"initial": {"kind": "npy", "path": str(a)},
-                                        "final": {"kind": "npy", "path": str(b)}}}, SMALL)
-    with pytest.raises(ValueError, match=r"end_states\.initial: lattice 12 differs from system\.L = 10"):
-        tr.check_config({"end_states": {"initial": {"kind": "npy", "path": str(b)},
-                                        "final": {"kind": "npy", "path": str(b)}}}, SMALL)
-    with pytest.raises(ValueError, match=r"meta\.epochs"):
-        tr.check_config({"meta": {"epochs": 0}}, SMALL)
+    with pytest.raises(ConfigError, match=r"end_states\.final\.path: .*b\.npy holds a state of shape \(3, 12, 12\)"):
+        study(end_states={"initial": {"kind": "npy", "path": str(a)}, "final": {"kind": "npy", "path": str(b)}})
+    with pytest.raises(ConfigError, match=r"end_states\.initial\.path: .* does not exist"):
+        study(end_states={"initial": {"kind": "npy", "path": str(tmp_path / "none.npy")}})
 
 
 def test_latent_initial_path_with_stand_in_decoder():
@@ -80,7 +89,7 @@ def test_double_images_inserts_geodesic_midpoints():
 
 
 def test_small_skyrmion_collapse_saddle_check():
-    cfg = tr.check_config({"images": 8, "end_states": {"initial": {"radius": 3.0}}}, SMALL)
+    cfg = tr.settings(study(neb={"images": 8}, end_states={"initial": {"kind": "skyrmion", "radius": 3.0}}))
     ends = tr.prepare_end_states(SMALL, cfg)
     assert ends["W"][0] == pytest.approx(-1.0, abs=1e-6) and ends["W"][1] == pytest.approx(0.0, abs=1e-9)
     assert ends["energy"][0] > ends["energy"][1]                 # the skyrmion is metastable at this field
@@ -115,8 +124,8 @@ def test_end_states_from_files(tmp_path):
     a = tmp_path / "sk.npy"
     np.save(a, states.skyrmion(10, 3.0, helicity=math.pi))
     write_h5(tmp_path / "run.h5", {"best_spins": states.ferromagnet(10).astype(np.float32)})
-    cfg = tr.check_config({"end_states": {"initial": {"kind": "npy", "path": str(a)},
-                                          "final": {"kind": "h5", "path": str(tmp_path / "run.h5")}}}, SMALL)
+    cfg = tr.settings(study(end_states={"initial": {"kind": "npy", "path": str(a)},
+                                        "final": {"kind": "h5", "path": str(tmp_path / "run.h5")}}))
     ends = tr.prepare_end_states(SMALL, cfg)
     assert ends["W"][0] == pytest.approx(-1.0, abs=1e-6) and ends["W"][1] == pytest.approx(0.0, abs=1e-9)
     assert ends["initial"].shape == ends["final"].shape == (3, 10, 10)

@@ -190,3 +190,31 @@ def final_jrvae(study: dict, gpu: bool = False) -> dict[str, int]:
 
 def evaluate_schedules(study: dict, gpu: bool = False) -> dict[str, int]:
     return {"mem_mb": _mb(4 * _n_images(study) * study["data"]["size"] ** 2 * 4 / 2**20 + 300), "runtime": _minutes(60)}
+
+
+# ------------------------------------------------------------------ transition studies (kind: transitions)
+#: seconds per image, spin and NEB iteration (energy and autograd gradient on one thread; measured ~1.2e-6)
+SEC_PER_IMAGE_SPIN_ITERATION = 3e-6
+
+
+def end_states(study: dict, gpu: bool = False) -> dict[str, int]:
+    L = study["system"]["L"]
+    return {"mem_mb": _mb(50 * _state_mb(L, 2, 8)), "runtime": _minutes(L * L * 5e-3)}
+
+
+def meta_learn(study: dict, gpu: bool = False) -> dict[str, int]:
+    m = study["meta"]
+    seconds = 0.2 * m["epochs"] * m["steps_per_epoch"] * m["n_paths"] / 30 + 0.01 * m["benchmark"]["max_iter"]
+    return {"mem_mb": _mb(500), "runtime": _minutes(seconds)}
+
+
+def neb(study: dict, gpu: bool = False) -> dict[str, int]:
+    """One NEB run (up to ``max_iter`` iterations, 2 m - 1 images for the doubled check) and the Hessian."""
+    L, n = study["system"]["L"], study["neb"]
+    images = 2 * n["images"] - 1
+    seconds = min(n["max_iter"], 5000) * images * L * L * SEC_PER_IMAGE_SPIN_ITERATION
+    return {"mem_mb": _mb(30 * _state_mb(L, images, 8)), "runtime": _minutes(seconds, gpu)}
+
+
+def evaluate_transitions(study: dict, gpu: bool = False) -> dict[str, int]:
+    return {"mem_mb": _mb(500), "runtime": _minutes(60)}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from latentopt.physics.boundary import boundary_from_config
@@ -184,7 +185,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
         err = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"{_key(err.absolute_path)}: {err.message}")
     for name, study in cfg["studies"].items():
-        _check_study(f"studies.{name}", study, Path(root))
+        _check_study(f"studies.{name}", study, Path(root), cfg["studies"])
     return canonical(cfg)
 
 
@@ -233,8 +234,11 @@ def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
                               f"grid of {n_points}")
 
 
-def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
-    CHECKS[study["kind"]](prefix, study, root)
+def _check_study(prefix: str, study: dict[str, Any], root: Path, all_studies: dict) -> None:
+    if study["kind"] == "transitions":  # may name another study (the VAE of a latent initial path)
+        _check_transitions(prefix, study, all_studies, root)
+    else:
+        CHECKS[study["kind"]](prefix, study, root)
 
 
 def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
@@ -325,5 +329,69 @@ def _check_schedules(prefix: str, study: dict[str, Any], root: Path) -> None:
                               "(n_initial + iterations); expected at least the budget")
 
 
+def _state_shape(path: Path, es: dict) -> tuple | None:
+    """Shape of the state an end-state file holds (read cheaply), or None for a workflow output not yet made."""
+    if not path.exists():
+        return None
+    try:
+        if es["kind"] == "npy":
+            return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            shape = f[es.get("dataset", "best_spins")].shape
+        return shape[1:] if es.get("index") is not None else shape
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: cannot read the end state ({exc})") from exc
+
+
+def _check_transitions(prefix: str, study: dict[str, Any], all_studies: dict, root: Path) -> None:
+    L = study["system"]["L"]
+    for which in ("initial", "final"):
+        es = study["end_states"][which]
+        key = f"{prefix}.end_states.{which}"
+        if es["kind"] in ("npy", "h5"):
+            if "path" not in es:
+                raise ConfigError(f"{key}.path: required for an end state of kind {es['kind']}")
+            path = Path(es["path"]) if Path(es["path"]).is_absolute() else root / es["path"]
+            produced = Path(es["path"]).parts[:1] == ("results",)
+            if not path.exists() and not produced:
+                raise ConfigError(f"{key}.path: {es['path']} does not exist")
+            shape = _state_shape(path, es)
+            if shape is not None and shape != (3, L, L):
+                raise ConfigError(f"{key}.path: {es['path']} holds a state of shape {shape}; the lattice of "
+                                  f"system.L = {L} needs (3, {L}, {L})")
+        elif any(k in es for k in ("path", "dataset", "index")):
+            raise ConfigError(f"{key}: path, dataset and index are for npy and h5 end states, not {es['kind']}")
+        if "erase" in es and not all(0 <= c < L for c in es["erase"]["center"]):
+            raise ConfigError(f"{key}.erase.center: {es['erase']['center']} is outside the {L} x {L} lattice")
+    neb, runs = study["neb"], study["runs"]
+    for name in runs:
+        if name in ("end_states", "doubled") or name.startswith("initial_"):
+            raise ConfigError(f"{prefix}.runs.{name}: the name is taken by another file in transitions/; "
+                              "choose another run name")
+    latent = [name for name, r in runs.items() if r.get("initial_path", neb["initial_path"]) == "latent"]
+    if latent:
+        other = neb["latent_study"]
+        if other is None:
+            raise ConfigError(f"{prefix}.neb.latent_study: required by the latent initial path of run "
+                              f"{latent[0]!r} (the spins study whose VAE decodes it)")
+        if other not in all_studies or all_studies[other].get("kind") != "spins":
+            raise ConfigError(f"{prefix}.neb.latent_study: {other!r} is not a spins study of this config")
+        if all_studies[other]["system"]["L"] != L:
+            raise ConfigError(f"{prefix}.neb.latent_study: {other!r} has L = {all_studies[other]['system']['L']}, "
+                              f"this study L = {L}; the VAE must decode states of the same lattice")
+    dbl = neb["double_images"]
+    if dbl is True:
+        neb["double_images"] = next(iter(runs))
+    elif dbl is not False and dbl not in runs:
+        raise ConfigError(f"{prefix}.neb.double_images: {dbl!r} is not a run; expected true (the first run), "
+                          f"false or one of {sorted(runs)}")
+    lo, hi = study["meta"]["images"]
+    if lo > hi:
+        raise ConfigError(f"{prefix}.meta.images: [{lo}, {hi}] is reversed; expected [fewest, most] images")
+
+
 #: the semantic checks of each study kind: ``check(prefix, study, root)`` raises :class:`ConfigError`
-CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories, "schedules": _check_schedules}
+CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories, "schedules": _check_schedules,
+          "transitions": _check_transitions}

@@ -19,6 +19,8 @@ trajectories   Kalinin lecture; Biswas 2023  field histories -> trajectory VAE -
                                              grid -> GP Bayesian optimization of a FerroSIM objective
 schedules      Biswas et al. 2023            beta_c(i) families -> trajectory VAE -> decoded feasible grid
                                              -> BO rounds, one jrVAE training per evaluation -> final models
+transitions    Bushuev & Lobanov 2020        relaxed end states -> initial path -> GNEB with climbing image ->
+                                             saddle check; meta-learned NEB on the single-spin benchmark
 =============  ============================  ==================================================
 """
 
@@ -141,6 +143,15 @@ register_kind(Kind(
              "model_manifolds"),
     run_block="optimize",
     run_figures=("bo/{run}_surfaces", "bo/{run}_best"),
+))
+
+register_kind(Kind(
+    name="transitions",
+    paper="Bushuev & Lobanov, Nanosystems 11, 642 (2020) (meta-learned NEB); Bessarab et al. 2015 (GNEB)",
+    pipeline="relaxed end states -> initial path (geodesic or latent) -> GNEB with climbing image per run -> "
+             "saddle check (Hessian), doubled images; meta-learned (gamma, mu, beta) -> evaluate",
+    figures=("energy_paths", "path_snapshots", "path_charge", "methods_table", "meta_loss", "meta_convergence"),
+    run_block="runs",
 ))
 
 #: the kind of a study that names neither ``kind`` nor ``system.model``
