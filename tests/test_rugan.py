@@ -13,7 +13,8 @@ from latentopt.io import read_attrs, read_h5
 from latentopt.models.rugan import (RUGANCritic, RUGANGenerator, generate, load_generator, noise_blocks,
                                     save_generator)
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
-from latentopt.trainers.gan import (GAN_HISTORY_KEYS, consistency_term, gradient_penalty, train_rugan,
+from latentopt.trainers.gan import (GAN_HISTORY_KEYS, consistency_term, gradient_penalty, recalibrate_batchnorm,
+                                    train_rugan,
                                     write_gan_history)
 
 TINY_G = dict(noise_channels=3, channels=6, out_channels=4, n_blocks=1)
@@ -37,11 +38,13 @@ def random_unit_spins(n: int, L: int, seed: int = 0) -> np.ndarray:
 
 # --- generator --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("upsample,label_every_block", [(2, False), (4, True), (1, False)])
-def test_generator_translation_equivariant(upsample, label_every_block):
+@pytest.mark.parametrize("upsample,label_every_block,film_hidden", [(2, False, 0), (4, True, 0), (1, False, 0),
+                                                                    (2, True, 5)])
+def test_generator_translation_equivariant(upsample, label_every_block, film_hidden):
     """Shifting the noise block by one cell shifts the state by the upsampling factor (eval mode)."""
     torch.manual_seed(0)
-    gen = _trained_like(RUGANGenerator(8, upsample=upsample, label_every_block=label_every_block, **TINY_G))
+    gen = _trained_like(RUGANGenerator(8, upsample=upsample, label_every_block=label_every_block,
+                                       film_hidden=film_hidden, **TINY_G))
     gen = gen.double().eval()
     z = torch.randn(2, *gen.noise_shape(2), dtype=torch.float64)
     e = torch.tensor([-1.9, -0.7], dtype=torch.float64)
@@ -52,6 +55,8 @@ def test_generator_translation_equivariant(upsample, label_every_block):
         torch.testing.assert_close(shifted, expected, rtol=0, atol=1e-12)
     # and the state is not trivially invariant (the check above can fail)
     assert (gen(torch.roll(z, 1, dims=-1), e) - out).abs().max() > 1e-3
+    # the label acts on the whole state
+    assert (gen(z, e + 0.5) - out).abs().max() > 1e-6
 
 
 @pytest.mark.parametrize("scale", [1, 2, 3, 4])
@@ -167,7 +172,7 @@ def test_consistency_term_needs_dropout():
 
 # --- training ---------------------------------------------------------------------------
 
-TRAIN = dict(batch_size=8, n_critic=2, lr=1e-3, seed=11, generator=TINY_G, critic=TINY_C, n_monitor=16,
+TRAIN = dict(batch_size=8, n_critic=2, lr=1e-3, seed=11, ema=0.5, generator=TINY_G, critic=TINY_C, n_monitor=16,
              progress=False)
 
 
@@ -185,16 +190,16 @@ def _state_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 def test_training_history_and_exact_resume(tmp_path, data):
     spins, energies, model = data
-    g_full, c_full, h_full = train_rugan(spins, energies, epochs=3, model=model, **TRAIN)
+    g_full, c_full, h_full = train_rugan(spins, energies, epochs=2, model=model, **TRAIN)
     assert set(GAN_HISTORY_KEYS) <= h_full.keys()
-    assert all(len(h_full[k]) == 3 for k in GAN_HISTORY_KEYS)
-    assert h_full["generator_steps"] == 3 * (24 // 8) // 2
+    assert all(len(h_full[k]) == 2 for k in GAN_HISTORY_KEYS)
+    assert h_full["generator_steps"] == 2 * (24 // 8) // 2
     assert all(math.isfinite(v) for k in ("critic_loss", "wasserstein", "gp", "ct", "energy_mae") for v in h_full[k])
     assert g_full.hparams["label_mean"] == pytest.approx(float(np.mean(energies)))
 
     ckpt = tmp_path / "gan.ckpt"
     train_rugan(spins, energies, epochs=1, model=model, checkpoint=ckpt, **TRAIN)  # "interrupted" after 1 epoch
-    g_res, c_res, h_res = train_rugan(spins, energies, epochs=3, model=model, checkpoint=ckpt, **TRAIN)
+    g_res, c_res, h_res = train_rugan(spins, energies, epochs=2, model=model, checkpoint=ckpt, **TRAIN)
     assert _state_equal(g_full, g_res) and _state_equal(c_full, c_res)
     for key in GAN_HISTORY_KEYS:
         if key != "epoch_time":
@@ -207,7 +212,7 @@ def test_training_history_and_exact_resume(tmp_path, data):
     with pytest.warns(RuntimeWarning, match="other settings"):
         train_rugan(spins, energies, epochs=1, model=model, checkpoint=ckpt, **{**TRAIN, "n_critic": 3})
 
-    write_gan_history(tmp_path / "history.h5", h_full, attrs={"epochs": 3})
+    write_gan_history(tmp_path / "history.h5", h_full, attrs={"epochs": 2})
     stored = read_h5(tmp_path / "history.h5")
     np.testing.assert_array_equal(stored["wasserstein"], h_full["wasserstein"])
     assert read_attrs(tmp_path / "history.h5")["generator_steps"] == h_full["generator_steps"]
@@ -223,3 +228,20 @@ def test_train_rejects_bad_settings(data, bad, match):
         train_rugan(spins, energies, **kw)
     with pytest.raises(ValueError, match="energies"):
         train_rugan(spins, energies[:-1], epochs=1, seed=0)
+
+
+def test_recalibrate_batchnorm_sets_population_statistics():
+    torch.manual_seed(6)
+    gen = _trained_like(RUGANGenerator(8, noise_channels=3, channels=5, out_channels=4, n_blocks=0))
+    z, e = torch.randn(24, 3, 4, 4), torch.linspace(-2.0, -0.5, 24)
+    recalibrate_batchnorm(gen, z, e, batch_size=8)
+    assert not gen.training
+    with torch.no_grad():  # the first batch norm sees the stem output
+        from latentopt.models.rugan import _label_map
+        h = gen.stem(torch.cat([z, _label_map(gen.normalize_labels(e), z)], dim=1))
+    bn = gen.up_norm.norm
+    torch.testing.assert_close(bn.running_mean, h.mean(dim=(0, 2, 3)), atol=1e-5, rtol=1e-5)
+    # cumulative average of the per-batch unbiased variances (3 equal batches)
+    var = torch.stack([h[k:k + 8].var(dim=(0, 2, 3), unbiased=True) for k in (0, 8, 16)]).mean(0)
+    torch.testing.assert_close(bn.running_var, var, atol=1e-5, rtol=1e-5)
+    assert bn.momentum == 0.1

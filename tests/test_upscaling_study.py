@@ -18,7 +18,10 @@ SIMULATE = {"n_samples": 9, "T_min": 0.1, "T_max": 1.0, "n_temperatures": 3, "T_
 
 
 def test_temperature_grid_and_schedule():
-    np.testing.assert_allclose(U.temperature_grid(SIMULATE), [0.1, np.sqrt(0.1), 1.0])
+    np.testing.assert_allclose(U.temperature_grid({**SIMULATE, "spacing": "geometric"}), [0.1, np.sqrt(0.1), 1.0])
+    np.testing.assert_allclose(U.temperature_grid(SIMULATE), [0.1, 0.55, 1.0])
+    with pytest.raises(ValueError, match="simulate.spacing"):
+        U.temperature_grid({**SIMULATE, "spacing": "log"})
     assert U.temperature_grid({**SIMULATE, "n_temperatures": 1}).tolist() == [0.1]
     sched = U.thermal_schedule(2.0, 0.5, 4, 2)
     np.testing.assert_allclose(sched, [2.0, 2.0 * 0.25 ** (1 / 3), 2.0 * 0.25 ** (2 / 3), 0.5, 0.5, 0.5])
@@ -45,7 +48,7 @@ def test_simulate_is_shard_independent_and_labels_are_exact(tmp_path):
     alone = anneal(ChiralMagnet(L=8), [i], SIMULATE["seed"], U.thermal_schedule(2.0, temps[i % 3], 5, 3))
     np.testing.assert_array_equal(one["spins"][i], alone[0].astype(np.float32))
     # colder states have lower energy on average
-    assert merged["energy"][merged["T"] == 0.1].mean() < merged["energy"][merged["T"] == 1.0].mean()
+    assert merged["energy"][np.isclose(merged["T"], 0.1)].mean() < merged["energy"][np.isclose(merged["T"], 1.0)].mean()
 
 
 def _study(**over):

@@ -39,7 +39,7 @@ from latentopt.models.vae import CircularConv2d, load_model, save_model
 from latentopt.physics import torch_physics
 from latentopt.physics.hamiltonian import ChiralMagnet
 
-__all__ = ["RUGANCritic", "RUGANGenerator", "ResidualBlock", "generate", "load_generator", "noise_blocks", "save_generator"]
+__all__ = ["ConditionalBatchNorm2d", "RUGANCritic", "RUGANGenerator", "ResidualBlock", "generate", "load_generator", "noise_blocks", "save_generator"]
 
 
 def _label_map(labels: Tensor, like: Tensor) -> Tensor:
@@ -54,23 +54,59 @@ def _check_labels(labels: Tensor, n: int) -> Tensor:
     return labels
 
 
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch normalization whose per-channel gain and shift are functions of the label.
+
+    ``y = (1 + g(l)) * BN(x) + b(l)`` with ``(g, b)`` from a small MLP of the standardized
+    label ``l`` (conditional batch normalization, de Vries et al., NeurIPS 2017; FiLM,
+    Perez et al., AAAI 2018). The MLP's output layer starts at zero, so the layer starts
+    as a plain batch normalization. Per-channel constants: translation-equivariant.
+    """
+
+    def __init__(self, channels: int, hidden: int, negative_slope: float = 0.2):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(negative_slope), nn.Linear(hidden, 2 * channels))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        gain, shift = self.mlp(labels.to(x.dtype)[:, None]).chunk(2, dim=1)
+        return (1.0 + gain[:, :, None, None]) * self.bn(x) + shift[:, :, None, None]
+
+
+class _Norm(nn.Module):
+    """Batch normalization, label-conditional when ``hidden > 0``; ``forward(x, labels)``."""
+
+    def __init__(self, channels: int, hidden: int, negative_slope: float):
+        super().__init__()
+        self.norm = ConditionalBatchNorm2d(channels, hidden, negative_slope) if hidden else nn.BatchNorm2d(channels)
+        self.conditional = bool(hidden)
+
+    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
+        return self.norm(x, labels) if self.conditional else self.norm(x)
+
+
 class ResidualBlock(nn.Module):
     """Pre-activation residual block on a periodic lattice (He et al., ECCV 2016).
 
-    ``x + conv(act(bn(conv(act(bn(x))))))`` with periodic 3x3 convolutions
-    (:class:`~latentopt.models.vae.CircularConv2d`); shape-preserving,
-    ``(n, channels, H, W) -> (n, channels, H, W)``.
+    ``x + conv(act(norm(conv(act(norm(x))))))`` with periodic 3x3 convolutions
+    (:class:`~latentopt.models.vae.CircularConv2d`) and batch normalization (conditional
+    on the label when ``film_hidden > 0``, :class:`ConditionalBatchNorm2d`);
+    shape-preserving, ``(n, channels, H, W) -> (n, channels, H, W)``.
     """
 
-    def __init__(self, channels: int, negative_slope: float = 0.2):
+    def __init__(self, channels: int, negative_slope: float = 0.2, film_hidden: int = 0):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.BatchNorm2d(channels), nn.LeakyReLU(negative_slope), CircularConv2d(channels, channels),
-            nn.BatchNorm2d(channels), nn.LeakyReLU(negative_slope), CircularConv2d(channels, channels),
-        )
+        self.norm1 = _Norm(channels, film_hidden, negative_slope)
+        self.conv1 = CircularConv2d(channels, channels)
+        self.norm2 = _Norm(channels, film_hidden, negative_slope)
+        self.conv2 = CircularConv2d(channels, channels)
+        self.act = nn.LeakyReLU(negative_slope)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        h = self.conv1(self.act(self.norm1(x, labels)))
+        return x + self.conv2(self.act(self.norm2(h, labels)))
 
 
 class RUGANGenerator(nn.Module):
@@ -84,9 +120,10 @@ class RUGANGenerator(nn.Module):
     convolution to ``u^2 * out_channels`` channels and a pixel shuffle, Shi et al., CVPR
     2016, so each of the ``u^2`` sites of a noise cell gets its own features); batch
     normalization, LeakyReLU; a final periodic 3x3 convolution to 3 channels; L2
-    normalization of every site. With ``label_every_block`` the label channel is also
-    concatenated to the input of every residual block (a stronger conditioning than the
-    paper's single input channel).
+    normalization of every site. Two optional conditionings stronger than the paper's
+    single input channel: with ``label_every_block`` the label channel is also
+    concatenated to the input of every residual block; with ``film_hidden > 0`` every
+    batch normalization is label-conditional (:class:`ConditionalBatchNorm2d`).
 
     Every layer is periodic and translation-equivariant (batch normalization in eval mode
     is a per-channel affine map), so shifting ``z`` by one cell shifts the state by ``u``
@@ -110,6 +147,9 @@ class RUGANGenerator(nn.Module):
         LeakyReLU slope.
     label_every_block : bool
         Feed the label channel to every residual block, not only the input.
+    film_hidden : int
+        Hidden width of the label MLP of conditional batch normalization; 0 for plain
+        batch normalization.
     label_mean, label_std : float
         Standardization of the labels (energies per spin, units of J), fixed by the
         trainer from the training labels and stored with the model.
@@ -128,7 +168,7 @@ class RUGANGenerator(nn.Module):
 
     def __init__(self, L: int, noise_channels: int = 63, channels: int = 64, out_channels: int = 32,
                  n_blocks: int = 3, upsample: int = 2, negative_slope: float = 0.2, label_every_block: bool = False,
-                 label_mean: float = 0.0, label_std: float = 1.0):
+                 film_hidden: int = 0, label_mean: float = 0.0, label_std: float = 1.0):
         super().__init__()
         if upsample < 1:
             raise ValueError(f"upsample: expected a positive int, got {upsample}")
@@ -140,12 +180,14 @@ class RUGANGenerator(nn.Module):
                 raise ValueError(f"{name}: expected a positive int, got {value}")
         if n_blocks < 0:
             raise ValueError(f"n_blocks: expected an int >= 0, got {n_blocks}")
+        if film_hidden < 0:
+            raise ValueError(f"film_hidden: expected an int >= 0, got {film_hidden}")
         if not label_std > 0:
             raise ValueError(f"label_std: expected a positive float, got {label_std}")
         self.hparams: dict[str, Any] = dict(L=int(L), noise_channels=int(noise_channels), channels=int(channels),
                                             out_channels=int(out_channels), n_blocks=int(n_blocks),
                                             upsample=int(upsample), negative_slope=float(negative_slope),
-                                            label_every_block=bool(label_every_block),
+                                            label_every_block=bool(label_every_block), film_hidden=int(film_hidden),
                                             label_mean=float(label_mean), label_std=float(label_std))
         self.L, self.upsample = int(L), int(upsample)
         self.noise_channels = int(noise_channels)
@@ -157,12 +199,13 @@ class RUGANGenerator(nn.Module):
         self.blocks = nn.ModuleList()
         for _ in range(n_blocks):
             self.mixers.append(CircularConv2d(channels + extra, channels) if extra else nn.Identity())
-            self.blocks.append(ResidualBlock(channels, negative_slope))
-        self.up = nn.Sequential(nn.BatchNorm2d(channels), nn.LeakyReLU(negative_slope),
+            self.blocks.append(ResidualBlock(channels, negative_slope, film_hidden))
+        self.up_norm = _Norm(channels, film_hidden, negative_slope)
+        self.up = nn.Sequential(nn.LeakyReLU(negative_slope),
                                 CircularConv2d(channels, upsample * upsample * out_channels),
                                 nn.PixelShuffle(upsample))
-        self.head = nn.Sequential(nn.BatchNorm2d(out_channels), nn.LeakyReLU(negative_slope),
-                                  CircularConv2d(out_channels, 3))
+        self.head_norm = _Norm(out_channels, film_hidden, negative_slope)
+        self.head = nn.Sequential(nn.LeakyReLU(negative_slope), CircularConv2d(out_channels, 3))
 
     def noise_shape(self, scale: int = 1) -> tuple[int, int, int]:
         """Shape ``(noise_channels, s L / u, s L / u)`` of the noise block for a lattice ``s`` times larger.
@@ -208,8 +251,9 @@ class RUGANGenerator(nn.Module):
         for mixer, block in zip(self.mixers, self.blocks):
             if self.label_every_block:
                 x = mixer(torch.cat([x, _label_map(labels, x)], dim=1))
-            x = block(x)
-        x = self.head(self.up(x))
+            x = block(x, labels)
+        x = self.up(self.up_norm(x, labels))
+        x = self.head(self.head_norm(x, labels))
         return F.normalize(x, dim=1, eps=1e-8)
 
 

@@ -111,10 +111,12 @@ def seam_check(spins: np.ndarray, model: ChiralMagnet, batch_size: int = 256) ->
         A periodic ensemble gives ``seam_ks`` near 0 and ``|seam_excess|`` within a few
         standard errors; a seam gives a positive excess.
     """
-    s, _ = as_batch(spins)
+    spins = np.asarray(spins)
+    if spins.ndim == 3:
+        spins = spins[None]
     seams, controls = [], []
-    for start in range(0, len(s), batch_size):
-        a, b = seam_bonds(s[start:start + batch_size], model)
+    for start in range(0, len(spins), batch_size):
+        a, b = seam_bonds(spins[start:start + batch_size], model)
         seams.append(a)
         controls.append(b)
     seam, control = np.concatenate(seams), np.concatenate(controls)

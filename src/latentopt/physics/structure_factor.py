@@ -41,18 +41,22 @@ def structure_factor(spins: np.ndarray, average: bool = False, batch_size: int =
     ValueError
         If ``spins`` is not ``(3, L, L)`` or ``(n, 3, L, L)`` or is empty.
     """
-    s, single = as_batch(spins)
-    if s.shape[0] == 0:
-        raise ValueError("spins: expected at least one state")
-    n_sites = s.shape[-2] * s.shape[-1]
+    arr = np.asarray(spins)
+    single = arr.ndim == 3
+    if single:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[1] != 3 or arr.shape[0] == 0:
+        raise ValueError(f"spins: expected shape (3, L, L) or (n, 3, L, L) with n >= 1, got {np.shape(spins)}")
+    n_sites = arr.shape[-2] * arr.shape[-1]
     parts = []
-    for start in range(0, s.shape[0], batch_size):
-        f = np.fft.fft2(s[start:start + batch_size], axes=(-2, -1))
+    for start in range(0, arr.shape[0], batch_size):
+        s, _ = as_batch(arr[start:start + batch_size])
+        f = np.fft.fft2(s, axes=(-2, -1))
         sq = (f.real ** 2 + f.imag ** 2).sum(axis=1) / n_sites
         parts.append(sq.sum(axis=0, keepdims=True) if average else sq)
     out = np.concatenate(parts)
     if average:
-        return out.sum(axis=0) / s.shape[0]
+        return out.sum(axis=0) / arr.shape[0]
     return out[0] if single else out
 
 

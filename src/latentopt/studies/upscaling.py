@@ -28,13 +28,15 @@ UPSCALING_DATASET_KEYS = ("spins", "energy", "W", "Mz", "T")
 
 # --------------------------------------------------------------------------- temperatures
 def temperature_grid(simulate: dict) -> np.ndarray:
-    """Final temperatures of the study: ``n_temperatures`` values spaced geometrically in ``[T_min, T_max]``.
+    """Final temperatures of the study: ``n_temperatures`` values in ``[T_min, T_max]``.
 
     Parameters
     ----------
     simulate : dict
-        ``T_min``, ``T_max`` (> 0, units of J) and ``n_temperatures`` (>= 1; one value
-        means ``T_min``).
+        ``T_min``, ``T_max`` (> 0, units of J), ``n_temperatures`` (>= 1; one value
+        means ``T_min``) and optionally ``spacing``: ``"linear"`` (default; for the chiral
+        magnet the energy per spin is roughly linear in T between 0.1 and 1.2 J, so the
+        labels spread about evenly) or ``"geometric"`` (denser at low T).
 
     Returns
     -------
@@ -51,7 +53,12 @@ def temperature_grid(simulate: dict) -> np.ndarray:
         raise ValueError(f"simulate.T_min, simulate.T_max: expected 0 < T_min <= T_max, got {t_min}, {t_max}")
     if k < 1:
         raise ValueError(f"simulate.n_temperatures: expected an int >= 1, got {k}")
-    return np.geomspace(t_min, t_max, k) if k > 1 else np.array([t_min])
+    spacing = simulate.get("spacing", "linear")
+    if spacing not in ("linear", "geometric"):
+        raise ValueError(f"simulate.spacing: expected 'linear' or 'geometric', got {spacing!r}")
+    if k == 1:
+        return np.array([t_min])
+    return np.linspace(t_min, t_max, k) if spacing == "linear" else np.geomspace(t_min, t_max, k)
 
 
 def sample_temperature_index(indices: np.ndarray, n_temperatures: int) -> np.ndarray:
@@ -140,8 +147,8 @@ def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.nda
     system : dict
         ``system`` block (L, J, D, dmi, K, B).
     simulate : dict
-        ``n_samples``, ``T_min``, ``T_max``, ``n_temperatures``, ``T_start``, ``n_anneal``,
-        ``n_hold``, ``shards``, ``seed``.
+        ``n_samples``, ``T_min``, ``T_max``, ``n_temperatures``, ``spacing``, ``T_start``,
+        ``n_anneal``, ``n_hold``, ``shards``, ``seed``.
     shard : int
 
     Returns

@@ -48,7 +48,8 @@ from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.trainers.common import data_checksum
 from latentopt.trainers.vae import random_translations
 
-__all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "train_rugan", "write_gan_history"]
+__all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "recalibrate_batchnorm", "train_rugan",
+           "write_gan_history"]
 
 #: Per-epoch series recorded by :func:`train_rugan` (``history.h5``).
 GAN_HISTORY_KEYS = ("critic_loss", "wasserstein", "gp", "ct", "generator_loss", "energy_mae", "energy_r",
@@ -246,7 +247,9 @@ def train_rugan(
     Returns
     -------
     generator : RUGANGenerator
-        In eval mode, on ``device`` (the weight average with ``ema > 0``); its hparams
+        In eval mode, on ``device`` (the weight average with ``ema > 0``), with batch-norm
+        statistics re-estimated for its final weights (:func:`recalibrate_batchnorm`, on
+        ``max(4 batch_size, 256)`` fixed noise blocks and training labels); its hparams
         hold the label standardization.
     critic : RUGANCritic
         In eval mode.
@@ -321,6 +324,9 @@ def train_rugan(
     n_mon = int(min(n_monitor, n)) if model is not None else 0
     mon_z = torch.randn((n_mon, *G.noise_shape(1)), generator=mon_rng).to(device)
     mon_e = labels[torch.randint(0, n, (n_mon,), generator=mon_rng)].to(device)
+    n_cal = max(4 * batch_size, 256)
+    cal_z = torch.randn((n_cal, *G.noise_shape(1)), generator=mon_rng).to(device)
+    cal_e = labels[torch.randint(0, n, (n_cal,), generator=mon_rng)].to(device)
 
     history: dict[str, list[float]] = {k: [] for k in GAN_HISTORY_KEYS}
     start, step, g_steps = 0, 0, 0
@@ -382,6 +388,8 @@ def train_rugan(
                 g_sum += float(loss_g.detach())
                 n_g += 1
                 g_steps += 1
+        if ema > 0:  # the averaged weights need their own batch-norm statistics
+            recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
         mae, r = _monitor(G_avg, model, mon_z, mon_e)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -402,9 +410,41 @@ def train_rugan(
                 "rng_state": rng.get_state(), "history": history,
             })
     bar.close()
-    G_avg.eval()
+    recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
     C.eval()
     return G_avg, C, {**history, "generator_steps": g_steps}
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(generator: RUGANGenerator, z: torch.Tensor, energies: torch.Tensor,
+                          batch_size: int = 64) -> None:
+    """Replace the batch-norm running statistics by the population statistics of the current weights.
+
+    "Standing statistics" (Brock et al., ICLR 2019): the running means and variances are
+    reset and re-estimated as the cumulative average over the batches of ``(z, energies)``
+    passed in train mode without gradients; afterwards the generator is in eval mode and
+    its momenta are restored. The running averages collected during training lag the
+    weights (and belong to the live, not the averaged, weights with ``ema``); this
+    removes a bias of the eval-mode energies.
+
+    Parameters
+    ----------
+    generator : RUGANGenerator
+    z : Tensor, shape (m, noise_channels, h, w)
+    energies : Tensor, shape (m,)
+    batch_size : int
+    """
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    generator.train()
+    for start in range(0, len(z), batch_size):
+        generator(z[start:start + batch_size], energies[start:start + batch_size])
+    for m, mom in zip(norms, momenta):
+        m.momentum = mom
+    generator.eval()
 
 
 @torch.no_grad()
