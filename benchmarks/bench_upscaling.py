@@ -43,7 +43,7 @@ def main():
     if args.generator:
         G = load_generator(args.generator, args.device)
     else:
-        keys = ("noise_channels", "channels", "out_channels", "n_blocks", "upsample", "label_every_block")
+        keys = ("noise_channels", "channels", "out_channels", "n_blocks", "upsample", "label_every_block", "film_hidden")
         G = RUGANGenerator(args.L, **{k: GAN_DEFAULTS[k] for k in keys}).to(args.device).eval()
     L = G.L
     sched = thermal_schedule(2.0, args.T, max(1, args.sweeps * 2 // 3), args.sweeps - max(1, args.sweeps * 2 // 3))

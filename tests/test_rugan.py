@@ -10,12 +10,21 @@ import pytest
 import torch
 
 from latentopt.io import read_attrs, read_h5
-from latentopt.models.rugan import (RUGANCritic, RUGANGenerator, generate, load_generator, noise_blocks,
+from latentopt.models.rugan import (ConditionalBatchNorm2d, PixelNorm, RUGANCritic, RUGANGenerator, generate, load_generator, noise_blocks,
                                     save_generator)
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
 from latentopt.trainers.gan import (GAN_HISTORY_KEYS, consistency_term, gradient_penalty, recalibrate_batchnorm,
                                     train_rugan,
                                     write_gan_history)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The tensors here are tiny: intra-op threads only add synchronisation (very costly on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 TINY_G = dict(noise_channels=3, channels=6, out_channels=4, n_blocks=1)
 TINY_C = dict(channels=(4, 6), dropout=0.2)
@@ -38,13 +47,17 @@ def random_unit_spins(n: int, L: int, seed: int = 0) -> np.ndarray:
 
 # --- generator --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("upsample,label_every_block,film_hidden", [(2, False, 0), (4, True, 0), (1, False, 0),
-                                                                    (2, True, 5)])
-def test_generator_translation_equivariant(upsample, label_every_block, film_hidden):
+@pytest.mark.parametrize("upsample,label_every_block,film_hidden,norm", [
+    (2, False, 0, "batch"), (4, True, 0, "batch"), (1, False, 0, "batch"), (2, True, 5, "batch"), (2, True, 5, "pixel")])
+def test_generator_translation_equivariant(upsample, label_every_block, film_hidden, norm):
     """Shifting the noise block by one cell shifts the state by the upsampling factor (eval mode)."""
     torch.manual_seed(0)
     gen = _trained_like(RUGANGenerator(8, upsample=upsample, label_every_block=label_every_block,
-                                       film_hidden=film_hidden, **TINY_G))
+                                       film_hidden=film_hidden, norm=norm, **TINY_G))
+    if film_hidden:  # give the label MLPs non-zero output layers (they start at zero)
+        for m in gen.modules():
+            if isinstance(m, ConditionalBatchNorm2d):
+                torch.nn.init.normal_(m.mlp[-1].weight, std=0.3)
     gen = gen.double().eval()
     z = torch.randn(2, *gen.noise_shape(2), dtype=torch.float64)
     e = torch.tensor([-1.9, -0.7], dtype=torch.float64)
@@ -72,7 +85,19 @@ def test_generator_any_size_is_unit_normalized(scale):
     torch.testing.assert_close(y.norm(dim=1), torch.ones(2, 6, 10))
 
 
+def test_pixel_norm_is_per_site_and_mode_independent():
+    x = torch.randn(3, 5, 4, 6)
+    y = PixelNorm()(x)
+    torch.testing.assert_close(y.pow(2).mean(dim=1), torch.ones(3, 4, 6))
+    gen = RUGANGenerator(8, norm="pixel", film_hidden=4, **TINY_G)
+    z, e = torch.randn(2, 3, 4, 4), torch.tensor([-1.0, -1.5])
+    torch.testing.assert_close(gen.train()(z, e), gen.eval()(z, e))  # no batch statistics anywhere
+    torch.testing.assert_close(gen(z[:1], e[:1]), gen(z, e)[:1])  # independent of the batch
+
+
 def test_generator_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="norm"):
+        RUGANGenerator(8, norm="layer")
     with pytest.raises(ValueError, match="L"):
         RUGANGenerator(10, upsample=4)
     with pytest.raises(ValueError, match="label_std"):
@@ -203,7 +228,7 @@ def test_training_history_and_exact_resume(tmp_path, data):
     assert _state_equal(g_full, g_res) and _state_equal(c_full, c_res)
     for key in GAN_HISTORY_KEYS:
         if key != "epoch_time":
-            assert h_full[key] == h_res[key], key
+            np.testing.assert_array_equal(h_full[key], h_res[key], err_msg=key)  # NaN == NaN here
     assert h_res["generator_steps"] == h_full["generator_steps"]
 
     # a different seed gives another model; a checkpoint of other settings is ignored with a warning
@@ -245,3 +270,20 @@ def test_recalibrate_batchnorm_sets_population_statistics():
     var = torch.stack([h[k:k + 8].var(dim=(0, 2, 3), unbiased=True) for k in (0, 8, 16)]).mean(0)
     torch.testing.assert_close(bn.running_var, var, atol=1e-5, rtol=1e-5)
     assert bn.momentum == 0.1
+
+
+def test_energy_term_is_the_exact_energy_mismatch(data):
+    from latentopt.trainers.gan import _energy_loss
+
+    spins, energies, model = data
+    x = torch.from_numpy(spins[:4]).double()
+    e = torch.from_numpy(np.asarray(energies[:4]))
+    assert float(_energy_loss(x, e, model, 0.5)) == pytest.approx(0.0, abs=1e-10)
+    assert float(_energy_loss(x, e + 0.1, model, 0.5)) == pytest.approx(0.04, rel=1e-6)
+    big = torch.from_numpy(np.tile(spins[:2], (1, 1, 2, 2))).double()  # a 16 x 16 tiling: same energy per spin
+    assert float(_energy_loss(big, e[:2], model, 1.0)) == pytest.approx(0.0, abs=1e-10)
+    _, _, h = train_rugan(spins, energies, epochs=1, model=model, energy_weight=1.0, energy_scales=[1, 2],
+                          **{k: v for k, v in TRAIN.items() if k != "ema"})
+    assert np.isfinite(h["energy_loss"][0]) and h["energy_loss"][0] > 0
+    with pytest.raises(ValueError, match="energy_weight"):
+        train_rugan(spins, energies, epochs=1, energy_weight=1.0, **TRAIN)

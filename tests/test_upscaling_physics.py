@@ -130,3 +130,26 @@ def test_compare_requested_realized():
     assert ks_distance(req, req + 10)["ks"] == 1.0
     with pytest.raises(ValueError, match="requested"):
         compare_requested_realized(req, req[:-1])
+
+
+def test_calibration_inverts_a_monotone_bias():
+    from latentopt.fidelity import fit_calibration, invert_calibration
+
+    rng = np.random.default_rng(1)
+    labels = rng.uniform(-2.0, -0.5, 5000)
+
+    def g(x):  # a wavy but increasing systematic map, plus noise
+        return x + 0.08 * np.sin(3 * x) + 0.05
+
+    realized = g(labels) + rng.normal(0, 0.02, labels.size)
+    table = fit_calibration(labels, realized, n_knots=48)
+    assert np.all(np.diff(table["realized"]) >= 0) and len(table["label"]) == 48
+    targets = np.linspace(-1.8, -0.6, 50)
+    fed = invert_calibration(table, targets)
+    np.testing.assert_allclose(g(fed), targets, atol=0.01)
+    # a flat table maps every target to the middle label; out-of-range targets are clipped
+    flat = {"label": [-2.0, -1.0, 0.0], "realized": [1.0, 1.0, 1.0]}
+    np.testing.assert_allclose(invert_calibration(flat, [0.0, 5.0]), [-1.0, -1.0])
+    assert invert_calibration(table, [-10.0])[0] == pytest.approx(table["label"][0])
+    with pytest.raises(ValueError, match="table"):
+        invert_calibration({"label": [0.0, 1.0], "realized": [1.0, 0.0]}, [0.5])

@@ -64,3 +64,72 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         raise ValueError(f"a, b: expected non-empty samples, got sizes {a.size}, {b.size}")
     ks = stats.ks_2samp(a, b)
     return {"ks": float(ks.statistic), "p_value": float(ks.pvalue)}
+
+
+def fit_calibration(labels: np.ndarray, realized: np.ndarray, n_knots: int = 32) -> dict[str, list[float]]:
+    """Monotone map from a conditioning label to the mean realized value, for inverting the conditioning.
+
+    A conditional generator whose realized values follow the label with a systematic,
+    label-dependent bias ``E[realized | label] = g(label)`` is corrected by requesting
+    ``g^{-1}(target)`` instead of ``target``. ``g`` is fitted by isotonic (non-decreasing)
+    least-squares regression (:class:`sklearn.isotonic.IsotonicRegression`) of ``realized``
+    on ``labels`` and tabulated at ``n_knots`` quantiles of the labels.
+
+    Parameters
+    ----------
+    labels, realized : ndarray, shape (n,)
+        Labels fed to the generator and the exact values of the generated states.
+    n_knots : int
+        Table size (>= 2).
+
+    Returns
+    -------
+    dict
+        ``label`` and ``realized``: lists of ``n_knots`` floats, both non-decreasing
+        (plain lists, so the table can be stored as JSON or in a model file).
+
+    Raises
+    ------
+    ValueError
+        On mismatched or too short inputs, or ``n_knots < 2``.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    a = np.asarray(labels, dtype=np.float64)
+    b = np.asarray(realized, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
+        raise ValueError(f"labels, realized: expected two 1-D arrays of equal length >= 2, got {a.shape}, {b.shape}")
+    if n_knots < 2:
+        raise ValueError(f"n_knots: expected an int >= 2, got {n_knots}")
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(a, b)
+    knots = np.unique(np.quantile(a, np.linspace(0.0, 1.0, n_knots)))
+    return {"label": knots.tolist(), "realized": iso.predict(knots).tolist()}
+
+
+def invert_calibration(table: dict[str, list[float]], targets: np.ndarray) -> np.ndarray:
+    """Labels to request so that the calibrated mean realized value equals ``targets``.
+
+    Piecewise-linear inverse of the table of :func:`fit_calibration`; flat stretches of
+    the fitted map are resolved at their midpoint, targets outside the realized range are
+    clipped to the end labels.
+
+    Parameters
+    ----------
+    table : dict
+        ``label``, ``realized`` (non-decreasing lists of equal length).
+    targets : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (n,), float64
+    """
+    lab = np.asarray(table["label"], dtype=np.float64)
+    real = np.asarray(table["realized"], dtype=np.float64)
+    if lab.ndim != 1 or lab.shape != real.shape or len(lab) < 2 or np.any(np.diff(real) < 0):
+        raise ValueError("table: expected non-decreasing 'label' and 'realized' lists of equal length >= 2")
+    # collapse flat stretches of the realized values to the mean of their labels
+    uniq, inv = np.unique(real, return_inverse=True)
+    lab_mid = np.bincount(inv, weights=lab) / np.bincount(inv)
+    if len(uniq) == 1:
+        return np.full(np.shape(targets), lab_mid[0])
+    return np.interp(np.asarray(targets, dtype=np.float64), uniq, lab_mid)

@@ -189,7 +189,8 @@ def plot_gan_training(history: Mapping[str, Sequence[float]]) -> Figure:
     ----------
     history : mapping
         ``critic_loss``, ``wasserstein``, ``gp``, ``ct``, ``generator_loss``,
-        ``energy_mae``, ``energy_r`` (equal lengths, per epoch).
+        ``energy_mae``, ``energy_r`` (equal lengths, per epoch); ``energy_loss`` is drawn
+        when present and finite.
 
     Returns
     -------
@@ -211,6 +212,9 @@ def plot_gan_training(history: Mapping[str, Sequence[float]]) -> Figure:
     ax_w.legend(frameon=False, fontsize="small")
     ax_r.plot(epochs, h["gp"], label=r"gradient penalty (GP)")
     ax_r.plot(epochs, h["ct"], label="consistency term (CT)")
+    if "energy_loss" in history and np.isfinite(np.asarray(history["energy_loss"], dtype=float)).any():
+        ax_r.plot(epochs, np.asarray(history["energy_loss"], dtype=float), label="exact-energy term")
+    ax_r.set_yscale("log")
     ax_r.legend(frameon=False, fontsize="small")
     ax_e.plot(epochs, h["energy_mae"], color="C3", label="MAE (J)")
     ax_e.set_ylabel("MAE requested vs realized (J)", color="C3")

@@ -39,7 +39,7 @@ from latentopt.models.vae import CircularConv2d, load_model, save_model
 from latentopt.physics import torch_physics
 from latentopt.physics.hamiltonian import ChiralMagnet
 
-__all__ = ["ConditionalBatchNorm2d", "RUGANCritic", "RUGANGenerator", "ResidualBlock", "generate", "load_generator", "noise_blocks", "save_generator"]
+__all__ = ["ConditionalBatchNorm2d", "PixelNorm", "RUGANCritic", "RUGANGenerator", "ResidualBlock", "generate", "load_generator", "noise_blocks", "save_generator"]
 
 
 def _label_map(labels: Tensor, like: Tensor) -> Tensor:
@@ -54,6 +54,21 @@ def _check_labels(labels: Tensor, n: int) -> Tensor:
     return labels
 
 
+class PixelNorm(nn.Module):
+    """Normalize the feature vector of every site: ``x / sqrt(mean_c x^2 + eps)`` (Karras et al., ICLR 2018).
+
+    Per sample and per site, so train and eval mode, batch composition and lattice size do
+    not change it (unlike batch normalization); translation-equivariant.
+    """
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + self.eps)
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """Batch normalization whose per-channel gain and shift are functions of the label.
 
@@ -63,9 +78,9 @@ class ConditionalBatchNorm2d(nn.Module):
     as a plain batch normalization. Per-channel constants: translation-equivariant.
     """
 
-    def __init__(self, channels: int, hidden: int, negative_slope: float = 0.2):
+    def __init__(self, channels: int, hidden: int, negative_slope: float = 0.2, norm: str = "batch"):
         super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.bn = nn.BatchNorm2d(channels, affine=False) if norm == "batch" else PixelNorm()
         self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.LeakyReLU(negative_slope), nn.Linear(hidden, 2 * channels))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
@@ -75,12 +90,20 @@ class ConditionalBatchNorm2d(nn.Module):
         return (1.0 + gain[:, :, None, None]) * self.bn(x) + shift[:, :, None, None]
 
 
-class _Norm(nn.Module):
-    """Batch normalization, label-conditional when ``hidden > 0``; ``forward(x, labels)``."""
+NORMS = ("batch", "pixel")
 
-    def __init__(self, channels: int, hidden: int, negative_slope: float):
+
+class _Norm(nn.Module):
+    """Batch or pixel normalization, label-conditional when ``hidden > 0``; ``forward(x, labels)``."""
+
+    def __init__(self, channels: int, hidden: int, negative_slope: float, norm: str = "batch"):
         super().__init__()
-        self.norm = ConditionalBatchNorm2d(channels, hidden, negative_slope) if hidden else nn.BatchNorm2d(channels)
+        if norm not in NORMS:
+            raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
+        if hidden:
+            self.norm = ConditionalBatchNorm2d(channels, hidden, negative_slope, norm)
+        else:
+            self.norm = nn.BatchNorm2d(channels) if norm == "batch" else PixelNorm()
         self.conditional = bool(hidden)
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
@@ -96,11 +119,11 @@ class ResidualBlock(nn.Module):
     shape-preserving, ``(n, channels, H, W) -> (n, channels, H, W)``.
     """
 
-    def __init__(self, channels: int, negative_slope: float = 0.2, film_hidden: int = 0):
+    def __init__(self, channels: int, negative_slope: float = 0.2, film_hidden: int = 0, norm: str = "batch"):
         super().__init__()
-        self.norm1 = _Norm(channels, film_hidden, negative_slope)
+        self.norm1 = _Norm(channels, film_hidden, negative_slope, norm)
         self.conv1 = CircularConv2d(channels, channels)
-        self.norm2 = _Norm(channels, film_hidden, negative_slope)
+        self.norm2 = _Norm(channels, film_hidden, negative_slope, norm)
         self.conv2 = CircularConv2d(channels, channels)
         self.act = nn.LeakyReLU(negative_slope)
 
@@ -148,8 +171,12 @@ class RUGANGenerator(nn.Module):
     label_every_block : bool
         Feed the label channel to every residual block, not only the input.
     film_hidden : int
-        Hidden width of the label MLP of conditional batch normalization; 0 for plain
-        batch normalization.
+        Hidden width of the label MLP of conditional normalization; 0 for plain
+        normalization.
+    norm : {"batch", "pixel"}
+        Batch normalization (the paper's) or per-site pixel normalization
+        (:class:`PixelNorm`), which is the same in train and eval mode and at every
+        lattice size.
     label_mean, label_std : float
         Standardization of the labels (energies per spin, units of J), fixed by the
         trainer from the training labels and stored with the model.
@@ -168,8 +195,10 @@ class RUGANGenerator(nn.Module):
 
     def __init__(self, L: int, noise_channels: int = 63, channels: int = 64, out_channels: int = 32,
                  n_blocks: int = 3, upsample: int = 2, negative_slope: float = 0.2, label_every_block: bool = False,
-                 film_hidden: int = 0, label_mean: float = 0.0, label_std: float = 1.0):
+                 film_hidden: int = 0, norm: str = "batch", label_mean: float = 0.0, label_std: float = 1.0):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
         if upsample < 1:
             raise ValueError(f"upsample: expected a positive int, got {upsample}")
         if L < upsample or L % upsample:
@@ -188,7 +217,7 @@ class RUGANGenerator(nn.Module):
                                             out_channels=int(out_channels), n_blocks=int(n_blocks),
                                             upsample=int(upsample), negative_slope=float(negative_slope),
                                             label_every_block=bool(label_every_block), film_hidden=int(film_hidden),
-                                            label_mean=float(label_mean), label_std=float(label_std))
+                                            norm=str(norm), label_mean=float(label_mean), label_std=float(label_std))
         self.L, self.upsample = int(L), int(upsample)
         self.noise_channels = int(noise_channels)
         self.label_every_block = bool(label_every_block)
@@ -199,12 +228,12 @@ class RUGANGenerator(nn.Module):
         self.blocks = nn.ModuleList()
         for _ in range(n_blocks):
             self.mixers.append(CircularConv2d(channels + extra, channels) if extra else nn.Identity())
-            self.blocks.append(ResidualBlock(channels, negative_slope, film_hidden))
-        self.up_norm = _Norm(channels, film_hidden, negative_slope)
+            self.blocks.append(ResidualBlock(channels, negative_slope, film_hidden, norm))
+        self.up_norm = _Norm(channels, film_hidden, negative_slope, norm)
         self.up = nn.Sequential(nn.LeakyReLU(negative_slope),
                                 CircularConv2d(channels, upsample * upsample * out_channels),
                                 nn.PixelShuffle(upsample))
-        self.head_norm = _Norm(out_channels, film_hidden, negative_slope)
+        self.head_norm = _Norm(out_channels, film_hidden, negative_slope, norm)
         self.head = nn.Sequential(nn.LeakyReLU(negative_slope), CircularConv2d(out_channels, 3))
 
     def noise_shape(self, scale: int = 1) -> tuple[int, int, int]:

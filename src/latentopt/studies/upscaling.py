@@ -189,13 +189,15 @@ def load_dataset(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
 
 # --------------------------------------------------------------------------- config
 #: Defaults of the ``gan`` block (the paper's optimizer settings; a small architecture).
-GAN_DEFAULTS = dict(noise_channels=15, channels=16, out_channels=16, n_blocks=3, upsample=2, label_every_block=False,
-                    critic_channels=[16, 32, 32], dropout=0.1, head_hidden=0, energy_channel=True,
+GAN_DEFAULTS = dict(noise_channels=15, channels=16, out_channels=16, n_blocks=3, upsample=2, label_every_block=True,
+                    film_hidden=32, norm="batch", critic_channels=[16, 32, 32], dropout=0.1, head_hidden=0, energy_channel=True,
                     epochs=30, batch_size=32, n_critic=10, lr=1e-4, lr_critic=None, betas=[0.0, 0.9],
-                    lambda_gp=10.0, lambda_ct=2.0, ct_margin=0.0, augment=True, ema=0.0, n_monitor=256, seed=2)
+                    lambda_gp=10.0, lambda_ct=2.0, ct_margin=0.0, augment=True, ema=0.0, energy_weight=0.0,
+                    energy_scales=[1], n_monitor=256, seed=2)
 #: Defaults of the ``evaluate`` block.
-EVALUATE_DEFAULTS = dict(scales=[1, 2, 4], n_generate=2000, seed=3, heatbath_scale=None, heatbath_per_T=4,
-                         heatbath_seed=4, batch_size=128, n_show=6)
+EVALUATE_DEFAULTS = dict(scales=[1, 2, 4], n_generate=2000, seed=3, calibrate=False, calibration_n=1000,
+                         calibration_seed=5, heatbath_scale=None, heatbath_per_T=4, heatbath_seed=4, batch_size=64,
+                         n_show=6)
 #: KS and p-value of requested vs realized energies in Mills et al. (2019): training size, and 4x the area.
 PAPER_KS = {1: {"ks": 0.02, "p_value": 0.19}, 2: {"ks": 0.02, "p_value": 0.18}}
 
@@ -293,14 +295,14 @@ def train_gan(data: dict[str, np.ndarray], system: dict, gan: dict, device="cpu"
     gan = with_defaults(gan, GAN_DEFAULTS)
     model = ChiralMagnet.from_config(system)
     gen_kw = {k: gan[k] for k in ("noise_channels", "channels", "out_channels", "n_blocks", "upsample",
-                                  "label_every_block")}
+                                  "label_every_block", "film_hidden", "norm")}
     crit_kw = dict(channels=list(gan["critic_channels"]), dropout=gan["dropout"], head_hidden=gan["head_hidden"],
                    system=_system_dict(model) if gan["energy_channel"] else None)
     G, _, history = train_rugan(
         data["spins"], data["energy"], epochs=gan["epochs"], seed=gan["seed"], batch_size=gan["batch_size"],
         n_critic=gan["n_critic"], lr=gan["lr"], lr_critic=gan["lr_critic"], betas=tuple(gan["betas"]),
         lambda_gp=gan["lambda_gp"], lambda_ct=gan["lambda_ct"], ct_margin=gan["ct_margin"], augment=gan["augment"],
-        ema=gan["ema"], generator=gen_kw, critic=crit_kw, model=model, n_monitor=gan["n_monitor"], device=device,
+        ema=gan["ema"], energy_weight=gan["energy_weight"], energy_scales=gan["energy_scales"], generator=gen_kw, critic=crit_kw, model=model, n_monitor=gan["n_monitor"], device=device,
         checkpoint=checkpoint, progress=progress)
     return G, history
 
@@ -325,32 +327,77 @@ def requested_labels(data: dict[str, np.ndarray], n: int, seed: int) -> dict[str
             "T": np.asarray(T, np.float64)}
 
 
+def calibrate_generator(generator, data: dict[str, np.ndarray], system: dict, n: int, seed: int, device="cpu",
+                        batch_size: int = 64, scale: int = 1) -> dict:
+    """Fit the label calibration of a trained generator at the training size (optional step, not in the paper).
+
+    ``n`` labels drawn from the training labels (:func:`requested_labels` with ``seed``)
+    are fed to the generator at scale 1 with noise seed ``seed``; the exact energies of
+    the states give the monotone map label -> mean realized energy
+    (:func:`latentopt.fidelity.fit_calibration`). Requesting
+    :func:`latentopt.fidelity.invert_calibration` of a target then removes the
+    generator's systematic, label-dependent energy bias. The same table is used at every
+    scale, so the larger scales test whether the correction transfers.
+
+    Returns
+    -------
+    dict
+        ``table`` (``label``, ``realized`` lists) and ``raw``: the uncalibrated
+        requested-vs-realized metrics of these ``n`` states
+        (:func:`latentopt.fidelity.compare_requested_realized`).
+    """
+    from latentopt.fidelity import compare_requested_realized, fit_calibration
+    from latentopt.models.rugan import generate
+    from latentopt.physics.hamiltonian import energy_per_spin
+
+    req = requested_labels(data, n, seed)["requested"]
+    spins = generate(generator, req, scale, seed, device, batch_size)
+    realized = energy_per_spin(spins, ChiralMagnet.from_config({**system, "L": spins.shape[-1]}))
+    return {"table": fit_calibration(req, realized), "raw": compare_requested_realized(req, realized)}
+
+
 def generate_scale(generator, requests: dict[str, np.ndarray], system: dict, scale: int, seed: int,
-                   device="cpu", batch_size: int = 128) -> dict[str, np.ndarray | float]:
+                   device="cpu", batch_size: int = 64, calibration: dict | None = None) -> dict[str, np.ndarray | float]:
     """Generate states of the requested energies at ``scale`` times the training size and compute their exact energies.
 
     The generation is timed (noise, forward pass, copy to the host; the first batch is
     generated once beforehand to exclude one-off start-up costs).
 
+    Parameters
+    ----------
+    generator : RUGANGenerator
+    requests : dict
+        :func:`requested_labels`.
+    system : dict
+    scale : int
+    seed : int
+        Noise seed.
+    device, batch_size
+    calibration : dict, optional
+        A table of :func:`calibrate_generator`; the generator is then fed the calibrated
+        labels (``label``) instead of the requested energies.
+
     Returns
     -------
     dict
-        ``spins (n, 3, sL, sL) float32``, ``requested (n,)``, ``energy (n,)`` (exact
-        energy per spin of each generated state, J), ``T (n,)``, ``index (n,)``, and
-        ``seconds`` (float) and ``states_per_s`` (float).
+        ``spins (n, 3, sL, sL) float32``, ``requested (n,)``, ``label (n,)`` (fed to the
+        generator), ``energy (n,)`` (exact energy per spin of each generated state, J),
+        ``T (n,)``, ``index (n,)``, and ``seconds`` (float) and ``states_per_s`` (float).
     """
+    from latentopt.fidelity import invert_calibration
     from latentopt.models.rugan import generate
 
     req = requests["requested"]
-    generate(generator, req[:min(len(req), batch_size)], scale, seed + 1, device, batch_size)  # warm-up
+    labels = invert_calibration(calibration, req) if calibration is not None else np.asarray(req, np.float64)
+    generate(generator, labels[:min(len(labels), batch_size)], scale, seed + 1, device, batch_size)  # warm-up
     t0 = time.perf_counter()
-    spins = generate(generator, req, scale, seed, device, batch_size)
+    spins = generate(generator, labels, scale, seed, device, batch_size)
     seconds = time.perf_counter() - t0
     model = ChiralMagnet.from_config({**system, "L": spins.shape[-1]})
     from latentopt.physics.hamiltonian import energy_per_spin
 
-    return {"spins": spins, "requested": np.asarray(req, np.float64), "energy": energy_per_spin(spins, model),
-            "T": requests["T"], "index": requests["index"], "seconds": seconds, "states_per_s": len(req) / seconds}
+    return {"spins": spins, "requested": np.asarray(req, np.float64), "label": labels,
+            "energy": energy_per_spin(spins, model), "T": requests["T"], "index": requests["index"], "seconds": seconds, "states_per_s": len(req) / seconds}
 
 
 def scale_metrics(gen: dict, system: dict) -> dict[str, float]:

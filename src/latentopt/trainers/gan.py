@@ -52,8 +52,8 @@ __all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "recalibr
            "write_gan_history"]
 
 #: Per-epoch series recorded by :func:`train_rugan` (``history.h5``).
-GAN_HISTORY_KEYS = ("critic_loss", "wasserstein", "gp", "ct", "generator_loss", "energy_mae", "energy_r",
-                    "epoch_time")
+GAN_HISTORY_KEYS = ("critic_loss", "wasserstein", "gp", "ct", "generator_loss", "energy_loss", "energy_mae",
+                    "energy_r", "epoch_time")
 
 Critic = Callable[..., Any]
 
@@ -148,6 +148,14 @@ def _load_checkpoint(path: Path, fingerprint: dict[str, Any], epochs: int) -> di
     return state
 
 
+def _energy_loss(x: torch.Tensor, requested: torch.Tensor, model: ChiralMagnet, scale: float) -> torch.Tensor:
+    """``mean(((e(x) - requested) / scale)^2)`` with the exact, differentiable energy per spin of ``x``."""
+    L = x.shape[-1]
+    magnet = model if model.L == L else dataclasses.replace(model, L=L)
+    e = torch_physics.energy_per_spin(x, magnet)
+    return ((e - requested) / scale).pow(2).mean()
+
+
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double() - a.double().mean(), b.double() - b.double().mean()
     den = float(a.norm() * b.norm())
@@ -183,6 +191,8 @@ def train_rugan(
     ct_margin: float = 0.0,
     augment: bool = True,
     ema: float = 0.0,
+    energy_weight: float = 0.0,
+    energy_scales: Sequence[int] = (1,),
     generator: Mapping[str, Any] | None = None,
     critic: Mapping[str, Any] | None = None,
     model: ChiralMagnet | None = None,
@@ -225,6 +235,16 @@ def train_rugan(
         every generator update (Yazici et al., ICLR 2019); the averaged generator (with
         the batch-norm statistics of the live one) is monitored and returned. 0 returns
         the live generator.
+    energy_weight : float
+        Weight of an exact-energy term in the generator loss (not in the paper; 0 turns it
+        off): ``mean(((e(G(z, l)) - l) / label_std)^2)`` with the differentiable exact
+        energy per spin (:func:`latentopt.physics.torch_physics.energy_per_spin`),
+        summed over ``energy_scales``. Requires ``model``.
+    energy_scales : sequence of int
+        Noise-block scales at which that term is evaluated (1: the generator batch;
+        ``s > 1``: ``max(2, batch_size / s^2)`` extra states of ``s`` times the size, so
+        the generator is also told the energy of its larger states, whose receptive
+        field no longer wraps around the small torus).
     generator, critic : dict, optional
         Architecture keywords of :class:`RUGANGenerator` (except ``L`` and the label
         standardization) and :class:`RUGANCritic`.
@@ -289,6 +309,13 @@ def train_rugan(
         raise ValueError(f"betas: expected two floats in [0, 1), got {betas}")
     if not 0.0 <= ema < 1.0:
         raise ValueError(f"ema: expected a decay in [0, 1), got {ema}")
+    if energy_weight < 0:
+        raise ValueError(f"energy_weight: expected a float >= 0, got {energy_weight}")
+    if energy_weight > 0 and model is None:
+        raise ValueError("energy_weight: the exact-energy term needs the Hamiltonian (model)")
+    energy_scales = [int(s) for s in energy_scales]
+    if not energy_scales or min(energy_scales) < 1:
+        raise ValueError(f"energy_scales: expected positive ints, got {energy_scales}")
     if lambda_gp < 0 or lambda_ct < 0:
         raise ValueError(f"lambda_gp, lambda_ct: expected floats >= 0, got {lambda_gp}, {lambda_ct}")
     device = as_device(device)
@@ -304,7 +331,8 @@ def train_rugan(
     spins32 = np.ascontiguousarray(spins, dtype=np.float32)
     fingerprint = dict(batch_size=batch_size, n_critic=int(n_critic), lr=float(lr), lr_critic=lr_critic, betas=[float(b) for b in betas],
                        lambda_gp=float(lambda_gp), lambda_ct=float(lambda_ct), ct_margin=float(ct_margin),
-                       augment=bool(augment), ema=float(ema), seed=int(seed), generator=_plain(gen_kw), critic=_plain(crit_kw),
+                       augment=bool(augment), ema=float(ema), energy_weight=float(energy_weight),
+                       energy_scales=energy_scales, seed=int(seed), generator=_plain(gen_kw), critic=_plain(crit_kw),
                        model=None if model is None else _plain(dataclasses.asdict(model)), n_monitor=int(n_monitor),
                        shape=list(spins.shape), checksum=data_checksum(spins32),
                        label_checksum=[float(energies.sum()), float(energies @ np.arange(1, n + 1))])
@@ -353,7 +381,7 @@ def train_rugan(
         G.train()
         C.train()
         sums = torch.zeros(4, dtype=torch.float64)  # critic_loss, wasserstein, gp, ct
-        g_sum, n_c, n_g = 0.0, 0, 0
+        g_sum, e_sum, n_c, n_g = 0.0, 0.0, 0, 0
         perm = torch.randperm(n, generator=rng)
         for b in range(n // batch_size):
             idx = perm[b * batch_size:(b + 1) * batch_size]
@@ -379,9 +407,22 @@ def train_rugan(
             if step % n_critic == 0:
                 z = torch.randn((batch_size, *noise_shape), generator=rng).to(device)
                 e_g = labels[torch.randint(0, n, (batch_size,), generator=rng)].to(device)
-                loss_g = -C(G(z, e_g), e_g).mean()
+                fake_g = G(z, e_g)
+                loss_g = -C(fake_g, e_g).mean()
+                loss_total = loss_g
+                if energy_weight > 0:
+                    loss_e = _energy_loss(fake_g, e_g, model, G.label_std)
+                    for s_big in energy_scales:
+                        if s_big == 1:
+                            continue
+                        m = max(2, batch_size // (s_big * s_big))
+                        z_big = torch.randn((m, *G.noise_shape(s_big)), generator=rng).to(device)
+                        e_big = labels[torch.randint(0, n, (m,), generator=rng)].to(device)
+                        loss_e = loss_e + _energy_loss(G(z_big, e_big), e_big, model, G.label_std)
+                    loss_total = loss_g + energy_weight * loss_e
+                    e_sum += float(loss_e.detach())
                 opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
+                loss_total.backward()
                 opt_g.step()
                 if ema > 0:
                     _update_average(G_avg, G, ema)
@@ -394,7 +435,8 @@ def train_rugan(
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         means = (sums / max(n_c, 1)).tolist()
-        for key, value in zip(GAN_HISTORY_KEYS, (*means, g_sum / n_g if n_g else math.nan, mae, r,
+        e_mean = e_sum / n_g if (n_g and energy_weight > 0) else math.nan
+        for key, value in zip(GAN_HISTORY_KEYS, (*means, g_sum / n_g if n_g else math.nan, e_mean, mae, r,
                                                  time.perf_counter() - t0)):
             history[key].append(float(value))
         bar.set_postfix(W=f"{means[1]:.3g}", mae=f"{mae:.3g}", r=f"{r:.3f}")
