@@ -287,3 +287,13 @@ def test_energy_term_is_the_exact_energy_mismatch(data):
     assert np.isfinite(h["energy_loss"][0]) and h["energy_loss"][0] > 0
     with pytest.raises(ValueError, match="energy_weight"):
         train_rugan(spins, energies, epochs=1, energy_weight=1.0, **TRAIN)
+
+
+def test_icnr_initial_upsampling_has_no_subpixel_pattern():
+    """At initialization the u x u sites of a cell receive identical features (nearest-neighbour upsampling)."""
+    torch.manual_seed(7)
+    gen = RUGANGenerator(8, upsample=2, **TINY_G).eval()
+    h = torch.randn(2, gen.hparams["channels"], 4, 4)
+    up = gen.up(h)  # (2, out_channels, 8, 8)
+    cells = up.reshape(2, up.shape[1], 4, 2, 4, 2)
+    torch.testing.assert_close(cells, cells[:, :, :, :1, :, :1].expand_as(cells))

@@ -132,6 +132,22 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.norm2(h, labels)))
 
 
+@torch.no_grad()
+def _icnr_(conv: nn.Conv2d, upsample: int) -> None:
+    """ICNR initialization of a sub-pixel convolution (Aitken et al., arXiv:1707.02937).
+
+    The ``u^2`` output channels that :class:`torch.nn.PixelShuffle` sends to the ``u x u``
+    sites of one cell (``c u^2 + k``, ``k = 0 .. u^2 - 1``) start with identical weights
+    and biases, so the initial upsampling equals nearest-neighbour upsampling followed by
+    a convolution: no checkerboard pattern at the start of training.
+    """
+    r = upsample * upsample
+    base_w = conv.weight[::r].clone()
+    conv.weight.copy_(base_w.repeat_interleave(r, dim=0))
+    if conv.bias is not None:
+        conv.bias.copy_(conv.bias[::r].clone().repeat_interleave(r))
+
+
 class RUGANGenerator(nn.Module):
     """Fully convolutional periodic generator ``G(z, e) -> (3, u h, u w)`` unit spins.
 
@@ -141,7 +157,8 @@ class RUGANGenerator(nn.Module):
     a periodic 3x3 convolution to ``channels``; ``n_blocks`` residual blocks
     (:class:`ResidualBlock`); a sub-pixel upsampling by ``u`` (a periodic 3x3
     convolution to ``u^2 * out_channels`` channels and a pixel shuffle, Shi et al., CVPR
-    2016, so each of the ``u^2`` sites of a noise cell gets its own features); batch
+    2016, so each of the ``u^2`` sites of a noise cell gets its own features; ICNR
+    initialization against checkerboard artefacts); batch
     normalization, LeakyReLU; a final periodic 3x3 convolution to 3 channels; L2
     normalization of every site. Two optional conditionings stronger than the paper's
     single input channel: with ``label_every_block`` the label channel is also
@@ -233,6 +250,7 @@ class RUGANGenerator(nn.Module):
         self.up = nn.Sequential(nn.LeakyReLU(negative_slope),
                                 CircularConv2d(channels, upsample * upsample * out_channels),
                                 nn.PixelShuffle(upsample))
+        _icnr_(self.up[1].conv, upsample)
         self.head_norm = _Norm(out_channels, film_hidden, negative_slope, norm)
         self.head = nn.Sequential(nn.LeakyReLU(negative_slope), CircularConv2d(out_channels, 3))
 

@@ -8,6 +8,40 @@ energies, KS of requested vs realized, seam check, heat-bath states at the large
 Mills, Casert & Tamblyn, NeurIPS 2019 ML4PS workshop (the paper judged energies with a
 neural-network proxy; here every energy is the exact Hamiltonian,
 :func:`latentopt.physics.hamiltonian.energy_per_spin`).
+
+Config (one study; keys and defaults, see :data:`GAN_DEFAULTS`, :data:`EVALUATE_DEFAULTS`)::
+
+    system:   {model: chiral_magnet, L, J, D, dmi, K, B}      # as the spin studies; L = training size
+    simulate: {n_samples, T_min, T_max, n_temperatures, spacing: linear|geometric,
+               T_start, n_anneal, n_hold, shards, seed}
+              # sample i ends at T_k, k = i mod n_temperatures, after a geometric anneal
+              # T_start -> T_k over n_anneal sweeps and n_hold sweeps at T_k
+    gan:      {noise_channels, channels, out_channels, n_blocks, upsample, label_every_block,
+               film_hidden, norm, critic_channels, dropout, head_hidden, energy_channel,
+               epochs, batch_size, n_critic, lr, lr_critic, betas, lambda_gp, lambda_ct,
+               ct_margin, augment, ema, energy_weight, energy_scales, n_monitor, seed}
+    evaluate: {scales, n_generate, seed, calibrate, calibration_n, calibration_seed,
+               heatbath_scale, heatbath_per_T, heatbath_seed, batch_size, n_show}
+
+:func:`check_config` validates a study and fills the defaults.
+
+Files (``results/<study>/``):
+
+- ``data/dataset.h5``: ``spins (n, 3, L, L) f32``, ``energy (n,)`` (per spin, J), ``W``,
+  ``Mz``, ``T (n,)``; attrs: system and simulate settings;
+- ``gan/generator.pt``: state dict + hparams (incl. ``label_mean``, ``label_std``) of the
+  :class:`~latentopt.models.rugan.RUGANGenerator` (load with
+  :func:`~latentopt.models.rugan.load_generator`);
+- ``gan/history.h5``: per epoch ``critic_loss``, ``wasserstein``, ``gp``, ``ct``,
+  ``generator_loss``, ``energy_loss``, ``energy_mae``, ``energy_r``, ``epoch_time``
+  (:func:`latentopt.trainers.gan.write_gan_history`);
+- ``generated/x<s>.h5``: ``spins (n, 3, sL, sL) f32``, ``requested (n,)``, ``energy (n,)``
+  (exact energy per spin of each state), plus ``T``, ``index`` (the training state whose
+  label was drawn) and ``label`` (what the generator was fed; differs from ``requested``
+  only with ``evaluate.calibrate``); attrs: system with ``L = sL``, ``scale``,
+  ``states_per_s``;
+- ``heatbath/x<s>.h5``: ``spins``, ``energy``, ``T`` of the heat-bath reference;
+- ``metrics.json``: :func:`summarize`.
 """
 
 from __future__ import annotations
