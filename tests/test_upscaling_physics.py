@@ -153,3 +153,14 @@ def test_calibration_inverts_a_monotone_bias():
     assert invert_calibration(table, [-10.0])[0] == pytest.approx(table["label"][0])
     with pytest.raises(ValueError, match="table"):
         invert_calibration({"label": [0.0, 1.0], "realized": [1.0, 0.0]}, [0.5])
+
+
+def test_zone_boundary_weight_sees_a_sublattice_pattern():
+    from latentopt.studies.upscaling import zone_boundary_weight
+
+    L = 8
+    checker = np.ones((3, L, L)) * np.array([0.0, 0.0, 1.0])[:, None, None]
+    y, x = np.mgrid[0:L, 0:L]
+    checker[2] = np.where((x + y) % 2, -1.0, 1.0)  # Neel antiferromagnet: all weight at (pi, pi)
+    assert zone_boundary_weight(structure_factor(checker)) == pytest.approx(L * L / 3)
+    assert zone_boundary_weight(structure_factor(ferromagnet(L))) == pytest.approx(0.0, abs=1e-12)

@@ -511,6 +511,8 @@ def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dic
         ``energy_ks``, ``energy_p`` (KS of the pooled energy distributions, the generated
         set weighted as drawn), ``peak_q_generated``, ``peak_q_heatbath`` (peak of the
         mean structure factor over all states, :func:`latentopt.physics.structure_factor.peak_wavenumber`),
+        ``s_zone_boundary_<set>`` (:func:`zone_boundary_weight`, a sub-lattice artefact
+        of the 2x upsampling shows up there),
         ``per_T``: list of dicts ``T``, ``n_generated``, ``n_heatbath``,
         ``energy_generated``, ``energy_generated_std``, ``energy_heatbath``,
         ``energy_heatbath_std``, ``peak_q_generated``, ``peak_q_heatbath`` (and
@@ -527,7 +529,8 @@ def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dic
     sets = {"generated": gen, "heatbath": hb, **({"train": train} if train is not None else {})}
     sq = {name: structure_factor(d["spins"], average=True) for name, d in sets.items()}
     out = {"energy_ks": ks["ks"], "energy_p": ks["p_value"],
-           **{f"peak_q_{name}": peak_wavenumber(s) for name, s in sq.items()}, "per_T": [],
+           **{f"peak_q_{name}": peak_wavenumber(s) for name, s in sq.items()},
+           **{f"s_zone_boundary_{name}": zone_boundary_weight(s) for name, s in sq.items()}, "per_T": [],
            "profiles": {name: radial_profile(s) for name, s in sq.items()}}
     for T in np.unique(hb["T"]):
         row = {"T": float(T)}
@@ -540,6 +543,18 @@ def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dic
                 row[f"peak_q_{name}"] = peak_wavenumber(structure_factor(d["spins"][sel], average=True))
         out["per_T"].append(row)
     return out
+
+
+def zone_boundary_weight(sq: np.ndarray) -> float:
+    """Mean ``S(q)`` at the zone-boundary points ``(pi, 0)``, ``(0, pi)``, ``(pi, pi)`` of an even lattice.
+
+    A period-2 (sub-lattice) pattern, e.g. left by a 2x upsampling layer, puts weight
+    there; thermal states of the chiral magnet have ``S`` of order 0.1-0.3 there.
+    """
+    L_y, L_x = sq.shape
+    if L_y % 2 or L_x % 2:
+        raise ValueError(f"sq: expected even lattice sides, got {sq.shape}")
+    return float((sq[0, L_x // 2] + sq[L_y // 2, 0] + sq[L_y // 2, L_x // 2]) / 3.0)
 
 
 def summarize(metrics_per_scale: dict[int, dict], hb: dict, comparison: dict, dataset: dict,
