@@ -18,6 +18,7 @@ include: "workflow/rules/spins.smk"
 include: "workflow/rules/trajectories.smk"
 include: "workflow/rules/schedules.smk"
 include: "workflow/rules/transitions.smk"
+include: "workflow/rules/upscaling.smk"
 
 
 rule all:

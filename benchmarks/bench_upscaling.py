@@ -7,7 +7,7 @@ the weights). The heat bath is latentopt's annealing kernel with the study's sch
 in parallel over numba threads. Both rates count finished states of ``(3, sL, sL)``.
 
 Usage: python benchmarks/bench_upscaling.py [--L 16] [--scales 1 2 4] [--n 256] [--hb 24]
-       [--sweeps 150] [--threads 2] [--generator results/<study>/gan/generator.pt]
+       [--sweeps 150] [--threads 2] [--generator results/<study>/gan/generator.pt] [--quick]
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--generator", default=None)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs (tests)")
     args = ap.parse_args()
+    if args.quick:
+        args.L, args.scales, args.n, args.hb, args.sweeps, args.batch = 8, [1, 2], 8, 2, 6, 4
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     if args.generator:

@@ -1,4 +1,4 @@
-"""Figures of the upscaling studies (latentopt.plots_upscaling): they draw what they are given and reject bad input."""
+"""Figures of the upscaling studies (latentopt.plots.upscaling): they draw what they are given and reject bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from latentopt.physics.states import random_states, spiral
 from latentopt.physics.structure_factor import radial_profile, structure_factor
-from latentopt.plots_upscaling import (plot_gan_training, plot_heatbath_comparison, plot_requested_vs_realized,
+from latentopt.plots.upscaling import (plot_gan_training, plot_heatbath_comparison, plot_requested_vs_realized,
                                        plot_samples, plot_seam_check, plot_structure_factor)
 
 M = {"ks": 0.05, "p_value": 0.2, "pearson_r": 0.95, "mae": 0.03, "paper_ks": 0.02, "paper_p_value": 0.19,

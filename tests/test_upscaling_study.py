@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from latentopt.config import ConfigError, load_schema, validate_config
 from latentopt.io import write_h5
 from latentopt.models.rugan import RUGANGenerator
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
@@ -13,6 +16,7 @@ from latentopt.physics.heatbath import anneal
 from latentopt.studies import upscaling as U
 
 SYSTEM = {"model": "chiral_magnet", "L": 8, "J": 1.0, "D": 0.3, "dmi": "interfacial", "K": 0.0, "B": [0, 0, 0]}
+SCHEMA = load_schema(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml")
 SIMULATE = {"n_samples": 9, "T_min": 0.1, "T_max": 1.0, "n_temperatures": 3, "T_start": 2.0, "n_anneal": 5,
             "n_hold": 3, "shards": 1, "seed": 5}
 
@@ -51,35 +55,41 @@ def test_simulate_is_shard_independent_and_labels_are_exact(tmp_path):
     assert merged["energy"][np.isclose(merged["T"], 0.1)].mean() < merged["energy"][np.isclose(merged["T"], 1.0)].mean()
 
 
-def _study(**over):
-    study = {"system": dict(SYSTEM, L=16), "simulate": dict(SIMULATE), "gan": {}, "evaluate": {}}
+def _config(**over):
+    study = {"kind": "upscaling", "system": dict(SYSTEM, L=16), "simulate": dict(SIMULATE), "gan": {"batch_size": 4},
+             "evaluate": {}}
     for block, values in over.items():
-        study[block] = {**study[block], **values}
-    return study
+        study[block] = {**study.get(block, {}), **values}
+    return {"studies": {"up": study}}
 
 
 @pytest.mark.parametrize("over,key", [
-    ({"gan": {"upsample": 3}}, "up.system.L"),
-    ({"system": {"L": 12}, "gan": {"upsample": 4}}, "up.system.L"),  # 3 noise cells: odd
-    ({"gan": {"n_critic": 0}}, "up.gan.n_critic"),
-    ({"evaluate": {"scales": [1, 2.5]}}, "up.evaluate.scales"),
-    ({"evaluate": {"scales": [1, 1]}}, "up.evaluate.scales"),
-    ({"evaluate": {"scales": "4"}}, "up.evaluate.scales"),
-    ({"evaluate": {"heatbath_scale": 8}}, "up.evaluate.heatbath_scale"),
-    ({"gan": {"learning_rate": 1.0}}, "up.gan"),
-    ({"simulate": {"T_min": 2.0, "T_max": 1.0}}, "up.simulate.T_min"),
-    ({"simulate": {"T_start": 0.5}}, "up.simulate.T_start"),
+    ({"gan": {"upsample": 3}}, "studies.up.system.L"),
+    ({"system": {"L": 12}, "gan": {"upsample": 4}}, "studies.up.system.L"),  # 3 noise cells: odd
+    ({"gan": {"n_critic": 0}}, "studies.up.gan.n_critic"),
+    ({"evaluate": {"scales": [1, 2.5]}}, "studies.up.evaluate.scales"),
+    ({"evaluate": {"scales": [1, 1]}}, "studies.up.evaluate.scales"),
+    ({"evaluate": {"scales": "4"}}, "studies.up.evaluate.scales"),
+    ({"evaluate": {"heatbath_scale": 8}}, "studies.up.evaluate.heatbath_scale"),
+    ({"gan": {"learning_rate": 1.0}}, "studies.up.gan"),
+    ({"gan": {"batch_size": 10}}, "studies.up.gan.batch_size"),  # more than the 9 states
+    ({"simulate": {"T_min": 2.0, "T_max": 1.0}}, "studies.up.simulate.T_min"),
+    ({"simulate": {"T_start": 0.5}}, "studies.up.simulate.T_start"),
+    ({"simulate": {"shards": 10}}, "studies.up.simulate.shards"),
+    ({"vae": {"epochs": 3}}, "studies.up.vae"),  # a spin study's key
 ])
-def test_check_config_names_the_key(over, key):
-    with pytest.raises(ValueError, match=rf"^{key.replace('.', '[.]')}"):
-        U.check_config(_study(**over), prefix="up")
+def test_bad_config_is_refused_naming_the_key(over, key):
+    with pytest.raises(ConfigError, match=rf"^{key.replace('.', '[.]')}"):
+        validate_config(_config(**over), SCHEMA)
 
 
-def test_check_config_fills_defaults():
-    cfg = U.check_config(_study(), prefix="up")
+def test_config_defaults_are_the_library_defaults_and_the_paper_settings():
+    cfg = validate_config(_config(gan={"batch_size": U.GAN_DEFAULTS["batch_size"]},
+                                  simulate={"n_samples": 100}), SCHEMA)["studies"]["up"]
+    assert cfg["gan"] == U.GAN_DEFAULTS
+    assert cfg["evaluate"] == {**U.EVALUATE_DEFAULTS, "heatbath_scale": 4}
     assert cfg["gan"]["n_critic"] == 10 and cfg["gan"]["lr"] == 1e-4 and cfg["gan"]["betas"] == [0.0, 0.9]
     assert cfg["gan"]["lambda_gp"] == 10.0 and cfg["gan"]["lambda_ct"] == 2.0
-    assert cfg["evaluate"]["scales"] == [1, 2, 4] and cfg["evaluate"]["heatbath_scale"] == 4
 
 
 def test_generation_metrics_and_heatbath_plumbing():

@@ -16,6 +16,8 @@ import pytest
 import torch
 import yaml
 
+from latentopt.studies import infer_kind
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests/data/tiny.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,7 +44,7 @@ def test_explicit_kind_gives_the_same_dag(tmp_path):
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     explicit = yaml.safe_load(yaml.safe_dump(cfg))
     for study in explicit["studies"].values():
-        study["kind"] = "trajectories" if study["system"].get("model") == "ferrosim" else "spins"
+        study["kind"] = infer_kind(study)
     dags = []
     for name, c in (("implicit", cfg), ("explicit", explicit)):
         path = tmp_path / f"{name}.yaml"

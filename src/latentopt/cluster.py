@@ -218,3 +218,59 @@ def neb(study: dict, gpu: bool = False) -> dict[str, int]:
 
 def evaluate_transitions(study: dict, gpu: bool = False) -> dict[str, int]:
     return {"mem_mb": _mb(500), "runtime": _minutes(60)}
+
+
+# ------------------------------------------------------------------ upscaling studies (kind: upscaling)
+#: seconds per generated or critic-scored state of 64 x 64 sites, forward + backward, on 2 CPU threads, for
+#: the default study's network widths (scaled by width)
+SEC_PER_GAN_STATE = 4e-3
+
+
+def _thermal_sweeps(study: dict) -> int:
+    return study["simulate"]["n_anneal"] + study["simulate"]["n_hold"]
+
+
+def thermal_shard(study: dict, threads: int) -> dict[str, int]:
+    """One shard of thermal states: ``ceil(n_samples / shards)`` chains of ``n_anneal + n_hold`` sweeps."""
+    L, sim = study["system"]["L"], study["simulate"]
+    m = math.ceil(sim["n_samples"] / sim["shards"])
+    seconds = m * _thermal_sweeps(study) * L * L * SEC_PER_SPIN_UPDATE / max(1, threads)
+    return {"mem_mb": _mb(3 * _state_mb(L, m, 8)), "runtime": _minutes(seconds)}
+
+
+def merge_thermal(study: dict, gpu: bool = False) -> dict[str, int]:
+    L, n = study["system"]["L"], study["simulate"]["n_samples"]
+    return {"mem_mb": _mb(3 * _state_mb(L, n)), "runtime": _minutes(60)}
+
+
+def train_gan(study: dict, gpu: bool = False) -> dict[str, int]:
+    """``epochs`` passes over the data, each state scored ``~2 (n_critic + 1) / n_critic`` times by the critic."""
+    L, n, gan = study["system"]["L"], study["simulate"]["n_samples"], study["gan"]
+    passes = gan["epochs"] * (3 + 2 / gan["n_critic"]) + sum(s * s for s in gan["energy_scales"])
+    width = (gan["channels"] + gan["out_channels"] + sum(gan["critic_channels"])) / 112  # the default study's: 1
+    seconds = passes * n * _scale(L) * width * SEC_PER_GAN_STATE
+    return {"mem_mb": _mb(3 * _state_mb(L, n) + 500 * _scale(L)), "runtime": _minutes(seconds, gpu)}
+
+
+def generate_scale(study: dict, gpu: bool = False) -> dict[str, int]:
+    """The largest scale: ``n_generate`` (plus calibration) states of ``(s L)^2`` sites, exact energies."""
+    L, ev = study["system"]["L"], study["evaluate"]
+    side = L * max(ev["scales"])
+    n = ev["n_generate"] + (ev["calibration_n"] if ev["calibrate"] else 0)
+    return {"mem_mb": _mb(4 * _state_mb(side, n)), "runtime": _minutes(n * _scale(side) * SEC_PER_STATE_DECODE, gpu)}
+
+
+def heatbath_reference(study: dict, threads: int) -> dict[str, int]:
+    """``heatbath_per_T`` chains per temperature at ``(s L)^2`` sites, plus as many generated states."""
+    L, ev, sim = study["system"]["L"], study["evaluate"], study["simulate"]
+    side = L * (ev["heatbath_scale"] or max(ev["scales"]))
+    m = ev["heatbath_per_T"] * sim["n_temperatures"]
+    seconds = m * _thermal_sweeps(study) * side * side * SEC_PER_SPIN_UPDATE / max(1, threads)
+    return {"mem_mb": _mb(4 * _state_mb(side, m, 8)), "runtime": _minutes(seconds + m * _scale(side) * SEC_PER_STATE_DECODE)}
+
+
+def evaluate_upscaling(study: dict, gpu: bool = False) -> dict[str, int]:
+    """Structure factors and seam checks of every generated set."""
+    L, ev = study["system"]["L"], study["evaluate"]
+    mb = sum(4 * _state_mb(L * s, ev["n_generate"]) for s in ev["scales"])
+    return {"mem_mb": _mb(mb), "runtime": _minutes(60 + 0.01 * ev["n_generate"] * len(ev["scales"]))}

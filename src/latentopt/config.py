@@ -392,6 +392,30 @@ def _check_transitions(prefix: str, study: dict[str, Any], all_studies: dict, ro
         raise ConfigError(f"{prefix}.meta.images: [{lo}, {hi}] is reversed; expected [fewest, most] images")
 
 
+def _check_upscaling(prefix: str, study: dict[str, Any], root: Path) -> None:
+    sim, gan, ev = study["simulate"], study["gan"], study["evaluate"]
+    L, u = study["system"]["L"], gan["upsample"]
+    if L % u or (L // u) % 2:
+        raise ConfigError(f"{prefix}.system.L: {L} must be an even multiple of gan.upsample = {u} (the noise block "
+                          f"has L / upsample cells a side, an even number for the seam check)")
+    if sim["T_min"] > sim["T_max"]:
+        raise ConfigError(f"{prefix}.simulate.T_min: must not exceed T_max ({sim['T_min']} > {sim['T_max']})")
+    if sim["T_start"] < sim["T_max"]:
+        raise ConfigError(f"{prefix}.simulate.T_start: the anneal starts at or above T_max "
+                          f"({sim['T_start']} < {sim['T_max']})")
+    if sim["shards"] > sim["n_samples"]:
+        raise ConfigError(f"{prefix}.simulate.shards: {sim['shards']} shards for {sim['n_samples']} samples; "
+                          "expected shards <= n_samples")
+    if gan["batch_size"] > sim["n_samples"]:
+        raise ConfigError(f"{prefix}.gan.batch_size: {gan['batch_size']} is larger than the training set "
+                          f"(simulate.n_samples = {sim['n_samples']})")
+    if ev["heatbath_scale"] is None:
+        ev["heatbath_scale"] = max(ev["scales"])
+    elif ev["heatbath_scale"] not in ev["scales"]:
+        raise ConfigError(f"{prefix}.evaluate.heatbath_scale: {ev['heatbath_scale']} is not among "
+                          f"evaluate.scales {ev['scales']}")
+
+
 #: the semantic checks of each study kind: ``check(prefix, study, root)`` raises :class:`ConfigError`
 CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories, "schedules": _check_schedules,
-          "transitions": _check_transitions}
+          "transitions": _check_transitions, "upscaling": _check_upscaling}

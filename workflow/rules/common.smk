@@ -56,10 +56,16 @@ def run_settings(wc):
     return study(wc)[block][wc.run]
 
 
+def shard_files(wc):
+    """The simulation shards of a study (spins and upscaling studies)."""
+    n = study(wc)["simulate"]["shards"]
+    return [f"results/{wc.study}/data/shards/shard{k}.h5" for k in range(n)]
+
+
 def estimate(stage):
     """``resources:`` callables (mem_mb, runtime) of a stage, from the study's sizes (latentopt.cluster)."""
     fn = getattr(cluster, stage)
-    if stage == "simulate_shard":
+    if stage in ("simulate_shard", "thermal_shard", "heatbath_reference"):
         get = lambda wc, threads: fn(study(wc), threads)
     elif stage in ("trajectories", "ground_truth"):
         get = lambda wc, threads: fn(study(wc))

@@ -9,11 +9,6 @@ localrules:
     plot_run,
 
 
-def shard_files(wc):
-    n = study(wc)["simulate"]["shards"]
-    return [f"results/{wc.study}/data/shards/shard{k}.h5" for k in range(n)]
-
-
 def run_files(wc):
     return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
 

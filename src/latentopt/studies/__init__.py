@@ -21,6 +21,8 @@ schedules      Biswas et al. 2023            beta_c(i) families -> trajectory VA
                                              -> BO rounds, one jrVAE training per evaluation -> final models
 transitions    Bushuev & Lobanov 2020        relaxed end states -> initial path -> GNEB with climbing image ->
                                              saddle check; meta-learned NEB on the single-spin benchmark
+upscaling      Mills et al. 2019             thermal states at L -> energy-conditioned periodic WGAN ->
+                                             generated states at 1x, 2x, 4x L, judged by exact energies
 =============  ============================  ==================================================
 """
 
@@ -54,7 +56,9 @@ class Kind:
     figures : tuple of str
         Figures drawn once per study: ``results/<study>/figures/<name>.png``.
     run_block : str
-        The study key holding the study's named runs (one output file per run).
+        The study key holding the study's named runs (one output file per run): a mapping
+        (its keys are the runs) or, as a dotted path, a list (its items are the runs, e.g.
+        ``evaluate.scales`` of an upscaling study).
     run_figures : tuple of str
         Figures drawn per run: ``results/<study>/figures/<pattern>.png`` with ``{run}``
         replaced by the run's name.
@@ -75,7 +79,12 @@ class Kind:
 
     def runs(self, study: Mapping) -> list[str]:
         """Names of the runs of ``study`` (the keys of its ``run_block``), in config order."""
-        return list(study.get(self.run_block) or {})
+        block: object = study
+        for key in self.run_block.split("."):
+            block = block.get(key) if isinstance(block, Mapping) else None
+        if isinstance(block, (list, tuple)):
+            return [str(item) for item in block]
+        return list(block or {})
 
     def targets(self, name: str, study: Mapping) -> list[str]:
         """The final files of study ``name``: ``metrics.json``, the study figures, the per-run figures.
@@ -152,6 +161,17 @@ register_kind(Kind(
              "saddle check (Hessian), doubled images; meta-learned (gamma, mu, beta) -> evaluate",
     figures=("energy_paths", "path_snapshots", "path_charge", "methods_table", "meta_loss", "meta_convergence"),
     run_block="runs",
+))
+
+register_kind(Kind(
+    name="upscaling",
+    paper="Mills, Casert & Tamblyn, NeurIPS 2019 ML4PS workshop (RUGAN)",
+    pipeline="thermal states at L (sharded heat bath over a temperature grid) -> energy-conditioned periodic "
+             "WGAN-GP + CT -> generated states at each scale (exact energies, seam check) -> heat-bath states at "
+             "the largest scale (energies, structure factor, states per second) -> evaluate",
+    figures=("train_samples", "seams", "structure_factor", "heatbath_comparison", "gan_training"),
+    run_block="evaluate.scales",
+    run_figures=("generated_x{run}", "fidelity_x{run}"),
 ))
 
 #: the kind of a study that names neither ``kind`` nor ``system.model``

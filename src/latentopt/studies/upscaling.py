@@ -23,7 +23,8 @@ Config (one study; keys and defaults, see :data:`GAN_DEFAULTS`, :data:`EVALUATE_
     evaluate: {scales, n_generate, seed, calibrate, calibration_n, calibration_seed,
                heatbath_scale, heatbath_per_T, heatbath_seed, batch_size, n_show}
 
-:func:`check_config` validates a study and fills the defaults.
+The workflow validates a study with ``workflow/schemas/kinds/upscaling.schema.yaml`` and
+``latentopt.config`` (which fill the defaults).
 
 Files (``results/<study>/``):
 
@@ -249,58 +250,6 @@ def with_defaults(block: dict | None, defaults: dict) -> dict:
     if unknown:
         raise ValueError(f"unknown keys {unknown}; expected some of {sorted(defaults)}")
     return {**defaults, **block}
-
-
-def check_config(study: dict, prefix: str = "upscaling") -> dict:
-    """Validate an upscaling study (``system``, ``simulate``, ``gan``, ``evaluate``); return it with defaults.
-
-    Checks what a schema cannot: ``system.L`` divisible by ``gan.upsample`` with an even
-    number of noise cells (the seam check compares the boundary with the middle line, an
-    image of it under the generator's cell-shift symmetry), known scales (distinct
-    positive ints), the heat-bath scale among them, ``gan.n_critic >= 1``, and the
-    ``simulate`` block (:func:`check_simulate`).
-
-    Raises
-    ------
-    ValueError
-        With the dotted key, e.g. ``upscaling.gan.n_critic: expected an int >= 1, got 0``.
-    """
-    def fail(key: str, msg: str):
-        raise ValueError(f"{prefix}.{key}: {msg}")
-
-    out = dict(study)
-    for name, defaults in (("gan", GAN_DEFAULTS), ("evaluate", EVALUATE_DEFAULTS)):
-        try:
-            out[name] = with_defaults(study.get(name), defaults)
-        except ValueError as exc:
-            fail(name, str(exc))
-    try:
-        check_simulate(study["simulate"])
-    except ValueError as exc:
-        raise ValueError(f"{prefix}.{exc}") from None
-    gan, ev = out["gan"], out["evaluate"]
-    L, u = int(study["system"]["L"]), gan["upsample"]
-    if not isinstance(u, int) or u < 1:
-        fail("gan.upsample", f"expected a positive int, got {u!r}")
-    if L % u or (L // u) % 2:
-        fail("system.L", f"{L} must be an even multiple of gan.upsample={u} (L / upsample even)")
-    if not isinstance(gan["n_critic"], int) or gan["n_critic"] < 1:
-        fail("gan.n_critic", f"expected an int >= 1, got {gan['n_critic']!r}")
-    for key in ("epochs", "batch_size"):
-        if not isinstance(gan[key], int) or gan[key] < (2 if key == "batch_size" else 1):
-            fail(f"gan.{key}", f"expected a positive int{' >= 2' if key == 'batch_size' else ''}, got {gan[key]!r}")
-    scales = ev["scales"]
-    if (not isinstance(scales, (list, tuple)) or not scales
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in scales)
-            or len(set(scales)) != len(scales)):
-        fail("evaluate.scales", f"expected distinct positive ints (linear upscaling factors), got {scales!r}")
-    hb = ev["heatbath_scale"] if ev["heatbath_scale"] is not None else max(scales)
-    if hb not in scales:
-        fail("evaluate.heatbath_scale", f"{hb!r} is not among evaluate.scales {list(scales)}")
-    out["evaluate"] = {**ev, "heatbath_scale": hb}
-    if not isinstance(ev["n_generate"], int) or ev["n_generate"] < 2:
-        fail("evaluate.n_generate", f"expected an int >= 2, got {ev['n_generate']!r}")
-    return out
 
 
 # --------------------------------------------------------------------------- GAN
@@ -591,3 +540,201 @@ def summarize(metrics_per_scale: dict[int, dict], hb: dict, comparison: dict, da
                      "final_energy_mae": float(history["energy_mae"][-1]),
                      "final_energy_r": float(history["energy_r"][-1])},
     }
+
+
+# --------------------------------------------------------------------------- workflow steps
+def generate_step(generator_path: str | Path, dataset_path: str | Path, system: dict, evaluate: dict, scale: int,
+                  device="cpu") -> tuple[dict[str, np.ndarray], dict, dict | None]:
+    """States of requested energies at one scale, with exact energies (rule ``generate_scale``).
+
+    ``evaluate.n_generate`` energies are drawn from the training labels
+    (:func:`requested_labels`, ``evaluate.seed``); with ``evaluate.calibrate`` the
+    generator is fed calibrated labels (:func:`calibrate_generator` on
+    ``evaluate.calibration_n`` other draws at this scale).
+
+    Returns
+    -------
+    arrays : dict
+        ``spins (n, 3, sL, sL) float32``, ``requested``, ``label``, ``energy``, ``T``, ``index``.
+    attrs : dict
+        ``system`` (with ``L = sL``), ``scale``, ``seconds``, ``states_per_s``, ``calibrated``.
+    calibration : dict or None
+        The calibration (``table``, ``raw``) with ``evaluate.calibrate``.
+    """
+    from latentopt.models.rugan import load_generator
+
+    data, _ = load_dataset(dataset_path)
+    G = load_generator(generator_path, device=device)
+    calibration = None
+    if evaluate["calibrate"]:
+        calibration = calibrate_generator(G, data, system, evaluate["calibration_n"], evaluate["calibration_seed"],
+                                          device, evaluate["batch_size"], scale=scale)
+    g = generate_scale(G, requested_labels(data, evaluate["n_generate"], evaluate["seed"]), system, scale,
+                       evaluate["seed"], device, evaluate["batch_size"],
+                       calibration=calibration["table"] if calibration else None)
+    arrays = {k: g[k] for k in ("spins", "requested", "label", "energy", "T", "index")}
+    attrs = {"system": {**system, "L": int(g["spins"].shape[-1])}, "scale": int(scale), "seconds": g["seconds"],
+             "states_per_s": g["states_per_s"], "calibrated": calibration is not None}
+    return arrays, attrs, calibration
+
+
+def heatbath_step(generator_path: str | Path, system: dict, simulate: dict, evaluate: dict,
+                  device="cpu") -> tuple[dict[str, np.ndarray], dict]:
+    """Heat-bath states sampled directly at the heat-bath scale, and both rates timed in one job (rule ``heatbath_reference``).
+
+    :func:`heatbath_reference` draws ``evaluate.heatbath_per_T`` states per training
+    temperature at ``evaluate.heatbath_scale`` times the training size; right after it,
+    the generator makes as many states of that size (the rate does not depend on the
+    labels; the mean heat-bath energy is requested). Both timings run in this one job, on
+    the same threads, so their ratio is not skewed by other jobs of the workflow.
+
+    Returns
+    -------
+    arrays : dict
+        ``spins (m, 3, sL, sL) float32``, ``energy (m,)``, ``T (m,)``.
+    attrs : dict
+        ``system`` (with ``L = sL``), ``scale``, ``seconds``, ``states_per_s``, ``sweeps``
+        (per state), ``generator_seconds``, ``generator_states_per_s``, ``speedup``
+        (generated over heat-bath states per second).
+    """
+    from latentopt.models.rugan import load_generator
+
+    scale = int(evaluate["heatbath_scale"])
+    hb = heatbath_reference(system, simulate, scale, evaluate["heatbath_per_T"], evaluate["heatbath_seed"])
+    G = load_generator(generator_path, device=device)
+    labels = np.full(len(hb["energy"]), float(np.mean(hb["energy"])))
+    from latentopt.models.rugan import generate
+
+    generate(G, labels[:min(len(labels), evaluate["batch_size"])], scale, evaluate["seed"] + 1, device,
+             evaluate["batch_size"])  # warm-up
+    t0 = time.perf_counter()
+    generate(G, labels, scale, evaluate["seed"], device, evaluate["batch_size"])
+    gen_seconds = time.perf_counter() - t0
+    attrs = {"system": {**system, "L": int(hb["spins"].shape[-1])}, "scale": scale, "seconds": hb["seconds"],
+             "states_per_s": hb["states_per_s"], "sweeps": hb["sweeps"], "generator_seconds": gen_seconds,
+             "generator_states_per_s": len(labels) / gen_seconds,
+             "speedup": (len(labels) / gen_seconds) / hb["states_per_s"]}
+    return {k: hb[k] for k in ("spins", "energy", "T")}, attrs
+
+
+def evaluate(system: dict, evaluate: dict, dataset_path: str | Path, history_path: str | Path,
+             generated_paths: dict[int, str | Path], heatbath_path: str | Path) -> tuple[dict, dict]:
+    """Metrics and figures of an upscaling study (rule ``evaluate_upscaling``).
+
+    Parameters
+    ----------
+    system, evaluate : dict
+        The study's blocks.
+    dataset_path, history_path, heatbath_path : path
+        ``data/dataset.h5``, ``gan/history.h5``, ``heatbath/x<s>.h5``.
+    generated_paths : dict
+        Scale -> ``generated/x<s>.h5``.
+
+    Returns
+    -------
+    metrics : dict
+        :func:`summarize`, where ``speedup`` and the heat-bath rate are the one-job timing of
+        :func:`heatbath_step`; per scale also ``calibrated`` (and ``raw`` is not repeated here).
+    figures : dict
+        ``train_samples``, ``seams``, ``structure_factor``, ``heatbath_comparison``,
+        ``gan_training``: :class:`matplotlib.figure.Figure` (the per-scale figures are
+        :func:`scale_figures`).
+    """
+    from latentopt.plots import upscaling as P
+    from latentopt.trainers.gan import read_gan_history
+
+    data, _ = load_dataset(dataset_path)
+    history = read_gan_history(history_path)
+    generated, per_scale = {}, {}
+    for s, path in sorted(generated_paths.items()):
+        g = read_h5(path, ["spins", "requested", "energy", "T"])
+        attrs = read_attrs(path)
+        g["states_per_s"] = float(attrs["states_per_s"])
+        generated[s] = g
+        per_scale[s] = {**scale_metrics(g, system), "calibrated": bool(attrs.get("calibrated", False))}
+    hb = read_h5(heatbath_path, ["spins", "energy", "T"])
+    hb_attrs = read_attrs(heatbath_path)
+    hb.update(seconds=float(hb_attrs["seconds"]), states_per_s=float(hb_attrs["states_per_s"]),
+              sweeps=int(hb_attrs["sweeps"]))
+    hs = int(hb_attrs["scale"])
+    comparison = compare_with_heatbath(generated[hs], hb, train=data)
+    metrics = summarize(per_scale, hb, comparison, data, history)
+    metrics["heatbath"]["generator_states_per_s"] = float(hb_attrs["generator_states_per_s"])
+    metrics["speedup"] = float(hb_attrs["speedup"])
+
+    n_show = int(evaluate["n_show"])
+    figures = {}
+    order = np.argsort(data["energy"])
+    show = order[np.linspace(0, len(order) - 1, n_show).astype(int)]
+    figures["train_samples"] = P.plot_samples(data["spins"][show], data["energy"][show],
+                                              suptitle=f"training states ({system['L']}$^2$)")
+    figures["seams"] = P.plot_seam_check({f"{s}x": g["spins"] for s, g in generated.items()}, system,
+                                         {f"{s}x": metrics["scales"][str(s)] for s in generated})
+    side = hb["spins"].shape[-1]
+    names = {"generated": f"generated {hs}x ({side}$^2$)", "heatbath": f"heat bath ({side}$^2$)",
+             "train": f"training states ({system['L']}$^2$)"}
+    figures["structure_factor"] = P.plot_structure_factor(
+        {names[k]: v for k, v in comparison["profiles"].items()},
+        {names[k]: comparison[f"peak_q_{k}"] for k in comparison["profiles"]},
+        float(np.arctan2(system["D"], system["J"])))
+    figures["heatbath_comparison"] = P.plot_heatbath_comparison(comparison["per_T"], f"{side}$^2$")
+    figures["gan_training"] = P.plot_gan_training(history)
+    return metrics, figures
+
+
+def metrics_html(metrics: dict, study: str) -> str:
+    """A small self-contained HTML table of an upscaling study: per scale KS, p, r, MAE, seam check, rate, and the paper's KS and p."""
+    import html
+
+    def fmt(v, spec):
+        return "" if v is None else format(v, spec)
+
+    head = ["scale", "L", "KS", "p", "paper KS", "paper p", "Pearson r", "MAE (J)", "bias (J)", "seam KS",
+            "seam excess (J)", "states/s", "calibrated"]
+    rows = []
+    for s, m in metrics["scales"].items():
+        rows.append([f"{s}x", str(m["L"]), fmt(m["ks"], ".4f"), fmt(m["p_value"], ".3g"), fmt(m.get("paper_ks"), ".2f"),
+                     fmt(m.get("paper_p_value"), ".2f"), fmt(m["pearson_r"], ".4f"), fmt(m["mae"], ".4f"),
+                     fmt(m["bias"], "+.4f"), fmt(m["seam_ks"], ".4f"),
+                     f"{m['seam_excess']:+.4f} ± {m['seam_excess_se']:.4f}", fmt(m["states_per_s"], ".1f"),
+                     "yes" if m.get("calibrated") else "no"])
+    hb, t = metrics["heatbath"], metrics["training"]
+    line = (f"Heat bath at {hb['L']}^2 ({hb['sweeps']} sweeps per state): {hb['states_per_s']:.2f} states/s; "
+            f"generator in the same job: {hb['generator_states_per_s']:.1f} states/s, {metrics['speedup']:.0f}x faster. "
+            f"Energies generated vs heat bath at matched T: KS {hb['energy_ks']:.3f} (p {hb['energy_p']:.3g}); "
+            f"structure-factor peak |q|: generated {hb['peak_q_generated']:.3f}, heat bath {hb['peak_q_heatbath']:.3f}. "
+            f"Trained on {t['n_states']} states of {t['L']}^2 with energies in [{t['energy_min']:.3f}, "
+            f"{t['energy_max']:.3f}] J, {t['epochs']} epochs.")
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
+            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
+            f"<h3>{html.escape(study)}: requested vs realized energy per spin (exact Hamiltonian) at each scale</h3>"
+            f"<table><tr>{cells}</tr>{body}</table><p>{html.escape(line)}</p></body></html>")
+
+
+def scale_figures(generated_path: str | Path, scale_metrics: dict, n_show: int) -> dict:
+    """The figures of one scale (rule ``plot_scale``): generated states and requested vs realized energies.
+
+    Parameters
+    ----------
+    generated_path : path
+        ``generated/x<s>.h5``.
+    scale_metrics : dict
+        ``metrics.json``'s ``scales["<s>"]`` (KS, p, r, MAE in the titles).
+    n_show : int
+        States shown, spread evenly over the sorted requested energies.
+
+    Returns
+    -------
+    dict
+        ``samples``, ``fidelity``: :class:`matplotlib.figure.Figure`.
+    """
+    from latentopt.plots import upscaling as P
+
+    g = read_h5(generated_path, ["spins", "requested", "energy"])
+    s, side = int(read_attrs(generated_path)["scale"]), g["spins"].shape[-1]
+    pick = np.argsort(g["requested"])[np.linspace(0, len(g["requested"]) - 1, n_show).astype(int)]
+    return {"samples": P.plot_samples(g["spins"][pick], g["energy"][pick], g["requested"][pick],
+                                      suptitle=f"generated at {s}x ({side}$^2$)"),
+            "fidelity": P.plot_requested_vs_realized(g["requested"], g["energy"], scale_metrics, f"{s}x ({side}$^2$)")}

@@ -526,3 +526,18 @@ def write_gan_history(path: str | os.PathLike, history: Mapping[str, Any],
     """
     datasets = {k: np.asarray(history[k], dtype=np.float64) for k in GAN_HISTORY_KEYS}
     write_h5(path, datasets, {**dict(attrs or {}), "generator_steps": int(history.get("generator_steps", -1))})
+
+
+def read_gan_history(path: str | os.PathLike) -> dict[str, Any]:
+    """Read ``gan/history.h5`` (:func:`write_gan_history`): the series and ``generator_steps``.
+
+    Raises
+    ------
+    latentopt.errors.UnreadableFileError
+        If the file is missing, unreadable or lacks a series (the message names the file).
+    """
+    from latentopt.io import read_attrs, read_h5
+
+    history: dict[str, Any] = read_h5(path, list(GAN_HISTORY_KEYS))
+    history["generator_steps"] = int(read_attrs(path).get("generator_steps", -1))
+    return history
