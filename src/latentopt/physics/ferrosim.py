@@ -35,9 +35,10 @@ The gradient is
 
 which is FerroSim's ``K (p_i - sum_j p_j / 4)`` on the periodic and the ``"ferrosim"``
 lattice (the sum over the neighbours that exist); the mean-field depolarization energy is
-written so that its gradient is exactly ``alpha_dep <p>``. Because the dynamics below is
-the exact gradient flow of ``F`` for every boundary (``w`` is symmetric), ``F`` never
-increases under a constant field (tested for all three).
+written so that its gradient is exactly ``alpha_dep <p>``. The dynamics below is the
+exact gradient flow of ``F`` for every boundary (``w`` is symmetric), so ``F`` never
+increases under a constant field; explicit Euler steps within the stability bound keep
+that (tested for all three boundaries).
 
 Dynamics: relaxational (Landau-Khalatnikov), ``dp_i/dt = -gamma dF/dp_i``, integrated with
 the explicit (forward) Euler scheme, all sites updated simultaneously from the previous
