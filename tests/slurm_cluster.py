@@ -37,12 +37,35 @@ def _which(name: str) -> str | None:
                                        if p.exists()), None)
 
 
+#: how long apt waits for another package manager (unattended upgrades, a parallel apt) to release its locks
+APT_LOCK_TIMEOUT = 900
+
+
+def apt_get(*args: str, lock_timeout: float = APT_LOCK_TIMEOUT, poll: float = 5.0) -> None:
+    """Run ``apt-get -qq ARGS``, waiting while another package manager holds the dpkg or apt lists lock.
+
+    ``DPkg::Lock::Timeout`` makes apt wait for the dpkg lock itself; the apt lists lock of
+    ``apt-get update`` is retried here until ``lock_timeout`` seconds have passed. Any other
+    failure raises :class:`subprocess.CalledProcessError` at once.
+    """
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "-o", f"DPkg::Lock::Timeout={int(lock_timeout)}", "-qq", *args]
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode == 0:
+            return
+        locked = "Could not get lock" in proc.stderr or "Unable to lock" in proc.stderr
+        if not locked or time.monotonic() > deadline:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout, proc.stderr)
+        time.sleep(poll)
+
+
 def install() -> None:
     """apt-get install the packages if a binary is missing (no service is started)."""
     if all(_which(b) for b in BINARIES):
         return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+    apt_get("update")
     # policy-rc.d 101: the packages' own services stay stopped
     policy = Path("/usr/sbin/policy-rc.d")
     created = not policy.exists()
@@ -50,7 +73,7 @@ def install() -> None:
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
     try:
-        subprocess.run(["apt-get", "install", "-y", "-qq", *PACKAGES], check=True, env=env, capture_output=True)
+        apt_get("install", "-y", *PACKAGES)
     finally:
         if created:
             policy.unlink()

@@ -79,6 +79,8 @@ def test_gpu_requests_follow_device(tmp_path):
         assert "gpu=1" in auto[rule] and "gpu=0" in cpu[rule], (rule, auto[rule], cpu[rule])
         assert "mem_mb=" in auto[rule] and "runtime=" in auto[rule]
     assert "gpu" not in auto["simulate_shard"] and "mem_mb=" in auto["simulate_shard"]
+    # the torch heat bath (and its GPU request) only where `device: cuda` selects it
+    assert "gpu=1" in dry_run_resources("cuda", tmp_path)["simulate_shard"]
 
 
 def test_trajectory_gpu_requests_follow_device(tmp_path):

@@ -1,8 +1,13 @@
 """End-to-end: the tiny study through Snakemake produces every contracted file; reruns are minimal."""
 
 import json
+import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -13,6 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests/data/tiny.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def snakemake(workdir, *args, config=TINY):
@@ -100,8 +106,15 @@ def test_contracted_files(tiny_run):
         assert json.loads(attrs["settings"])["seed"] == settings["seed"]
         assert (res / f"figures/optimize/{run}.png").stat().st_size > 0
 
+    # polish: true relaxes the best decoded state in spin space: lower energy, both values reported
+    out, _ = h5(res / "optimize/sto-E.h5")
+    assert out["polished_spins"].shape == (3, L, L) and float(out["polished_value"]) <= float(out["best_value"])
+    assert np.allclose(np.linalg.norm(out["polished_spins"], axis=0), 1.0, atol=1e-5)
+
     metrics = json.loads((res / "metrics.json").read_text())
-    assert set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"]}
+    polished = {f"{r} (polished)" for r, s in cfg["optimize"].items() if s.get("polish")}
+    assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished}
+    assert metrics["runs"]["sto-E"]["polished_value"] == pytest.approx(float(out["polished_value"]))
     for m in metrics["sets"].values():
         for key in ("energy_mean", "energy_std", "max_local_energy_density", "nodal_points_mean", "W_mean", "Mz_mean"):
             assert np.isfinite(m[key])
@@ -250,3 +263,115 @@ def test_trajectory_study_without_ground_truth_simulates_random_search(ferro_run
     from latentopt.optimizers.bayes import random_search
     expected = random_search(truth["y"][ok], len(bo["y"]), 5, seed=1)
     assert np.allclose(bo["random_best"], expected)
+
+
+# ------------------------------------------------------------------ bad inputs end with one clear line
+def copy_run(src: Path, dst: Path) -> Path:
+    """A copy of a finished run (results and Snakemake's metadata, timestamps kept) to break on purpose."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def console_error(proc) -> str:
+    """The one line a failing script printed to the console (latentopt's excepthook)."""
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("latentopt: ")]
+    assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return lines[0]
+
+
+def test_truncated_dataset_fails_with_one_line(tiny_run, tmp_path):
+    """dataset.h5 cut short (a full disk): the rule stops with file, problem and fix; nothing half-written."""
+    work = copy_run(tiny_run, tmp_path / "run")
+    dataset = work / "results/tiny/data/dataset.h5"
+    dataset.write_bytes(dataset.read_bytes()[: dataset.stat().st_size // 2])
+    proc = snakemake(work, "--cores", "2", "results/tiny/vae/model.pt")
+    assert proc.returncode != 0
+    line = console_error(proc)
+    assert "results/tiny/data/dataset.h5: not a readable HDF5 file, truncated or corrupt" in line
+    assert "delete it and rerun" in line and "Traceback" not in line
+    assert not (work / "results/tiny/vae/model.pt").exists()
+    assert not list((work / "results").rglob("*.tmp*"))
+    log = (work / "results/tiny/logs/train_vae.log").read_text()
+    assert log.rstrip().splitlines()[-1] == line  # the log ends with the same line, not a traceback
+
+
+def test_diverging_training_fails_with_one_line(tiny_run, tmp_path):
+    """vae.lr: 10 makes the loss NaN: one line naming the epoch and the setting; no model file left."""
+    work = copy_run(tiny_run, tmp_path / "run")
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["studies"]["tiny"]["vae"]["lr"] = 10.0
+    path = tmp_path / "lr10.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(work, "--cores", "2", "results/tiny/vae/model.pt", config=path)
+    assert proc.returncode != 0
+    line = console_error(proc)
+    assert re.search(r"studies\.tiny: train VAE: the loss became (nan|inf) in epoch \d+ of 2; lower vae\.lr "
+                     r"\(now 10\.0\)", line), line
+    assert not (work / "results/tiny/vae/model.pt").exists()
+
+
+def test_corrupt_model_file_fails_with_one_line(tiny_run, tmp_path):
+    work = copy_run(tiny_run, tmp_path / "run")
+    model = work / "results/tiny/vae/model.pt"
+    model.write_bytes(b"not a model" * 10)
+    proc = snakemake(work, "--cores", "2", "results/tiny/samples/vae.h5")
+    assert proc.returncode != 0
+    line = console_error(proc)
+    assert "results/tiny/vae/model.pt: not a readable model file" in line and "delete it and rerun" in line
+
+
+# ------------------------------------------------------------------ killed runs resume to the same outputs
+KILL_STUDY = {
+    "device": "cpu", "threads": 1, "progress": False,
+    "studies": {"kill": {
+        "system": {"L": 16, "D": 0.3, "K": 0.05},
+        "simulate": {"n_samples": 400, "n_sweeps": 20, "shards": 1, "seed": 1},
+        "vae": {"latent_dim": 4, "epochs": 12, "batch_size": 8, "val_fraction": 0.1, "seed": 2},
+        "optimize": {"ga": {"algorithm": "genetic", "objective": "energy", "population": 32, "generations": 400,
+                            "checkpoint_every": 5, "seed": 3}},
+    }},
+}
+KILL_TARGET = "results/kill/optimize/ga.h5"
+
+
+def run_and_kill_when(workdir: Path, config: Path, appears: Path, timeout: float = 600) -> None:
+    """Start the workflow, and SIGKILL its whole process group once ``appears`` exists (a checkpoint)."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(config), "--cores", "1", KILL_TARGET]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not appears.exists():
+            assert proc.poll() is None, f"the workflow ended before {appears} appeared"
+            assert time.monotonic() < deadline, f"{appears} did not appear"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_sigkill_during_training_and_optimization_then_unlock_resumes_bit_identically(tmp_path):
+    """README "Troubleshooting": after kill -9, `snakemake --unlock` and the same command finish the run from the
+    checkpoints, with outputs identical to an uninterrupted run."""
+    config = tmp_path / "kill.yaml"
+    config.write_text(yaml.safe_dump(KILL_STUDY))
+    reference = snakemake(tmp_path / "reference", "--cores", "1", KILL_TARGET, config=config)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    work = tmp_path / "killed"
+    run_and_kill_when(work, config, work / "results/kill/.checkpoints/vae.pt")
+    assert not (work / "results/kill/vae/model.pt").exists(), "training finished before the kill"
+    locked = snakemake(work, "--cores", "1", KILL_TARGET, config=config)
+    assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
+    assert snakemake(work, "--unlock", config=config).returncode == 0
+
+    run_and_kill_when(work, config, work / "results/kill/.checkpoints/optimize-ga.pt")
+    assert (work / "results/kill/vae/model.pt").exists() and not (work / f"{KILL_TARGET}").exists()
+    assert snakemake(work, "--unlock", config=config).returncode == 0
+    resumed = snakemake(work, "--cores", "1", KILL_TARGET, config=config)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from" in (work / "results/kill/logs/train_vae.log").read_text()
+    assert "resuming from" in (work / "results/kill/logs/optimize/ga.log").read_text()
+    from compare_results import compare_trees
+
+    assert compare_trees(tmp_path / "reference/results", work / "results") == []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latentopt.errors import UnreadableFileError
 from latentopt.io import read_attrs, read_h5, write_h5
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
 from latentopt.physics.observables import magnetization_z, topological_charge
@@ -55,6 +56,26 @@ def merge_shards(paths: list[str | Path], out: str | Path, attrs: dict) -> None:
     write_h5(out, data, attrs)
 
 
-def load_dataset(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read ``dataset.h5``: arrays (``spins``, ``energy``, ``W``, ``Mz``) and attributes."""
-    return read_h5(path, list(DATASET_KEYS)), read_attrs(path)
+def load_dataset(path: str | Path, L: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Read ``dataset.h5``: arrays (``spins``, ``energy``, ``W``, ``Mz``) and attributes.
+
+    Parameters
+    ----------
+    path : path
+    L : int, optional
+        The expected lattice size (checked when given).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    UnreadableFileError
+        If it is truncated or corrupt, or its arrays do not have the contracted shapes
+        ``spins (n, 3, L, L)``, ``energy``, ``W``, ``Mz`` ``(n,)``.
+    """
+    data = read_h5(path, list(DATASET_KEYS), shapes={"spins": (None, 3, L, L), "energy": (None,), "W": (None,),
+                                                      "Mz": (None,)})
+    n = {k: len(v) for k, v in data.items()}
+    if len(set(n.values())) != 1:
+        raise UnreadableFileError(path, f"datasets have different lengths {n}")
+    return data, read_attrs(path)

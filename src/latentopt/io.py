@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from latentopt import __version__
+from latentopt.errors import UnreadableFileError
 
 
 @contextlib.contextmanager
@@ -96,7 +97,40 @@ def write_h5(path: str | os.PathLike, datasets: Mapping[str, Any], attrs: Mappin
                 f.attrs[key] = _attr_value(value)
 
 
-def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> dict[str, np.ndarray]:
+@contextlib.contextmanager
+def open_h5(path: str | os.PathLike) -> Iterator[h5py.File]:
+    """Open an HDF5 file for reading; a missing, truncated or corrupt file raises one clear error.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    UnreadableFileError
+        If the file is not a readable HDF5 file or a dataset cannot be read (truncated by a
+        full disk, damaged); the message names the file and says to delete it and rerun.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise UnreadableFileError(path, f"not a readable HDF5 file, truncated or corrupt ({_h5_reason(exc)})") from exc
+    try:
+        with f:
+            yield f
+    except OSError as exc:  # a chunk that cannot be read or decompressed
+        raise UnreadableFileError(path, f"damaged HDF5 data ({_h5_reason(exc)})") from exc
+
+
+def _h5_reason(exc: OSError) -> str:
+    """The informative part of an h5py error (they start with 'Unable to synchronously ...')."""
+    text = str(exc)
+    return text[text.find("(") + 1:text.rfind(")")] if "(" in text and text.endswith(")") else text
+
+
+def read_h5(path: str | os.PathLike, names: list[str] | None = None,
+            shapes: Mapping[str, tuple] | None = None) -> dict[str, np.ndarray]:
     """Read datasets from an HDF5 file into a dict of numpy arrays.
 
     Parameters
@@ -104,30 +138,44 @@ def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> dict[str
     path : str or PathLike
     names : list of str, optional
         Dataset names to read; all top-level datasets when omitted.
+    shapes : mapping of str to tuple, optional
+        Expected shape per dataset, ``None`` for any extent along an axis, e.g.
+        ``{"spins": (None, 3, None, None)}``; checked before the data are read.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    KeyError
-        If a requested dataset is missing (the message names file and dataset).
+    UnreadableFileError
+        If the file is truncated or corrupt, a requested dataset is missing, or a dataset
+        has the wrong shape (the message names file and dataset, and the fix).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         keys = names if names is not None else [k for k in f.keys() if isinstance(f[k], h5py.Dataset)]
         out = {}
         for k in keys:
             if k not in f:
-                raise KeyError(f"{path}: dataset {k!r} missing (has {sorted(f.keys())})")
+                raise UnreadableFileError(path, f"dataset {k!r} missing (has {sorted(f.keys())}); the file was "
+                                                "written by another version or is damaged")
+            expected = (shapes or {}).get(k)
+            if expected is not None:
+                shape = f[k].shape
+                if len(shape) != len(expected) or any(e is not None and e != n for e, n in zip(expected, shape)):
+                    want = "(" + ", ".join("n" if e is None else str(e) for e in expected) + ")"
+                    raise UnreadableFileError(path, f"dataset {k!r} has shape {shape}, expected {want}")
             out[k] = f[k][()]
         return out
 
 
 def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
-    """Return the file-level attributes of an HDF5 file (JSON strings decoded)."""
-    with h5py.File(path, "r") as f:
+    """Return the file-level attributes of an HDF5 file (JSON strings decoded).
+
+    Raises
+    ------
+    FileNotFoundError, UnreadableFileError
+        As :func:`read_h5`.
+    """
+    with open_h5(path) as f:
         out = {}
         for k, v in f.attrs.items():
             if isinstance(v, bytes):

@@ -37,6 +37,8 @@ rule simulate_shard:
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
+        # the torch heat bath runs only where `device: cuda` asks for it (numba is faster on CPUs)
+        device="cuda" if DEVICE == "cuda" else "cpu",
     log:
         "results/{study}/logs/simulate/shard{shard}.log",
     benchmark:
@@ -46,6 +48,7 @@ rule simulate_shard:
     threads: THREADS
     resources:
         **estimate("simulate_shard"),
+        **({"gpu": 1} if DEVICE == "cuda" else {}),
     script:
         "../scripts/spins/simulate_shard.py"
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from latentopt.device import DEVICE_CHOICES, resolve_device
+from latentopt.errors import UnreadableFileError
 from latentopt.io import atomic_path
 
 __all__ = [
@@ -333,9 +334,10 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", cls:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file is not a readable model file, lacks ``state_dict``/``hparams``, or
-        the weights do not fit the architecture (the message names the file).
+    UnreadableFileError
+        A ``ValueError``: the file is not a readable model file (truncated, corrupt, or a
+        pickle that ``weights_only=True`` refuses to run), lacks ``state_dict``/``hparams``,
+        or the weights do not fit the architecture (the message names the file and the fix).
     """
     path = Path(path)
     device = as_device(device)
@@ -344,12 +346,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", cls:
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # corrupt zip, pickle error, disallowed type, ...
-        raise ValueError(f"{path}: not a readable model file ({exc})") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFileError(path, f"not a readable model file ({reason})") from exc
     if not isinstance(payload, dict) or not {"state_dict", "hparams"} <= payload.keys():
-        raise ValueError(f"{path}: malformed model file, expected a dict with 'state_dict' and 'hparams'")
+        raise UnreadableFileError(path, "malformed model file, expected a dict with 'state_dict' and 'hparams'")
     try:
         model = (cls or SpinVAE)(**payload["hparams"])
         model.load_state_dict(payload["state_dict"])
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"{path}: weights do not match the stored hparams ({exc})") from exc
+        reason = str(exc).strip().splitlines()[0]
+        raise UnreadableFileError(path, f"weights do not match the stored hparams ({reason})") from exc
     return model.to(device).eval()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from latentopt.errors import DivergedError
 from latentopt.io import atomic_path
 
 Decoder = Callable[[torch.Tensor], torch.Tensor]
@@ -82,7 +84,18 @@ class Recorder:
         self.traces: dict[str, list[float]] = {}
 
     def record(self, iteration: int, z: torch.Tensor, spins: torch.Tensor, values: torch.Tensor, **traces):
-        """Record iteration ``iteration`` given its candidates ``z (m, N)``, states ``(m, 3, L, L)`` and values ``(m,)``."""
+        """Record iteration ``iteration`` given its candidates ``z (m, N)``, states ``(m, 3, L, L)`` and values ``(m,)``.
+
+        Raises
+        ------
+        DivergedError
+            If a value is not finite (a diverging optimizer or a broken decoder; NaN would
+            otherwise rank as the best candidate).
+        """
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            raise DivergedError(f"the objective is not finite at iteration {iteration} "
+                                f"({int((~finite).sum())} of {len(values)} candidates)")
         i = int(torch.argmax(self.sign * values))
         v = float(values[i])
         self.objective.append(v)
@@ -142,12 +155,23 @@ class Checkpointer:
         self.every = max(1, int(every))
 
     def load(self) -> dict[str, Any] | None:
+        """The saved state, or None (with a warning) when there is none, it is unreadable or from other settings.
+
+        Checkpoints are the workflow's own files (outside the declared outputs), written
+        atomically; they hold optimizer and RNG states, so they are read with
+        ``weights_only=False``. Never point a checkpoint path at a file from elsewhere.
+        """
         if self.path is None or not self.path.exists():
             return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        if state.get("fingerprint") != self.key:
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # truncated or corrupt: start over rather than fail
+            warnings.warn(f"{self.path}: unreadable checkpoint ignored, starting from scratch ({exc})")
+            return None
+        if not isinstance(state, dict) or state.get("fingerprint") != self.key:
             warnings.warn(f"{self.path}: checkpoint from other settings ignored")
             return None
+        logging.getLogger(__name__).info("resuming from %s", self.path)
         return state
 
     def maybe_save(self, iteration: int, state_fn: Callable[[], dict], force: bool = False) -> None:

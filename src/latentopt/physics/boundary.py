@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from latentopt.errors import UnreadableFileError
+
 RING_DIRECTIONS = ("up", "down", "radial_out", "radial_in")
 
 
@@ -69,15 +71,26 @@ def load_map(path: str | Path, L: int) -> np.ndarray:
     ------
     FileNotFoundError
         If the file does not exist.
+    UnreadableFileError
+        If the file is not a readable numeric ``.npy`` file.
     ValueError
-        If the array has the wrong shape, non-unit defined vectors, or defines no site.
+        If the array has the wrong shape, non-finite or non-unit defined vectors, or defines no site.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"boundary.file: {path} does not exist")
-    s = np.load(path).astype(np.float64)
+    fix = "write it with numpy.save(path, array) as described in config/README.md"
+    try:
+        s = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UnreadableFileError(path, f"not a readable .npy file ({exc})", fix) from exc
+    if s.dtype.kind not in "fiu":
+        raise UnreadableFileError(path, f"expected a numeric array, got dtype {s.dtype}", fix)
+    s = s.astype(np.float64)
     if s.shape != (3, L, L):
         raise ValueError(f"boundary.file {path}: expected shape (3, {L}, {L}), got {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError(f"boundary.file {path}: contains NaN or inf")
     norm = np.linalg.norm(s, axis=0)
     defined = norm > 0
     if not defined.any():

@@ -22,6 +22,7 @@ import torch
 from matplotlib.figure import Figure
 
 from latentopt.dataset import load_dataset, merge_shards, observables, shard_indices
+from latentopt.errors import DivergedError
 from latentopt.io import array_digest, file_digest, read_attrs, read_h5
 from latentopt.latent import load_decoder, prior_codes
 from latentopt.metrics import reconstruction_ssim, set_metrics
@@ -31,6 +32,8 @@ from latentopt.optimizers import run as run_optimizer
 from latentopt.optimizers.common import result_datasets
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, nodal_points
+from latentopt.physics.minimize import polish
+from latentopt.physics import torch_heatbath
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.observables import magnetization_z, topological_charge
 from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
@@ -45,12 +48,16 @@ log = logging.getLogger(__name__)
 # ------------------------------------------------------------------ simulate_shard, merge_dataset
 
 
-def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.ndarray]:
+def simulate_shard(system: dict, simulate: dict, shard: int,
+                   device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
     """Anneal the samples of one shard of X_IN (heat bath, geometric schedule).
 
     Shard ``k`` of ``S`` simulates a contiguous block of global sample indices; every
     sample's random stream depends only on (seed, index), so the merged data set is
-    identical for any shard or thread count.
+    identical for any shard or thread count. On the CPU the numba kernel
+    (:func:`latentopt.physics.heatbath.anneal`, vectorized across samples) runs; on a CUDA
+    device the torch kernel (:func:`latentopt.physics.torch_heatbath.anneal`), which samples
+    the same distribution from other streams.
 
     Parameters
     ----------
@@ -68,7 +75,10 @@ def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.nda
     model = ChiralMagnet.from_config(system)
     idx = shard_indices(simulate["n_samples"], simulate["shards"], shard)
     temps = geometric_schedule(simulate["T_start"], simulate["T_end"], simulate["n_sweeps"])
-    spins = anneal(model, idx, simulate["seed"], temps)
+    if torch.device(device).type == "cuda":
+        spins = torch_heatbath.anneal(model, idx, simulate["seed"], temps, device=device)
+    else:
+        spins = anneal(model, idx, simulate["seed"], temps)
     return {"index": idx, "spins": spins.astype(np.float32), **observables(spins, model)}
 
 
@@ -119,12 +129,15 @@ def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, 
         ``z (n, N)``, ``spins (n, 3, L, L)``, ``energy (n,)`` per spin (J),
         ``energy_history (iterations, n)``.
     """
-    _, decode = load_decoder(model, device)
-    z0 = torch.as_tensor(read_h5(samples, ["z"])["z"])
+    vae, decode = load_decoder(model, device)
+    z0 = torch.as_tensor(read_h5(samples, ["z"], shapes={"z": (None, vae.hparams["latent_dim"])})["z"])
     objective = make_objective("energy", "min", ChiralMagnet.from_config(system))
-    result = single_code(decode, objective, z0, iterations=settings["iterations"], lr=settings["lr"],
-                         batch_size=settings["batch_size"], device=device, checkpoint=checkpoint, progress=progress,
-                         context=dict(model=file_digest(model), system=system))
+    try:
+        result = single_code(decode, objective, z0, iterations=settings["iterations"], lr=settings["lr"],
+                             batch_size=settings["batch_size"], device=device, checkpoint=checkpoint,
+                             progress=progress, context=dict(model=file_digest(model), system=system))
+    except DivergedError as exc:
+        raise DivergedError(f"relax: {exc}; lower relax.lr (now {settings['lr']})") from exc
     history = result.final["value_history"]
     log.info("energy per spin: %.5f -> %.5f (mean over %d codes)", history[0].mean(), result.final["values"].mean(),
              len(z0))
@@ -135,7 +148,7 @@ def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, 
 # ------------------------------------------------------------------ optimize, plot_run
 
 
-def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = ".",
+def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = ".", key: str = "optimize.<run>",
              device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
              progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
     """One latent-space optimization run (genetic, stochastic or single-code) of a study.
@@ -150,8 +163,15 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
         The validated ``optimize.<run>`` block.
     root : path
         Directory against which a C_BC run's boundary ``file`` is resolved (the repository).
+    key : str
+        The run's config key (``optimize.<run>``), named in error messages.
     device, checkpoint, progress
         See :func:`latentopt.optimizers.run`.
+
+    Raises
+    ------
+    DivergedError
+        If the objective becomes non-finite; the message names ``key`` and the setting to change.
 
     Returns
     -------
@@ -168,23 +188,50 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
                                boundary=boundary, device=device)
     log.info("run on %s: %s", device, run)
     context = dict(model=file_digest(model), system=system, boundary=array_digest(boundary))
-    result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
-                           checkpoint=checkpoint, progress=progress, context=context)
+    try:
+        result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
+                               checkpoint=checkpoint, progress=progress, context=context)
+    except DivergedError as exc:
+        fix = f"lower {key}.lr (now {run['lr']})" if "lr" in run else "check the trained model (vae/model.pt)"
+        raise DivergedError(f"{key}: {exc}; {fix}") from exc
     log.info("%s %s: first iteration %.5f, best %.5f", run["direction"], run["objective"], result.objective[0],
              result.best_value)
     datasets = result_datasets(result)
     if boundary is not None:
         datasets["boundary"] = boundary
+    if run.get("polish"):
+        datasets.update(polish_best(datasets["best_spins"], magnet, objective, device))
+        log.info("polished in real space: %s %.6f -> %.6f, energy per spin %.6f, W %.0f -> %.0f",
+                 run["objective"], result.best_value, datasets["polished_value"], datasets["polished_energy"],
+                 float(topological_charge(datasets["best_spins"])), datasets["polished_W"])
     attrs = dict(algorithm=run["algorithm"], objective=run["objective"], direction=run["direction"],
                  settings=json.dumps(run), system=system)
     return datasets, attrs
 
 
+def polish_best(best_spins: np.ndarray, magnet: ChiralMagnet, objective, device="cpu") -> dict[str, np.ndarray]:
+    """Relax a run's best decoded state in spin space (``polish: true``; L-BFGS on the spheres to a local minimum).
+
+    Returns
+    -------
+    dict
+        ``polished_spins (3, L, L)``, ``polished_value`` (the run's objective on it, natural
+        sign), ``polished_energy`` (per spin, J), ``polished_W``, ``polish_iterations``.
+    """
+    res = polish(best_spins, magnet, device=device)
+    with torch.no_grad():
+        value = float(objective.value(torch.as_tensor(res["spins"][None], device=device)).cpu()[0])
+    return dict(polished_spins=res["spins"], polished_value=np.float64(value),
+                polished_energy=np.float64(res["polished_value"]), polished_W=np.float64(res["W"]),
+                polish_iterations=np.int64(res["iterations"]))
+
+
 def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
     """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
-    data = read_h5(path, ["snapshots", "snapshot_iteration", "snapshot_value"])
+    data = read_h5(path)
+    polished = (data["polished_spins"], data["polished_value"]) if "polished_spins" in data else None
     return plot_best_states(data["snapshots"], data["snapshot_iteration"], data["snapshot_value"],
-                            objective=run["objective"], run=run_name)
+                            objective=run["objective"], run=run_name, polished=polished)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -225,6 +272,9 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
            "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
            "first_iteration_value": float(result["objective"][0]), "best_value": best}
+    if "polished_value" in result:
+        out.update(polished_value=float(result["polished_value"]), polished_energy=float(result["polished_energy"]),
+                   polished_W=float(result["polished_W"]), polish_iterations=int(result["polish_iterations"]))
     for set_name, spins in reference_sets.items():
         values = objective.sign * set_objective(objective, spins)
         ref = float(objective.sign * values.max())
@@ -251,11 +301,12 @@ def metrics_html(metrics: dict, study: str) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
     run_cols = [("algorithm", "algorithm"), ("objective", "objective"), ("direction", "direction"),
                 ("iterations", "iterations"), ("first_iteration_value", "first iteration"), ("best_value", "best"),
-                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE")]
+                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE"),
+                ("polished_value", "polished"), ("polished_energy", "polished energy"), ("polished_W", "polished W")]
     run_rows = []
     for name, r in metrics["runs"].items():
-        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r[k], float) else f"<td>{html.escape(str(r[k]))}</td>"
-                        for k, _ in run_cols)
+        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r.get(k), float)
+                        else f"<td>{html.escape(str(r.get(k, '–')))}</td>" for k, _ in run_cols)
         run_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     run_head = "".join(f"<th>{html.escape(label)}</th>" for _, label in run_cols)
     ssim = metrics["reconstruction_ssim"]
@@ -307,6 +358,8 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
 
     sets = {"dataset": data["spins"], "vae": x_vae, "relaxed": x_rel}
     sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
+    sets.update({f"{name} (polished)": d["polished_spins"][None] for name, d in run_data.items()
+                 if "polished_spins" in d})
     metrics = {"settings": {"system": system, "nodal_threshold": nodal_threshold, "n_show": n_show},
                "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():

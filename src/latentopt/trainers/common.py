@@ -7,6 +7,7 @@ an optional per-batch transform (data augmentation).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -17,7 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from latentopt.errors import DivergedError
 from latentopt.io import atomic_path
+
+log = logging.getLogger(__name__)
 
 #: Per-epoch series recorded by :func:`fit`.
 HISTORY_KEYS = ("loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "epoch_time")
@@ -149,7 +153,8 @@ def data_checksum(data: np.ndarray) -> list[float]:
 def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor, val_data: torch.Tensor, *,
         epochs: int, batch_size: int, lr: float, seed: int, device: torch.device,
         checkpoint: str | Path | None, fingerprint: dict[str, Any], progress: bool = True,
-        transform: Transform | None = None, desc: str = "train VAE") -> dict[str, list[float]]:
+        transform: Transform | None = None, desc: str = "train VAE", lr_key: str = "vae.lr"
+        ) -> dict[str, list[float]]:
     """Train ``model`` (already on ``device``) with Adam; checkpoint after every epoch.
 
     Each epoch visits ``train_data`` in a fresh random order (mini-batches of
@@ -168,6 +173,13 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
     -------
     dict
         :data:`HISTORY_KEYS` -> lists of ``epochs`` floats. The model is left in eval mode.
+
+    Raises
+    ------
+    DivergedError
+        If the training or validation loss of an epoch is not finite; the message names the
+        epoch and the learning-rate setting ``lr_key``. Nothing of that epoch is saved, so the
+        checkpoint keeps the last finite epoch.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
     generator = torch.Generator().manual_seed(seed)
@@ -184,6 +196,7 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
         generator.set_state(state["generator_state"])
         history = {key: list(state["history"][key]) for key in HISTORY_KEYS}
         start = int(state["epoch"])
+        log.info("%s: resuming from %s after epoch %d of %d", desc, checkpoint, start, epochs)
 
     bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=not progress, desc=desc, unit="epoch")
     for epoch in bar:
@@ -191,6 +204,10 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
         loss, reconstruction, kl = _train_epoch(model, loss_fn, optimizer, train_data, batch_size, generator,
                                                 device, transform)
         val_loss, val_reconstruction = _evaluate(model, loss_fn, val_data, batch_size, device)
+        if not math.isfinite(loss) or not (math.isfinite(val_loss) or len(val_data) == 0):
+            bar.close()
+            raise DivergedError(f"{desc}: the loss became {loss if not math.isfinite(loss) else val_loss} in epoch "
+                                f"{epoch + 1} of {epochs}; lower {lr_key} (now {lr}) and rerun")
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         for key, value in zip(HISTORY_KEYS, (loss, reconstruction, kl, val_loss, val_reconstruction,

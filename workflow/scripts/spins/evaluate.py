@@ -9,7 +9,7 @@ from latentopt.scripting import setup
 from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 runs = {Path(p).stem: p for p in sm.input.runs}
 metrics, figures = spins.evaluate(dataset=sm.input.dataset, model=sm.input.model, history=sm.input.history,
                                   vae=sm.input.vae, relaxed=sm.input.relaxed, runs=runs, system=sm.params.system,

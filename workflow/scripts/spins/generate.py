@@ -6,6 +6,6 @@ from latentopt.scripting import setup
 from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 samples = spins.generate(sm.input.model, sm.params.generate, device=resolve_device(sm.params.device))
 write_h5(sm.output[0], samples, attrs=dict(generate=sm.params.generate))

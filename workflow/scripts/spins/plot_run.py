@@ -5,5 +5,5 @@ from latentopt.scripting import setup
 from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821
-setup(sm.log[0])
+setup(sm.log[0], study=sm.wildcards.study)
 save_figure(spins.run_figure(sm.input[0], sm.wildcards.run, sm.params.run), sm.output[0])

@@ -6,7 +6,7 @@ from latentopt.scripting import setup
 from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 relaxed = spins.relax(sm.input.model, sm.input.samples, sm.params.system, sm.params.relax,
                       device=resolve_device(sm.params.device), checkpoint=sm.params.checkpoint,
                       progress=sm.config["progress"])

@@ -7,7 +7,7 @@ from latentopt.studies import spins
 from latentopt.trainers.vae import write_history
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 settings = dict(sm.params.vae)
 device = resolve_device(sm.params.device)
 model, history = spins.train(sm.input[0], settings, device=device, checkpoint=sm.params.checkpoint,

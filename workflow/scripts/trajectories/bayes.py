@@ -7,7 +7,7 @@ from latentopt.scripting import setup
 from latentopt.studies.trajectories import FerroSimSetup, bayes_run, run_summary
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 run = dict(sm.params.run)
 grid = read_h5(sm.input.grid, ["z", "trajectories", "feasible"])
 truth = read_h5(sm.input.truth, ["y"])["y"] if "truth" in sm.input.keys() else None

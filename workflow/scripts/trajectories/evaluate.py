@@ -9,7 +9,7 @@ from latentopt.scripting import setup
 from latentopt.studies import trajectories
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 metrics, figures = trajectories.evaluate(
     trajectories=sm.input.trajectories, model=sm.input.model, history=sm.input.history, grid=sm.input.grid,
     truth=sm.input.truth if "truth" in sm.input.keys() else None, runs={Path(p).stem: p for p in sm.input.runs},

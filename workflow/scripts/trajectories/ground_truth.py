@@ -5,7 +5,7 @@ from latentopt.scripting import setup
 from latentopt.studies.trajectories import FerroSimSetup, ground_truth
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 grid = read_h5(sm.input[0], ["trajectories", "feasible"])
 truth = ground_truth(FerroSimSetup.from_config(sm.params.system), grid, sm.params.objective)
 log.info("%s over %d feasible points: max %.4g", sm.params.objective["name"], grid["feasible"].sum(),

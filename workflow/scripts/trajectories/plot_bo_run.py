@@ -5,7 +5,7 @@ from latentopt.scripting import setup
 from latentopt.studies import trajectories
 
 sm = snakemake  # noqa: F821
-setup(sm.log[0])
+setup(sm.log[0], study=sm.wildcards.study)
 figures = trajectories.bo_figures(run=sm.input.run, run_name=sm.wildcards.run, grid=sm.input.grid,
                                   trajectories=sm.input.trajectories,
                                   truth=sm.input.truth if "truth" in sm.input.keys() else None,

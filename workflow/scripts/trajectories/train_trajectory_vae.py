@@ -8,7 +8,7 @@ from latentopt.studies import trajectories
 from latentopt.trainers.vae import write_history
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads)
+log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 settings = dict(sm.params.vae)
 device = resolve_device(sm.params.device)
 x = read_h5(sm.input[0], ["trajectories"])["trajectories"]

@@ -1,0 +1,98 @@
+"""Every shell command shown in README.md and config/README.md runs, so the docs cannot drift from the CLI.
+
+Commands are taken from ```bash blocks and from inline code spans that start with
+``snakemake``, ``python`` or ``pip``. Workflow runs are executed as dry runs (``-n``) in a
+scratch directory that sees the repository's config, resources and profile; placeholders
+are filled in (``N`` cores -> 2, ``FILE`` / ``my.yaml`` -> a copy of the default config).
+The install line and the test command are what ``.ci/run`` executes verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = ("README.md", "config/README.md")
+PROGRAMS = ("snakemake", "python", "pip")
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """``(doc, command)`` for every command shown in the docs, in order, without duplicates."""
+    found: dict[str, str] = {}
+    for doc in DOCS:
+        text = (REPO / doc).read_text()
+        for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+            for line in block.splitlines():
+                for cmd in line.split("&&"):
+                    cmd = cmd.split(" #")[0].strip()
+                    if cmd:
+                        found.setdefault(cmd, doc)
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        for span in re.findall(r"`([^`\n]+)`", prose):
+            if span.split()[0] in PROGRAMS and len(span.split()) > 1:
+                found.setdefault(span.strip(), doc)
+    return [(doc, cmd) for cmd, doc in found.items()]
+
+
+COMMANDS = documented_commands()
+
+
+def test_the_docs_show_commands():
+    programs = {shlex.split(cmd)[0] for _, cmd in COMMANDS}
+    assert {"snakemake", "python", "pip"} <= programs, COMMANDS
+    assert any("--unlock" in cmd for _, cmd in COMMANDS)
+
+
+def test_install_and_test_lines_are_what_ci_runs():
+    """.ci/run installs exactly as README says and runs README's test command: both run on every CI run."""
+    ci = (REPO / ".ci/run").read_text()
+    quick_start = re.search(r"## Quick start\n\n```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S).group(1)
+    install, test = quick_start.strip().splitlines()
+    assert install.split("&&")[0].strip() in ci.splitlines()
+    assert test.strip() in ci.splitlines()
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """A working directory with the repository's inputs but its own .snakemake/ and results/."""
+    work = tmp_path_factory.mktemp("docs")
+    for name in ("config", "resources", "slurm", "workflow", "Snakefile"):
+        (work / name).symlink_to(REPO / name)
+    shutil.copy(REPO / "config/config.yaml", work / "my.yaml")
+    return work
+
+
+def as_dry_run(cmd: str) -> list[str] | None:
+    """The command made runnable here, or None for one that CI runs itself (install, test suite)."""
+    argv = shlex.split(cmd)
+    argv = ["2" if a == "N" else a for a in argv]
+    argv = ["my.yaml" if a in ("FILE", "my.yaml") else a for a in argv]
+    if argv[0] == "pip" or argv[:3] == ["python", "-m", "pytest"]:
+        return None
+    if argv[0] == "snakemake":
+        if "--unlock" not in argv and "-n" not in argv:
+            argv.append("-n")
+        if "--cores" not in argv and "-n" in argv:
+            argv += ["--cores", "1"]
+        return [sys.executable, "-m", *argv]
+    if argv[0] == "python" and argv[1].startswith("benchmarks/"):
+        return [sys.executable, *argv[1:], "--quick"]
+    return [sys.executable, *argv[1:]]
+
+
+@pytest.mark.parametrize("doc, cmd", COMMANDS, ids=[c for _, c in COMMANDS])
+def test_documented_command_runs(doc, cmd, scratch):
+    argv = as_dry_run(cmd)
+    if argv is None:
+        assert cmd.startswith(("pip install", "python -m pytest")), cmd  # covered by the CI test above
+        return
+    workflow_run = argv[1:3] == ["-m", "snakemake"]
+    proc = subprocess.run(argv, cwd=scratch if workflow_run else REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{doc}: `{cmd}` failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
