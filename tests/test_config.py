@@ -33,7 +33,11 @@ def test_shipped_configs_are_valid(name):
             for run in study["optimize"].values():
                 assert run["direction"] in ("max", "min")
         elif study["kind"] == "transitions":
-            assert study["neb"]["images"] >= 3
+            # no VAE of its own, so no L % 16 rule; double_images: true is resolved to the first run
+            assert study["runs"] and study["neb"]["double_images"] in (False, *study["runs"])
+        elif study["kind"] == "upscaling":
+            assert study["system"]["L"] % (2 * study["gan"]["upsample"]) == 0
+            assert study["evaluate"]["heatbath_scale"] in study["evaluate"]["scales"]
 
 
 def test_trajectory_study_defaults():
@@ -47,6 +51,7 @@ def test_trajectory_study_defaults():
     run = s["optimize"]["u"]
     assert (run["acquisition"], run["kappa"], run["n_initial"], run["iterations"]) == ("ucb", 10.0, 100, 500)
     assert s["system"]["defects"] == {"fraction": 0.1, "strength": 2.0}
+    assert (s["system"]["field_unit"], s["system"]["boundary"]) == ("E_c", "periodic")
     big = validate_config({"studies": {"f": {"system": {"model": "ferrosim", "N": 12}, "trajectories": {},
                                              "latent": {"grid": 101}}}}, SCHEMA)
     assert big["studies"]["f"]["ground_truth"] is False
@@ -79,6 +84,9 @@ BAD_FERRO = [
      r"studies\.ferro\.vae\.batch_size: 1000 is larger than the 270 training trajectories"),
     (("studies", "ferro", "simulate"), {"n_samples": 3},
      r"studies\.ferro\.simulate: not a key of a trajectories study \(a key of spins studies\)"),
+    (("studies", "ferro", "system", "field_unit"), "Ec", r"studies\.ferro\.system\.field_unit: 'Ec' is not one of"),
+    (("studies", "ferro", "system", "boundary"), "dirichlet",
+     r"studies\.ferro\.system\.boundary: 'dirichlet' is not one of"),
 ]
 
 
@@ -86,6 +94,24 @@ BAD_FERRO = [
 def test_bad_trajectory_config_rejected_with_key(path, value, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(mutate_ferro(path, value), SCHEMA, root=REPO)
+
+
+@pytest.mark.parametrize("unit", ["E_c", "ferrosim_Ec"])
+@pytest.mark.parametrize("boundary", ["periodic", "open", "ferrosim"])
+def test_field_unit_and_boundary_accepted(unit, boundary):
+    cfg = mutate_ferro(("studies", "ferro", "system", "field_unit"), unit)
+    cfg["studies"]["ferro"]["system"]["boundary"] = boundary
+    system = validate_config(cfg, SCHEMA, root=REPO)["studies"]["ferro"]["system"]
+    assert (system["field_unit"], system["boundary"]) == (unit, boundary)
+
+
+def test_stability_check_reads_fields_in_the_field_unit():
+    """|E| <= 10 plus defects of 2: too strong for dt = 0.0014 in E_c, fine in FerroSim's sqrt(2) smaller unit."""
+    cfg = mutate_ferro(("studies", "ferro", "system", "dt"), 0.0014)
+    with pytest.raises(ConfigError, match=r"studies\.ferro\.system\.dt: .* up to 10\.0 E_c \(plus defects of 2\.0 E_c\)"):
+        validate_config(cfg, SCHEMA, root=REPO)
+    cfg["studies"]["ferro"]["system"]["field_unit"] = "ferrosim_Ec"
+    validate_config(cfg, SCHEMA, root=REPO)
 
 
 def test_defaults_filled():

@@ -16,8 +16,6 @@ import pytest
 import torch
 import yaml
 
-from latentopt.studies import infer_kind
-
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests/data/tiny.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +42,8 @@ def test_explicit_kind_gives_the_same_dag(tmp_path):
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     explicit = yaml.safe_load(yaml.safe_dump(cfg))
     for study in explicit["studies"].values():
-        study["kind"] = infer_kind(study)
+        if "kind" not in study:  # the kinds that cannot be inferred (schedules, transitions, upscaling) are written
+            study["kind"] = "trajectories" if study["system"].get("model") == "ferrosim" else "spins"
     dags = []
     for name, c in (("implicit", cfg), ("explicit", explicit)):
         path = tmp_path / f"{name}.yaml"
@@ -230,6 +229,14 @@ def test_trajectory_study_contracted_files(ferro_run):
         assert bo_attrs["algorithm"] == "bayes"
     metrics = json.loads((res / "metrics.json").read_text())
     assert metrics["kind"] == "trajectory" and set(metrics["runs"]) == set(cfg["optimize"])
+    # every output says which unit its fields are in (the default: the tetragonal E_c)
+    from latentopt.physics.ferrosim import coercive_field
+    unit = {"field_unit": "E_c", "field_unit_value": coercive_field(-1.6, 12.2), "E_c_in_field_units": 1.0}
+    assert metrics["field_unit"] == pytest.approx(unit)
+    for name in ("trajectories/train.h5", "latent/grid.h5", "latent/ground_truth.h5",
+                 *(f"bo/{run}.h5" for run in cfg["optimize"])):
+        attrs = h5(res / name)[1]
+        assert {k: attrs[k] for k in unit} == pytest.approx(unit), name
     assert metrics["ground_truth"]["max"] == pytest.approx(np.nanmax(truth["y"]))
     for fig in ("trajectory_samples", "training_curves", "latent_parameters", "feasible_region", "bo_convergence"):
         assert (res / f"figures/{fig}.png").stat().st_size > 1000

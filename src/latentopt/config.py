@@ -219,8 +219,9 @@ def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
     defect_max = system["defects"]["strength"] if system["defects"]["fraction"] > 0 else 0.0
     bound = model.stability(field_max, defect_max)
     if bound >= 1.0:
+        unit = system["field_unit"]
         raise ConfigError(f"{prefix}.system.dt: explicit Euler with gamma dt lambda_max <= {bound:.3g} at fields "
-                          f"up to {field_max} E_c (plus defects of {defect_max} E_c) is inaccurate or unstable "
+                          f"up to {field_max} {unit} (plus defects of {defect_max} {unit}) is inaccurate or unstable "
                           "(must be < 1); decrease dt")
     n_points = latent["grid"] ** study["vae"]["latent_dim"]
     if n_points > 1_000_000:

@@ -2,9 +2,16 @@
 # decoded, feasibility-filtered latent grid -> Bayesian optimization of a FerroSIM
 # objective (Kalinin lecture; Biswas et al. 2023, Table 1).
 
+from latentopt.studies.trajectories import field_unit_attrs
+
 
 localrules:
     plot_bo_run,
+
+
+def field_unit(wc):
+    """The study's field unit and its value (latentopt.studies.trajectories.field_unit_attrs), recorded in outputs."""
+    return field_unit_attrs(study(wc)["system"])
 
 
 def bayes_inputs(wc):
@@ -36,6 +43,7 @@ rule trajectories:
         "results/{study}/trajectories/train.h5",
     params:
         trajectories=lambda wc: study(wc)["trajectories"],
+        field_unit=field_unit,
     log:
         "results/{study}/logs/trajectories.log",
     wildcard_constraints:
@@ -79,6 +87,7 @@ rule latent_grid:
         "results/{study}/latent/grid.h5",
     params:
         latent=lambda wc: study(wc)["latent"],
+        field_unit=field_unit,
         device=DEVICE,
     log:
         "results/{study}/logs/latent_grid.log",
@@ -100,6 +109,7 @@ rule ground_truth:
     params:
         system=lambda wc: study(wc)["system"],
         objective=lambda wc: study(wc)["objective"],
+        field_unit=field_unit,
     log:
         "results/{study}/logs/ground_truth.log",
     benchmark:
@@ -122,6 +132,7 @@ rule bayes:
         system=lambda wc: study(wc)["system"],
         objective=lambda wc: study(wc)["objective"],
         run=run_settings,
+        field_unit=field_unit,
         checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/bo-{wc.run}.pt",
     log:
         "results/{study}/logs/bo/{run}.log",
@@ -186,6 +197,7 @@ rule evaluate_trajectories:
     params:
         objective=lambda wc: study(wc)["objective"],
         evaluate=lambda wc: study(wc)["evaluate"],
+        field_unit=field_unit,
         device=DEVICE,
     log:
         "results/{study}/logs/evaluate.log",
@@ -219,6 +231,7 @@ rule plot_bo_run:
         ),
     params:
         objective=lambda wc: study(wc)["objective"],
+        field_unit=field_unit,
     log:
         "results/{study}/logs/plot_bo/{run}.log",
     wildcard_constraints:

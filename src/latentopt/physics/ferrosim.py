@@ -10,22 +10,35 @@ energy
 
 in the local field ``E_loc,i = E_ext(t) + E_d,i - alpha_dep <p>``: the applied field, a
 quenched random defect field and the depolarization field of the mean polarization
-``<p>``. Neighbours are coupled by ``K |p_i - p_j|^2``. The total free energy used here is
+``<p>``. Neighbours are coupled. The total free energy used here is
 
-    F = sum_i [f_0(p_i) - (E_ext + E_d,i) . p_i]
-        + (alpha_dep N^2 / 2) |<p>|^2
-        + sum_i K / (4 n_i) sum_{j in nn(i)} |p_i - p_j|^2
+    F = sum_i [f_0(p_i) - (E_ext + E_d,i) . p_i] + (alpha_dep N^2 / 2) |<p>|^2 + F_K,
+    F_K = (K / 4) sum_i sum_{j in nn(i)} w_ij |p_i - p_j|^2 + (K / 2) sum_i s_i |p_i|^2
 
-with ``f_0`` the field-free Landau part and ``n_i`` the number of actual neighbours of
-``i`` (4 on a periodic lattice; 2 or 3 on the edges of an open one: each site's coupling
-energy is averaged over the neighbours it has). Its gradient is
+with ``f_0`` the field-free Landau part and the bond weights ``w_ij = w_ji`` and self
+weights ``s_i`` of the lattice's ``boundary`` (:func:`neighbour_table`,
+:func:`self_coupling`; ``n_i`` is the number of actual neighbours of ``i``):
 
-    dF/dp_i = df_0/dp_i - E_loc,i + sum_j c_ij (p_i - p_j),   c_ij = K (1/n_i + 1/n_j) / 2,
+- ``"periodic"``: ``w_ij = 1/4``, ``s_i = 0``; ``F_K = (K/8) sum_bonds |p_i - p_j|^2``.
+- ``"open"``: no bonds across the edges; ``w_ij = (1/n_i + 1/n_j) / 2``, ``s_i = 0``:
+  each site's coupling energy ``K/(4 n_i) sum_j |p_i - p_j|^2`` is averaged over the
+  neighbours it has.
+- ``"ferrosim"``: FerroSim's native lattice (its neighbour search does not wrap, yet the
+  coupling divides by 4): no bonds across the edges, ``w_ij = 1/4``,
+  ``s_i = (4 - n_i)/4``. Then ``F_K = (K/2) sum_i |p_i|^2 - (K/4) sum_bonds p_i . p_j``
+  ``= (K/8) [sum_bonds |p_i - p_j|^2 + sum_i (4 - n_i) |p_i|^2]``: every missing
+  neighbour is a phantom site held at ``p = 0``.
 
-which on a periodic lattice is FerroSim's ``K (p_i - sum_j p_j / 4)``; the mean-field
-depolarization energy is written so that its gradient is exactly ``alpha_dep <p>``.
-Because the dynamics below is the exact gradient flow of ``F``, ``F`` never increases
-under a constant field (tested).
+The gradient is
+
+    dF/dp_i = df_0/dp_i - E_loc,i + K [s_i p_i + sum_j w_ij (p_i - p_j)],
+
+which is FerroSim's ``K (p_i - sum_j p_j / 4)`` on the periodic and the ``"ferrosim"``
+lattice (the sum over the neighbours that exist); the mean-field depolarization energy is
+written so that its gradient is exactly ``alpha_dep <p>``. The dynamics below is the
+exact gradient flow of ``F`` for every boundary (``w`` is symmetric), so ``F`` never
+increases under a constant field; explicit Euler steps within the stability bound keep
+that (tested for all three boundaries).
 
 Dynamics: relaxational (Landau-Khalatnikov), ``dp_i/dt = -gamma dF/dp_i``, integrated with
 the explicit (forward) Euler scheme, all sites updated simultaneously from the previous
@@ -36,16 +49,26 @@ The defaults (``gamma = 1``, ``dt = 1 / 900``) keep ``gamma dt lambda_max`` belo
 for fields up to 20 ``E_c``. Unlike FerroSim, no random subset of sites is frozen per
 step, so a run is a deterministic function of the field history.
 
-Units: fields are given in units of the intrinsic (Landau) coercive field of a single
-site for switching along one axis, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``:
-the field at which the polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2
-alpha2))``, loses stability against a *longitudinal* change when the field is applied
-antiparallel along the same axis (:func:`coercive_field`). In 2D the transverse mode can
-go unstable earlier (for the default ``alpha3 < 6 alpha2`` at about 0.79 E_c, by
-rotation), so a site with a perpendicular perturbation may switch below ``E_c``.
+Units (``field_unit``): every field (applied histories, defect strengths, stability
+bounds) is a number times a field unit,
+
+- ``"E_c"`` (default): the intrinsic (Landau) coercive field of a single site for
+  switching along one axis, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``: the field
+  at which the polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2 alpha2))``,
+  loses stability against a *longitudinal* change when the field is applied antiparallel
+  along the same axis (:func:`coercive_field`). In 2D the transverse mode can go unstable
+  earlier (for the default ``alpha3 < 6 alpha2`` at about 0.79 E_c, by rotation), so a
+  site with a perpendicular perturbation may switch below ``E_c``.
+- ``"ferrosim_Ec"``: FerroSim's ``Ec = (2/3) |alpha1| sqrt(|alpha1| / (3 alpha2))``, the
+  coercive field of its uniaxial double well ``alpha1 p^2 / 2 + alpha2 p^4 / 4``, which it
+  uses for the tetragonal free energy above too (:func:`ferrosim_coercive_field`); it is
+  ``E_c / sqrt(2)``. The lecture's numbers (A <= 0.75, |B| <= 0.5, defect strengths) are
+  in this unit.
 
 Arrays follow ``design.md``: a polarization map is ``(2, N, N)`` with channels
 ``(p_x, p_y)``, the last axis x and the one before it y; a batch is ``(B, 2, N, N)``.
+FerroSim's maps (``getPmat``) have the same shape but take axis -2 (its first lattice
+index) as x: see :func:`curl` for how its ``calc_curl`` relates to latentopt's.
 """
 
 from __future__ import annotations
@@ -56,8 +79,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-BOUNDARIES = ("periodic", "open")
+BOUNDARIES = ("periodic", "open", "ferrosim")
 INITIAL_STATES = ("poled", "random")
+#: field units (module docstring): latentopt's tetragonal coercive field, FerroSim's ``Ec``
+FIELD_UNITS = ("E_c", "ferrosim_Ec")
 
 
 def coercive_field(alpha1: float, alpha2: float) -> float:
@@ -90,6 +115,55 @@ def coercive_field(alpha1: float, alpha2: float) -> float:
     return 4.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (6.0 * alpha2))
 
 
+def ferrosim_coercive_field(alpha1: float, alpha2: float) -> float:
+    """FerroSim's field unit ``Ec = (2/3) |alpha1| sqrt(|alpha1| / (3 alpha2))``.
+
+    FerroSim (R. K. Vasudevan, ``Ferro2DSim.__init__``) scales every applied and defect
+    field by this value in all its modes. It is the coercive field of the uniaxial double
+    well ``alpha1 p^2 / 2 + alpha2 p^4 / 4`` (``E(p) = alpha1 p + alpha2 p^3``, turning
+    point ``p_c^2 = -alpha1 / (3 alpha2)``, ``E = (2/3) |alpha1| p_c``). For the
+    tetragonal free energy ``alpha1 p^2 + alpha2 p^4`` that both codes integrate it is
+    :func:`coercive_field` divided by ``sqrt(2)``.
+
+    Parameters
+    ----------
+    alpha1 : float
+        ``< 0``.
+    alpha2 : float
+        ``> 0``.
+
+    Returns
+    -------
+    float
+        FerroSim's ``Ec`` in the units of the free energy per unit polarization.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
+    """
+    if not (alpha1 < 0 and alpha2 > 0):
+        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    return 2.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (3.0 * alpha2))
+
+
+def field_unit_value(unit: str, alpha1: float, alpha2: float) -> float:
+    """Value of the field unit ``unit`` (:data:`FIELD_UNITS`) in Landau units (free energy per unit polarization).
+
+    ``"E_c"``: :func:`coercive_field`; ``"ferrosim_Ec"``: :func:`ferrosim_coercive_field`.
+
+    Raises
+    ------
+    ValueError
+        On an unknown unit or without a double well.
+    """
+    if unit == "E_c":
+        return coercive_field(alpha1, alpha2)
+    if unit == "ferrosim_Ec":
+        return ferrosim_coercive_field(alpha1, alpha2)
+    raise ValueError(f"field_unit: expected one of {FIELD_UNITS}, got {unit!r}")
+
+
 def remanent_polarization(alpha1: float, alpha2: float) -> float:
     """``P_r = sqrt(-alpha1 / (2 alpha2))``, the zero-field minimum of ``f`` along an axis."""
     if not (alpha1 < 0 and alpha2 > 0):
@@ -118,9 +192,13 @@ class FerroSim:
         Euler time step, ``> 0``.
     substeps : int
         Euler steps per value of the field history.
-    boundary : {"periodic", "open"}
+    boundary : {"periodic", "open", "ferrosim"}
+        Lattice edges and coupling weights (module docstring).
     field_direction : tuple of float
         In-plane direction of the applied field (normalized here).
+    field_unit : {"E_c", "ferrosim_Ec"}
+        Unit of every field given to this model: applied fields, defect fields and the
+        arguments of :meth:`stability` (module docstring; :attr:`field_unit_value`).
     """
 
     N: int
@@ -134,6 +212,7 @@ class FerroSim:
     substeps: int = 1
     boundary: str = "periodic"
     field_direction: tuple[float, float] = (0.0, 1.0)
+    field_unit: str = "E_c"
 
     def __post_init__(self):
         if int(self.N) < 1:
@@ -149,6 +228,8 @@ class FerroSim:
                              f"{self.substeps}")
         if self.boundary not in BOUNDARIES:
             raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {self.boundary!r}")
+        if self.field_unit not in FIELD_UNITS:
+            raise ValueError(f"field_unit: expected one of {FIELD_UNITS}, got {self.field_unit!r}")
         d = np.asarray(self.field_direction, dtype=float)
         if d.shape != (2,) or not np.isfinite(d).all() or np.hypot(*d) == 0:
             raise ValueError(f"field_direction: expected a non-zero 2-vector, got {self.field_direction}")
@@ -166,22 +247,38 @@ class FerroSim:
         return coercive_field(self.alpha1, self.alpha2)
 
     @property
+    def field_unit_value(self) -> float:
+        """The field unit ``field_unit`` in Landau units (:func:`field_unit_value`): a field of 1 is this much."""
+        return field_unit_value(self.field_unit, self.alpha1, self.alpha2)
+
+    @property
     def P_r(self) -> float:
         """Remanent polarization along an axis (:func:`remanent_polarization`)."""
         return remanent_polarization(self.alpha1, self.alpha2)
 
     def stability(self, field_max: float, defect_max: float = 0.0) -> float:
-        """Estimated upper bound of ``gamma dt lambda_max`` for local fields up to ``field_max + defect_max`` E_c.
+        """Estimated upper bound of ``gamma dt lambda_max`` for local fields up to ``field_max + defect_max``.
 
-        ``lambda_max <= 2|alpha1| + (12 alpha2 + 6|alpha3|) p_max^2 + 2K + alpha_dep`` (a
-        Gershgorin bound of the Hessian of ``F``) with the polarization bounded by
-        ``p_max = 1.5 max(P_r, ((field_max + defect_max) E_c / (4 alpha2))^(1/3))``. Explicit
-        Euler is stable below 2; keep it well below 1 for accuracy.
+        ``lambda_max <= 2|alpha1| + (12 alpha2 + 6|alpha3|) p_max^2 + c K + alpha_dep`` (a
+        Gershgorin bound of the Hessian of ``F``; ``c = max_i (s_i + 2 sum_j w_ij)`` bounds the
+        coupling rows: 2 on the periodic and the ``"ferrosim"`` lattice, up to 7/3 on an
+        open one, whose sites next to an edge have bond weights above 1/4) with the
+        polarization bounded by
+        ``p_max = 1.5 max(P_r, ((field_max + defect_max) u / (4 alpha2))^(1/3))``, ``u`` the
+        field unit (:attr:`field_unit_value`). Explicit Euler is stable below 2; keep it well
+        below 1 for accuracy.
+
+        Parameters
+        ----------
+        field_max, defect_max : float
+            Largest applied and defect field, in units of ``field_unit``.
         """
-        e = (abs(field_max) + abs(defect_max)) * self.E_c
+        e = (abs(field_max) + abs(defect_max)) * self.field_unit_value
         p_max = 1.5 * max(self.P_r, (e / (4 * self.alpha2)) ** (1 / 3))
+        _, weight = neighbour_table(int(self.N), self.boundary)
+        rows = float((self_coupling(int(self.N), self.boundary) + 2 * weight.sum(axis=1)).max())
         lam = (2 * abs(self.alpha1) + (12 * self.alpha2 + 6 * abs(self.alpha3)) * p_max ** 2
-               + 2 * self.K + self.alpha_dep)
+               + rows * self.K + self.alpha_dep)
         return self.gamma * self.dt * lam
 
 
@@ -192,17 +289,18 @@ def neighbour_table(N: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     N : int
-    boundary : {"periodic", "open"}
+    boundary : {"periodic", "open", "ferrosim"}
 
     Returns
     -------
     nbr : ndarray of int64, shape (N*N, 4)
         Flat indices (``y * N + x``) of the +x, -x, +y, -y neighbours; -1 where a site of
-        an open lattice has none. On a periodic lattice with N = 1 or 2 a site may list
-        the same neighbour twice, as the periodic images do.
+        an open or ``"ferrosim"`` lattice has none. On a periodic lattice with N = 1 or 2 a
+        site may list the same neighbour twice, as the periodic images do.
     weight : ndarray of float64, shape (N*N, 4)
-        ``(1/n_i + 1/n_j) / 2`` per bond (0 where there is no neighbour), so that the
-        coupling force is ``K sum_j weight_ij (p_i - p_j)``.
+        Bond weights ``w_ij`` (module docstring; 0 where there is no neighbour), so that the
+        coupling force is ``-K [s_i p_i + sum_j w_ij (p_i - p_j)]``: ``1/4`` (periodic,
+        ``"ferrosim"``) or ``(1/n_i + 1/n_j) / 2`` (open).
     """
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {boundary!r}")
@@ -215,14 +313,38 @@ def neighbour_table(N: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
         else:
             inside = (yy >= 0) & (yy < N) & (xx >= 0) & (xx < N)
             nbr[:, k] = np.where(inside, yy * N + xx, -1)
+    if boundary == "ferrosim":
+        return nbr, np.where(nbr >= 0, 0.25, 0.0)
     count = (nbr >= 0).sum(axis=1).astype(float)
     inv = np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
     weight = np.where(nbr >= 0, 0.5 * (inv[:, None] + inv[np.maximum(nbr, 0)]), 0.0)
     return nbr, weight
 
 
+def self_coupling(N: int, boundary: str) -> np.ndarray:
+    """Self weights ``s_i`` of the coupling (module docstring): ``(4 - n_i) / 4`` on a ``"ferrosim"`` lattice.
+
+    A missing neighbour of FerroSim's lattice acts as a phantom site with ``p = 0``: the
+    coupling force ``-K (p_i - sum_{j existing} p_j / 4)`` is
+    ``-K [(4 - n_i)/4 p_i + sum_j (p_i - p_j) / 4]``. Zero for ``"periodic"`` and ``"open"``.
+
+    Parameters
+    ----------
+    N : int
+    boundary : {"periodic", "open", "ferrosim"}
+
+    Returns
+    -------
+    ndarray of float64, shape (N*N,)
+    """
+    nbr, _ = neighbour_table(N, boundary)
+    if boundary != "ferrosim":
+        return np.zeros(N * N)
+    return (4 - (nbr >= 0).sum(axis=1)) / 4.0
+
+
 def defect_fields(N: int, fraction: float, strength: float, seed: int) -> np.ndarray:
-    """Quenched random defect fields ``E_d``, in units of ``E_c``.
+    """Quenched random defect fields ``E_d``, in the model's field unit (``E_c`` or FerroSim's ``Ec``).
 
     A fraction of the sites (chosen without replacement) carries a field of magnitude
     uniform in ``[0, strength]`` and uniformly random in-plane direction; the others carry
@@ -234,7 +356,7 @@ def defect_fields(N: int, fraction: float, strength: float, seed: int) -> np.nda
     fraction : float
         Fraction of defect sites, in ``[0, 1]``.
     strength : float
-        Maximal defect field in units of ``E_c``, ``>= 0``.
+        Maximal defect field in the field unit, ``>= 0``.
     seed : int
 
     Returns
@@ -291,9 +413,9 @@ def free_energy(model: FerroSim, p: np.ndarray, field: float = 0.0, defects: np.
     model : FerroSim
     p : ndarray, shape (2, N, N)
     field : float
-        Applied field along ``model.field_direction``, units of ``E_c``.
+        Applied field along ``model.field_direction``, in units of ``model.field_unit``.
     defects : ndarray, shape (2, N, N), optional
-        Defect fields in units of ``E_c``.
+        Defect fields in units of ``model.field_unit``.
 
     Returns
     -------
@@ -301,18 +423,17 @@ def free_energy(model: FerroSim, p: np.ndarray, field: float = 0.0, defects: np.
     """
     p = _check_p(p, model.N)
     px, py = p[0].ravel(), p[1].ravel()
-    E = model.E_c * (field * np.asarray(model.field_direction)[:, None]
+    E = model.field_unit_value * (field * np.asarray(model.field_direction)[:, None]
                      + (np.zeros((2, 1)) if defects is None else np.asarray(defects).reshape(2, -1)))
     landau = (model.alpha1 * (px ** 2 + py ** 2) + model.alpha2 * (px ** 4 + py ** 4)
               + model.alpha3 * px ** 2 * py ** 2 - E[0] * px - E[1] * py).sum()
     n_sites = px.size
     dep = 0.5 * model.alpha_dep * n_sites * (px.mean() ** 2 + py.mean() ** 2)
-    nbr, _ = neighbour_table(model.N, model.boundary)
-    has = nbr >= 0
-    n_i = has.sum(axis=1)
+    nbr, weight = neighbour_table(model.N, model.boundary)
     j = np.maximum(nbr, 0)
     d2 = (px[:, None] - px[j]) ** 2 + (py[:, None] - py[j]) ** 2
-    coupling = (model.K / 4.0 * np.where(has, d2, 0.0).sum(axis=1) / np.maximum(n_i, 1)).sum()
+    coupling = (model.K / 4.0 * (weight * d2).sum()
+                + model.K / 2.0 * (self_coupling(model.N, model.boundary) * (px ** 2 + py ** 2)).sum())
     return float(landau + dep + coupling)
 
 
@@ -333,16 +454,18 @@ def force(model: FerroSim, p: np.ndarray, field: float = 0.0, defects: np.ndarra
 # --------------------------------------------------------------------------- numba kernels
 def _kernel_args(model: FerroSim, defects: np.ndarray) -> tuple:
     nbr, weight = neighbour_table(model.N, model.boundary)
-    Ec = model.E_c
-    ed = np.ascontiguousarray(np.asarray(defects, dtype=np.float64).reshape(2, -1) * Ec)
+    # None where every s_i = 0: the kernel is then compiled without the self term (as fast as before)
+    selfw = self_coupling(model.N, model.boundary) if model.boundary == "ferrosim" else None
+    u = model.field_unit_value
+    ed = np.ascontiguousarray(np.asarray(defects, dtype=np.float64).reshape(2, -1) * u)
     coeffs = np.array([model.alpha1, model.alpha2, model.alpha3, model.K, model.alpha_dep,
-                       Ec * model.field_direction[0], Ec * model.field_direction[1]])
-    return nbr, weight, ed, coeffs
+                       u * model.field_direction[0], u * model.field_direction[1]])
+    return nbr, weight, selfw, ed, coeffs
 
 
 @numba.njit(cache=True, inline="always")
-def _force_into(nbr, weight, ed, c, p, e, out):
-    """out = -dF/dp for a flat map p (2, M) in applied field e (units of E_c)."""
+def _force_into(nbr, weight, selfw, ed, c, p, e, out):
+    """out = -dF/dp for a flat map p (2, M) in applied field e (units of the field unit, folded into c)."""
     a1, a2, a3, K, adep, ex, ey = c[0], c[1], c[2], c[3], c[4], c[5] * e, c[6] * e
     M = p.shape[1]
     mx = 0.0
@@ -363,6 +486,9 @@ def _force_into(nbr, weight, ed, c, p, e, out):
                 w = weight[i, k]
                 cx += w * (px - p[0, j])
                 cy += w * (py - p[1, j])
+        if selfw is not None:  # "ferrosim" lattice only; numba prunes this branch when selfw is None
+            cx += selfw[i] * px
+            cy += selfw[i] * py
         gx = 2 * a1 * px + 4 * a2 * px * px * px + 2 * a3 * py * py * px + K * cx - (ex + ed[0, i] - adep * mx)
         gy = 2 * a1 * py + 4 * a2 * py * py * py + 2 * a3 * px * px * py + K * cy - (ey + ed[1, i] - adep * my)
         out[0, i] = -gx
@@ -370,7 +496,7 @@ def _force_into(nbr, weight, ed, c, p, e, out):
 
 
 @numba.njit(cache=True, parallel=True)
-def _run_batch(fields, p0, nbr, weight, ed, c, step, substeps, out, mean_out):
+def _run_batch(fields, p0, nbr, weight, selfw, ed, c, step, substeps, out, mean_out):
     B, T = fields.shape
     M = p0.shape[1]
     for b in numba.prange(B):
@@ -379,7 +505,7 @@ def _run_batch(fields, p0, nbr, weight, ed, c, step, substeps, out, mean_out):
         for t in range(T):
             e = fields[b, t]
             for _ in range(substeps):
-                _force_into(nbr, weight, ed, c, p, e, f)
+                _force_into(nbr, weight, selfw, ed, c, p, e, f)
                 for i in range(M):
                     p[0, i] += step * f[0, i]
                     p[1, i] += step * f[1, i]
@@ -407,11 +533,11 @@ def simulate(model: FerroSim, fields: np.ndarray, p0: np.ndarray, defects: np.nd
     ----------
     model : FerroSim
     fields : ndarray, shape (B, T) or (T,)
-        Applied field along ``model.field_direction`` in units of ``E_c``; finite.
+        Applied field along ``model.field_direction`` in units of ``model.field_unit``; finite.
     p0 : ndarray, shape (2, N, N)
         Initial polarization (:func:`initial_polarization`).
     defects : ndarray, shape (2, N, N), optional
-        Defect fields in units of ``E_c`` (:func:`defect_fields`).
+        Defect fields in units of ``model.field_unit`` (:func:`defect_fields`).
     equilibration : int
         Extra steps at the final field value, ``>= 0``.
     return_mean : bool
@@ -443,15 +569,15 @@ def simulate(model: FerroSim, fields: np.ndarray, p0: np.ndarray, defects: np.nd
         fields = np.concatenate([fields, np.repeat(fields[:, -1:], int(equilibration), axis=1)], axis=1)
     p0 = _check_p(p0, model.N).reshape(2, -1)
     d = np.zeros((2, model.N, model.N)) if defects is None else _check_p(defects, model.N)
-    nbr, weight, ed, c = _kernel_args(model, d)
+    nbr, weight, selfw, ed, c = _kernel_args(model, d)
     B, T = fields.shape
     out = np.empty((B, 2, model.N * model.N))
     mean = np.empty((B, T if return_mean else 0, 2))
-    _run_batch(np.ascontiguousarray(fields), np.ascontiguousarray(p0), nbr, weight, ed, c,
+    _run_batch(np.ascontiguousarray(fields), np.ascontiguousarray(p0), nbr, weight, selfw, ed, c,
                model.gamma * model.dt, int(model.substeps), out, mean)
     if not np.isfinite(out).all():
         raise FloatingPointError(f"FerroSIM diverged (dt={model.dt}, gamma={model.gamma}); decrease dt "
-                                 f"(stability bound at 20 E_c: {model.stability(20.0):.3g}, must be < 2)")
+                                 f"(stability bound at 20 {model.field_unit}: {model.stability(20.0):.3g}, must be < 2)")
     out = out.reshape(B, 2, model.N, model.N)
     if single:
         out, mean = out[0], mean[0]
@@ -462,15 +588,31 @@ def simulate(model: FerroSim, fields: np.ndarray, p0: np.ndarray, defects: np.nd
 def curl(p: np.ndarray, boundary: str = "periodic") -> np.ndarray:
     """Discrete curl ``(curl p)_z = dp_y/dx - dp_x/dy`` of polarization maps.
 
-    Central differences (lattice constant 1); periodic wrap-around, or one-sided
-    differences on the edges of an open lattice (:func:`numpy.gradient`). A
-    counter-clockwise vortex ``p = (-y, x)`` has curl ``+2``.
+    Central differences (lattice constant 1): with periodic wrap-around on a
+    ``"periodic"`` and on a ``"ferrosim"`` lattice, one-sided differences on the edges of
+    an ``"open"`` one (:func:`numpy.gradient`). A counter-clockwise vortex ``p = (-y, x)``
+    has curl ``+2``.
+
+    On a ``"ferrosim"`` lattice the curl wraps around as FerroSim's ``calc_curl`` does
+    (its indices ``i - 1`` and ``(i + 1) % N`` wrap although its lattice does not), so
+    that the objective means what the lecture's did; the edge terms then difference
+    sites on opposite, uncoupled edges.
+
+    Axes: FerroSim's ``calc_curl`` takes array axis -2 (its first lattice index) as x and
+    axis -1 as y; latentopt takes axis -1 as x (``design.md``). On the same map ``P``
+    (shape ``(2, N, N)``) ``calc_curl(P) == curl(P.swapaxes(-1, -2), "periodic").T``
+    (checked against FerroSim's code to 2e-16 on a random 7 x 7 map), so
+    ``sum |calc_curl(P)| == curl_objective(P.swapaxes(-1, -2))``; ``curl_objective(P)``
+    itself differs (e.g. 34.74 against 35.84 on that map). The dynamics do not mix
+    lattice axes with polarization components (isotropic coupling, uniform field), so
+    both conventions describe statistically equal lattices; only a given map's curl
+    depends on which axis is x.
 
     Parameters
     ----------
     p : ndarray, shape (..., 2, N, N)
         Channels ``(p_x, p_y)``; axis -1 is x, axis -2 is y.
-    boundary : {"periodic", "open"}
+    boundary : {"periodic", "open", "ferrosim"}
 
     Returns
     -------
@@ -480,7 +622,7 @@ def curl(p: np.ndarray, boundary: str = "periodic") -> np.ndarray:
     if p.ndim < 3 or p.shape[-3] != 2:
         raise ValueError(f"p: expected shape (..., 2, N, N), got {p.shape}")
     px, py = p[..., 0, :, :], p[..., 1, :, :]
-    if boundary == "periodic":
+    if boundary in ("periodic", "ferrosim"):
         dpy_dx = 0.5 * (np.roll(py, -1, axis=-1) - np.roll(py, 1, axis=-1))
         dpx_dy = 0.5 * (np.roll(px, -1, axis=-2) - np.roll(px, 1, axis=-2))
     elif boundary == "open":
@@ -511,7 +653,9 @@ def curl_objective(p: np.ndarray, kind: str = "curl", boundary: str = "periodic"
     ----------
     p : ndarray, shape (..., 2, N, N)
     kind : {"curl", "curl_normalized", "curl_unit"}
-    boundary : {"periodic", "open"}
+    boundary : {"periodic", "open", "ferrosim"}
+        Edge treatment of :func:`curl` (whose docstring relates it to FerroSim's
+        ``calc_curl``: same objective on the map with its two lattice axes swapped).
     eps : float
         Floor of ``|<p>|`` (curl_normalized) and ``|p|`` (curl_unit).
 

@@ -200,7 +200,8 @@ def plot_bo_convergence(runs: Mapping[str, Mapping[str, np.ndarray]], truth_max:
 
 
 def plot_best_history(t: np.ndarray, trajectory: np.ndarray, equilibration: int, p: np.ndarray,
-                      curl_map: np.ndarray, title: str = "") -> Figure:
+                      curl_map: np.ndarray, title: str = "", ylabel: str = "$E / E_c$",
+                      coercive: float = 1.0) -> Figure:
     """The best field history (with its equilibration segment) and its final polarization with the curl.
 
     Parameters
@@ -208,13 +209,19 @@ def plot_best_history(t: np.ndarray, trajectory: np.ndarray, equilibration: int,
     t : ndarray, shape (T,)
         Time axis of the trajectory.
     trajectory : ndarray, shape (T,)
-        Field history in units of ``E_c``.
+        Field history, in the study's field unit.
     equilibration : int
         Steps holding the last value (drawn shaded).
     p : ndarray, shape (2, N, N)
         Final polarization map.
     curl_map : ndarray, shape (N, N)
         Its curl.
+    title : str
+    ylabel : str
+        Label of the field axis (its unit).
+    coercive : float
+        The tetragonal coercive field ``E_c`` in that unit (1, or sqrt(2) in FerroSim's
+        unit); dotted lines at plus and minus it.
     """
     p, c = np.asarray(p), np.asarray(curl_map)
     if p.ndim != 3 or p.shape[0] != 2 or c.shape != p.shape[1:]:
@@ -228,10 +235,10 @@ def plot_best_history(t: np.ndarray, trajectory: np.ndarray, equilibration: int,
     ax1.plot(t_eq, np.full(len(t_eq), trajectory[-1]), color="C1", lw=1.5,
              label=f"equilibration ({equilibration} steps)")
     ax1.axvspan(t_eq[0], t_eq[-1], color="C1", alpha=0.1)
-    for level in (-1, 1):
+    for level in (-coercive, coercive):
         ax1.axhline(level, color="0.5", lw=0.6, ls=":")
     ax1.set_xlabel("t")
-    ax1.set_ylabel("$E / E_c$ (dotted: $\\pm E_c$, 1D coercive field)")
+    ax1.set_ylabel(f"{ylabel} (dotted: $\\pm E_c$, 1D coercive field)")
     ax1.legend(fontsize=8)
     lim = float(np.abs(c).max()) or 1.0
     N = c.shape[0]

@@ -27,8 +27,8 @@ from latentopt.models.trajectory_vae import TrajectoryVAE
 from latentopt.models.vae import load_model
 from latentopt.optimizers.bayes import (bayesian_optimization, gp_posterior, random_search, random_search_indices,
                                         unit_box)
-from latentopt.physics.ferrosim import (FerroSim, curl, curl_objective, defect_fields, initial_polarization,
-                                        simulate)
+from latentopt.physics.ferrosim import (FerroSim, coercive_field, curl, curl_objective, defect_fields,
+                                        initial_polarization, simulate)
 from latentopt.plots.common import placeholder, plot_training_curves
 from latentopt.plots.trajectories import (plot_best_history, plot_bo_convergence, plot_bo_surfaces,
                                           plot_feasible_region, plot_latent_parameters, plot_trajectory_samples)
@@ -46,7 +46,7 @@ class FerroSimSetup:
     model : FerroSim
     p0 : ndarray, shape (2, N, N)
     defects : ndarray, shape (2, N, N)
-        Defect fields in units of ``E_c``.
+        Defect fields in units of ``system.field_unit``.
     """
 
     model: FerroSim
@@ -73,7 +73,7 @@ def evaluate_fields(setup: FerroSimSetup, fields: np.ndarray, objective: dict,
     ----------
     setup : FerroSimSetup
     fields : ndarray, shape (m, T)
-        Field histories in units of ``E_c``.
+        Field histories in units of ``setup.model.field_unit``.
     objective : dict
         Validated ``objective:`` block (``name``, ``equilibration``, ``eps``).
     return_states : bool
@@ -96,13 +96,39 @@ def evaluate_fields(setup: FerroSimSetup, fields: np.ndarray, objective: dict,
     return out
 
 
-def make_trajectories(trajectories: dict) -> tuple[dict[str, np.ndarray], dict]:
+def field_unit_attrs(system: dict) -> dict:
+    """The field unit of a validated ``system:`` block, as recorded in every output of a trajectory study.
+
+    Returns
+    -------
+    dict
+        ``field_unit`` (``"E_c"`` or ``"ferrosim_Ec"``), ``field_unit_value`` (its value in
+        Landau units, :func:`latentopt.physics.ferrosim.field_unit_value`) and
+        ``E_c_in_field_units`` (the tetragonal coercive field ``E_c`` in that unit: 1 or
+        sqrt(2)).
+    """
+    model = FerroSim.from_config(system)
+    value = model.field_unit_value
+    return {"field_unit": model.field_unit, "field_unit_value": value,
+            "E_c_in_field_units": coercive_field(model.alpha1, model.alpha2) / value}
+
+
+def field_label(unit: dict | None) -> str:
+    """Axis label of a field in the unit of :func:`field_unit_attrs` (``"$E / E_c$"`` without one)."""
+    if unit is None or unit["field_unit"] == "E_c":
+        return "$E / E_c$"
+    return "$E / E_c^{\\mathrm{FerroSim}}$"
+
+
+def make_trajectories(trajectories: dict, field_unit: dict | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """The training histories drawn from the study's families (rule ``trajectories``).
 
     Parameters
     ----------
     trajectories : dict
         Validated ``trajectories:`` block (``families``, ``n``, ``steps``, ``seed``).
+    field_unit : dict, optional
+        :func:`field_unit_attrs` of the study's system: the unit the histories are in.
 
     Returns
     -------
@@ -110,14 +136,16 @@ def make_trajectories(trajectories: dict) -> tuple[dict[str, np.ndarray], dict]:
         ``trajectories (n, T) float32``, ``params (n, k)`` (NaN-padded across families),
         ``family (n,)``, ``t (T,)``.
     attrs : dict
-        ``trajectories`` (the block), ``families`` (names), ``parameters`` (per family).
+        ``trajectories`` (the block), ``families`` (names), ``parameters`` (per family), and
+        the entries of ``field_unit``.
     """
     cfg = trajectories
     data = sample_training_set(cfg["families"], cfg["n"], cfg["steps"], cfg["seed"])
     log.info("%d trajectories of %d steps from %s", len(data["trajectories"]), cfg["steps"], data["names"])
     datasets = {"trajectories": data["trajectories"].astype("float32"), "params": data["params"],
                 "family": data["family"], "t": time_axis(cfg["steps"])}
-    return datasets, dict(trajectories=cfg, families=data["names"], parameters=data["parameters"])
+    return datasets, dict(trajectories=cfg, families=data["names"], parameters=data["parameters"],
+                          **(field_unit or {}))
 
 
 def train(trajectories: np.ndarray, vae: dict, *, device: torch.device | str = "cpu",
@@ -267,7 +295,7 @@ def run_summary(bo: dict, truth: np.ndarray | None) -> dict:
 
 
 def study_metrics(*, train: dict, history: dict, grid: dict, truth: dict | None, runs: dict[str, dict],
-                  val_rmse: float, objective: dict) -> dict:
+                  val_rmse: float, objective: dict, field_unit: dict | None = None) -> dict:
     """``metrics.json`` of a trajectory study.
 
     Parameters
@@ -286,10 +314,12 @@ def study_metrics(*, train: dict, history: dict, grid: dict, truth: dict | None,
         Reconstruction RMSE of the validation trajectories (units of the trajectories).
     objective : dict
         The validated ``objective:`` block.
+    field_unit : dict, optional
+        :func:`field_unit_attrs` of the study's system, recorded as ``field_unit``.
     """
     ok = np.asarray(grid["feasible"], dtype=bool)
     y = None if truth is None else np.asarray(truth["y"])
-    out = {"kind": "trajectory", "objective": objective,
+    out = {"kind": "trajectory", "objective": objective, **({"field_unit": field_unit} if field_unit else {}),
            "trajectories": {"n": int(len(train["trajectories"])), "T": int(np.shape(train["trajectories"])[1])},
            "vae": {"final_loss": float(history["loss"][-1]), "final_val_loss": float(history["val_loss"][-1]),
                    "val_reconstruction_rmse": float(val_rmse)},
@@ -318,6 +348,9 @@ def metrics_html(metrics: dict, study: str) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
     g, v = metrics["grid"], metrics["vae"]
     obj = metrics["objective"]
+    unit = metrics.get("field_unit")
+    unit_text = (f"Fields in units of {html.escape(unit['field_unit'])} = {unit['field_unit_value']:.6g} "
+                 f"(Landau units; E_c = {unit['E_c_in_field_units']:.6g} in this unit). ") if unit else ""
     return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
             f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
             f"<h3>{html.escape(study)}: Bayesian optimization of {html.escape(obj['name'])} "
@@ -325,7 +358,7 @@ def metrics_html(metrics: dict, study: str) -> str:
             f"<table><tr><th>run</th>{head}</tr>{rows}</table>"
             f"<p>{metrics['trajectories']['n']} training trajectories of {metrics['trajectories']['T']} steps; "
             f"validation reconstruction RMSE {v['val_reconstruction_rmse']:.4g}; latent grid of {g['points']} points, "
-            f"{g['feasible']} feasible ({100 * g['feasible_fraction']:.1f}%).</p></body></html>")
+            f"{g['feasible']} feasible ({100 * g['feasible_fraction']:.1f}%). {unit_text}</p></body></html>")
 
 
 # ------------------------------------------------------------------ evaluate_trajectories, plot_bo_run
@@ -339,7 +372,7 @@ def _parameter_names(parameters: list[list[str]], k: int) -> list[str]:
 
 def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path, grid: str | Path,
              truth: str | Path | None, runs: dict[str, str | Path], objective: dict, n_show: int,
-             device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
+             field_unit: dict | None = None, device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
     """``metrics.json`` content and the study-level figures of a trajectory study (rule ``evaluate_trajectories``).
 
     Parameters
@@ -354,6 +387,8 @@ def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path
         The validated ``objective:`` block.
     n_show : int
         Histories drawn per panel of the samples figure.
+    field_unit : dict, optional
+        :func:`field_unit_attrs` of the study's system (metrics and axis labels).
 
     Returns
     -------
@@ -374,17 +409,18 @@ def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path
     val_rmse = float(np.sqrt(np.mean((decode_trajectories(vae, encode_trajectories(vae, val)) - val) ** 2))) \
         if len(val) else float("nan")
     metrics = study_metrics(train=train_data, history=hist, grid=grid_data, truth=truth_data, runs=run_data,
-                            val_rmse=val_rmse, objective=objective)
+                            val_rmse=val_rmse, objective=objective, field_unit=field_unit)
     figures = {
         "trajectory_samples": plot_trajectory_samples(train_data["t"], train_data["trajectories"],
-                                                      train_data["params"], names, n_show),
+                                                      train_data["params"], names, n_show,
+                                                      ylabel=field_label(field_unit)),
         "training_curves": plot_training_curves(hist),
     }
     if grid_data["z"].shape[1] == 2:
         figures["latent_parameters"] = plot_latent_parameters(grid_data["z_train"], train_data["params"], names)
         figures["feasible_region"] = plot_feasible_region(grid_data["feasible"], grid_data["axes"],
                                                           grid_data["z_train"], train_data["t"],
-                                                          grid_data["trajectories"])
+                                                          grid_data["trajectories"], ylabel=field_label(field_unit))
     else:
         for key in ("latent_parameters", "feasible_region"):
             figures[key] = placeholder(f"latent maps are drawn for latent_dim = 2 (here {grid_data['z'].shape[1]})")
@@ -396,9 +432,10 @@ def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path
 
 
 def bo_figures(*, run: str | Path, run_name: str, grid: str | Path, trajectories: str | Path,
-               truth: str | Path | None, objective: dict) -> dict[str, Figure]:
+               truth: str | Path | None, objective: dict, field_unit: dict | None = None) -> dict[str, Figure]:
     """The figures of one BO run (rule ``plot_bo_run``): ``surfaces`` (ground truth | GP mean | GP std with the
-    explored points) and ``best`` (the best field history with its final polarization and curl)."""
+    explored points) and ``best`` (the best field history, in the unit of ``field_unit``
+    (:func:`field_unit_attrs`) with lines at +-E_c, and its final polarization and curl)."""
     bo = read_h5(run)
     grid_data = read_h5(grid, ["z", "feasible", "axes"])
     t = read_h5(trajectories, ["t"])["t"]
@@ -409,6 +446,8 @@ def bo_figures(*, run: str | Path, run_name: str, grid: str | Path, trajectories
     else:
         surfaces = placeholder(f"surfaces are drawn for latent_dim = 2 (here {grid_data['z'].shape[1]})")
     best = plot_best_history(t, bo["best_trajectory"], objective["equilibration"], bo["best_p"], bo["best_curl"],
+                             ylabel=field_label(field_unit),
+                             coercive=1.0 if field_unit is None else field_unit["E_c_in_field_units"],
                              title=f"{run_name}: best {objective['name']} = {float(bo['best_y']):.4g} "
                                    f"at z = ({', '.join(f'{v:.3f}' for v in bo['best_z'])})")
     return {"surfaces": surfaces, "best": best}

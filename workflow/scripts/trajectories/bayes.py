@@ -18,4 +18,4 @@ datasets, info = bayes_run(FerroSimSetup.from_config(sm.params.system), grid, sm
 log.info("summary: %s; %s", run_summary(datasets, truth), info)
 write_h5(sm.output[0], datasets, attrs=dict(algorithm="bayes", objective=sm.params.objective["name"],
                                             direction="max", settings=json.dumps(run), system=sm.params.system,
-                                            **info))
+                                            **sm.params.field_unit, **info))

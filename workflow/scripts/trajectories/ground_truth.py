@@ -10,4 +10,5 @@ grid = read_h5(sm.input[0], ["trajectories", "feasible"])
 truth = ground_truth(FerroSimSetup.from_config(sm.params.system), grid, sm.params.objective)
 log.info("%s over %d feasible points: max %.4g", sm.params.objective["name"], grid["feasible"].sum(),
          float(truth["y"][grid["feasible"]].max()))
-write_h5(sm.output[0], truth, attrs=dict(system=sm.params.system, objective=sm.params.objective))
+write_h5(sm.output[0], truth, attrs=dict(system=sm.params.system, objective=sm.params.objective,
+                                        **sm.params.field_unit))

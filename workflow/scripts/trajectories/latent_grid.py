@@ -9,4 +9,4 @@ sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 x = read_h5(sm.input.trajectories, ["trajectories"])["trajectories"]
 grid = trajectories.decoded_grid(sm.input.model, x, sm.params.latent, device=resolve_device(sm.params.device))
-write_h5(sm.output[0], grid, attrs=dict(latent=sm.params.latent))
+write_h5(sm.output[0], grid, attrs=dict(latent=sm.params.latent, **sm.params.field_unit))
