@@ -230,7 +230,7 @@ def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.n
 
 def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Values ``(n,)`` of an :class:`~latentopt.optimizers.Objective` over states ``(n, 3, L, L)`` (CPU)."""
-    with torch.no_grad():
+    with torch.inference_mode():
         return torch.cat([objective.value(torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)))
                           for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
 
