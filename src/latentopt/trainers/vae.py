@@ -250,13 +250,13 @@ def _model_device(model: torch.nn.Module, device: str | torch.device | None) -> 
     return as_device(device) if device is not None else next(model.parameters()).device
 
 
-@torch.inference_mode()
 def encode_mean(model: SpinVAE, spins: np.ndarray, device: str | torch.device | None = None,
                 batch_size: int = 256) -> np.ndarray:
     """Posterior means ``mu`` of spin states (the deterministic encoding).
 
     The model is put in eval mode and moved to ``device`` (in place, in the memory
-    format of :func:`~latentopt.models.vae.prefer_memory_format`); float32, inference mode.
+    format of :func:`~latentopt.models.vae.prefer_memory_format`; outside inference mode, so
+    that its parameters stay usable with autograd); float32, inference mode.
 
     Parameters
     ----------
@@ -275,13 +275,13 @@ def encode_mean(model: SpinVAE, spins: np.ndarray, device: str | torch.device | 
     return batched_apply(lambda x: model.encode(x)[0], spins, device, batch_size, (model.latent_dim,))
 
 
-@torch.inference_mode()
 def decode(model: SpinVAE, z: np.ndarray, device: str | torch.device | None = None,
            batch_size: int = 256) -> np.ndarray:
     """Spin states of latent codes.
 
     The model is put in eval mode and moved to ``device`` (in place, in the memory
-    format of :func:`~latentopt.models.vae.prefer_memory_format`); float32, inference mode.
+    format of :func:`~latentopt.models.vae.prefer_memory_format`; outside inference mode, so
+    that its parameters stay usable with autograd); float32, inference mode.
 
     Parameters
     ----------
