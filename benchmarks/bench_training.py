@@ -11,7 +11,8 @@ codes; genetic population 100; stochastic 32 samples), timed in the library's ow
   ``F.normalize``, the energy and W with ``torch.linalg.cross`` and channel-axis sums,
   float32 training);
 - ``after``: today's code (channels-last on the CPU, the folding circular pad, plane-wise
-  physics, inference mode, ``--precision`` training, default ``bf16``).
+  physics, inference mode); training in each of ``--precision`` (default: both ``fp32``
+  and ``bf16``), each compared with ``before``.
 
 The machine is shared, so the two are timed in turn (interleaved) ``--repeats`` times, a
 block of iterations each (training: one epoch; relax: ``--relax-iters``; genetic:
@@ -44,7 +45,7 @@ energies after ``--relax-iters`` relax steps of 100 codes (float32 both).
 
 Usage::
 
-    python benchmarks/bench_training.py [stages] [--threads 2] [--repeats 3] [--precision bf16]
+    python benchmarks/bench_training.py [stages] [--threads 2] [--repeats 3] [--precision fp32 bf16]
     python benchmarks/bench_training.py quality --dataset results/labyrinth/data/dataset.h5 --seeds 2 12 22
     python benchmarks/bench_training.py decode --model results/labyrinth/vae/model.pt
     python benchmarks/bench_training.py waitpolicy --repeats 5
@@ -75,7 +76,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--wait-policy", choices=("passive", "active", "unset"), default="unset",
                     help="OMP_WAIT_POLICY of this process (set before torch loads; unset: as inherited)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--precision", default="bf16", choices=("fp32", "bf16"), help="training precision of 'after'")
+    ap.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=("fp32", "bf16"),
+                    help="training precisions of 'after'")
     ap.add_argument("--stages", nargs="+", default=["train_vae", "relax", "genetic", "stochastic"])
     ap.add_argument("--relax-iters", type=int, default=30)
     ap.add_argument("--genetic-gens", type=int, default=30)
@@ -204,13 +206,13 @@ def timed(fn) -> tuple[float, float]:
 
 
 def stage_blocks(args, spins: np.ndarray, model: SpinVAE, hm: ChiralMagnet) -> dict:
-    """name -> (callable(variant), default-run iterations per block)."""
+    """name -> (callable(variant), default-run iterations per block, description, variants)."""
     z_relax = torch.as_tensor(prior_codes(args.relax_codes, model.latent_dim, 3))
     vae = dict(DEFAULT_VAE, epochs=1)
 
     def train(name):
         with variant(name):
-            train_vae(spins, **vae, precision="fp32" if name == "before" else args.precision, progress=False)
+            train_vae(spins, **vae, precision="fp32" if name == "before" else name.split("-")[1], progress=False)
 
     def relax(name):
         with variant(name):
@@ -231,12 +233,14 @@ def stage_blocks(args, spins: np.ndarray, model: SpinVAE, hm: ChiralMagnet) -> d
                        gamma_every=200, sigma_tol=1e-30, seed=6)
 
     n_train = len(spins) - round(len(spins) * DEFAULT_VAE["val_fraction"])
-    return {"train_vae": (train, DEFAULT_ITERATIONS["train_vae"], f"1 epoch ({n_train} states)"),
-            "relax": (relax, DEFAULT_ITERATIONS["relax"] / args.relax_iters, f"{args.relax_iters} iterations"),
+    after = ["after"]
+    return {"train_vae": (train, DEFAULT_ITERATIONS["train_vae"], f"1 epoch ({n_train} states)",
+                          [f"after-{p}" for p in args.precision]),
+            "relax": (relax, DEFAULT_ITERATIONS["relax"] / args.relax_iters, f"{args.relax_iters} iterations", after),
             "genetic": (gen, DEFAULT_ITERATIONS["genetic"] / args.genetic_gens,
-                        f"2 runs x {args.genetic_gens} generations"),
+                        f"2 runs x {args.genetic_gens} generations", after),
             "stochastic": (stoch, DEFAULT_ITERATIONS["stochastic"] / args.stochastic_iters,
-                           f"{args.stochastic_iters} iterations")}
+                           f"{args.stochastic_iters} iterations", after)}
 
 
 def run_stages(args) -> None:
@@ -250,32 +254,42 @@ def run_stages(args) -> None:
     model = SpinVAE(args.L, DEFAULT_VAE["latent_dim"]).eval()
     blocks = stage_blocks(args, spins, model, hm)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, after: precision {args.precision}, "
-          f"L={args.L}, {len(spins)} states; load average at start {os.getloadavg()}")
+          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}, L={args.L}, {len(spins)} states; "
+          f"load average at start {os.getloadavg()}")
     for name in args.stages:
-        blocks[name][0]("after")  # warm up (oneDNN kernel creation, numba/torch pools)
-    times = {name: {"before": [], "after": []} for name in args.stages}
+        for v in blocks[name][3]:
+            blocks[name][0](v)  # warm up (oneDNN kernel creation, thread pools)
+    times = {name: {v: [] for v in ["before", *blocks[name][3]]} for name in args.stages}
     for r in range(args.repeats):
         for name in args.stages:
-            order = ("before", "after") if r % 2 == 0 else ("after", "before")
+            order = list(times[name]) if r % 2 == 0 else list(times[name])[::-1]
             for v in order:
                 times[name][v].append(timed(lambda: blocks[name][0](v)))
         print(f"  repeat {r + 1}/{args.repeats} done, load average {os.getloadavg()[0]:.1f}", flush=True)
-    print(f"\n{'stage':11s} {'block':28s} {'before s':>9s} {'after s':>8s} {'ratio':>6s} {'(CPU ratio)':>11s} "
-          f"{'-> default run: before s':>25s} {'after s':>8s}")
-    total = {"before": 0.0, "after": 0.0}
+    print(f"\n{'stage':11s} {'block':28s} {'variant':12s} {'wall s':>8s} {'CPU s':>7s} {'ratio':>6s} "
+          f"{'CPU ratio':>9s} {'-> default run s':>17s}")
+    totals: dict[str, float] = {}
     for name in args.stages:
-        t = {v: np.asarray(times[name][v]) for v in ("before", "after")}
-        ratio = np.median(t["before"][:, 0] / t["after"][:, 0])
-        cpu_ratio = np.median(t["before"][:, 1] / t["after"][:, 1])
+        t = {v: np.asarray(x) for v, x in times[name].items()}
         scale = blocks[name][1]
-        med = {v: float(np.median(t[v][:, 0])) for v in t}
-        for v in total:
-            total[v] += med[v] * scale
-        print(f"{name:11s} {blocks[name][2]:28s} {med['before']:9.2f} {med['after']:8.2f} {ratio:6.2f} "
-              f"{cpu_ratio:11.2f} {med['before'] * scale:25.1f} {med['after'] * scale:8.1f}")
-    print(f"{'together':11s} {'':28s} {'':9s} {'':8s} {total['before'] / total['after']:6.2f} {'':11s} "
-          f"{total['before']:25.1f} {total['after']:8.1f}")
+        for v, x in t.items():
+            wall, cpu = float(np.median(x[:, 0])), float(np.median(x[:, 1]))
+            ratio = "" if v == "before" else f"{np.median(t['before'][:, 0] / x[:, 0]):6.2f}"
+            cpu_ratio = "" if v == "before" else f"{np.median(t['before'][:, 1] / x[:, 1]):9.2f}"
+            print(f"{name:11s} {blocks[name][2]:28s} {v:12s} {wall:8.2f} {cpu:7.2f} {ratio:>6s} {cpu_ratio:>9s} "
+                  f"{wall * scale:17.1f}")
+            key = v if v == "before" else "after"
+            totals[key] = totals.get(key, 0.0) + (wall * scale if v in ("before", "after") else 0.0)
+            if v.startswith("after-"):
+                totals[v] = wall * scale
+    for p in args.precision:
+        if "train_vae" in args.stages:
+            after = totals.get("after", 0.0) + totals[f"after-{p}"]
+            label = f"together, training in {p}"
+        else:
+            after, label = totals.get("after", 0.0), "together"
+        print(f"{label:53s} {'':8s} {'':7s} {totals['before'] / after:6.2f} {'':9s} "
+              f"{totals['before']:8.1f} -> {after:.1f}")
     print(f"load average at end {os.getloadavg()}")
 
 

@@ -93,13 +93,15 @@ def train(dataset: str | Path, vae: dict, *, device: torch.device | str = "cpu",
           progress: bool = False) -> tuple[SpinVAE, dict]:
     """Train the spin VAE on X_IN (``dataset.h5``) with the ``vae`` block's settings.
 
-    Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`).
+    Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`; ``history["precision"]``
+    is the resolved ``vae.precision``).
     """
     data, _ = load_dataset(dataset)
     log.info("training on %d states (%s), device %s, settings %s", len(data["spins"]), data["spins"].shape[1:],
              device, vae)
     model, history = train_vae(data["spins"], device=device, checkpoint=checkpoint, progress=progress, **vae)
-    log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
+    log.info("final loss %.3f, val_loss %.3f (training precision %s)", history["loss"][-1], history["val_loss"][-1],
+             history["precision"])
     return model, history
 
 
