@@ -16,6 +16,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/spins.smk"
 include: "workflow/rules/trajectories.smk"
+include: "workflow/rules/schedules.smk"
+include: "workflow/rules/transitions.smk"
 
 
 rule all:

@@ -6,7 +6,8 @@ behaviour-preserving, e.g. the default run before and after a refactor::
     python tests/compare_results.py old/results new/results
 
 Arrays must be bit-identical (NaN equal to NaN); per-epoch wall times (``epoch_time``),
-per-iteration BO overheads (``fit_seconds``, ``*_seconds`` in metrics) and logs, benchmarks, figures and the report
+per-iteration BO overheads (``fit_seconds``), training wall times (``seconds``, ``*epoch_time``),
+rates (``*_per_s``) and logs, benchmarks, figures and the report
 are not compared, since they measure the machine, not the result. Exits 0 when the trees
 agree, 1 with one line per difference otherwise.
 """
@@ -22,11 +23,11 @@ import numpy as np
 import torch
 
 #: datasets that time the machine rather than record a result
-TIMINGS = {"epoch_time", "fit_seconds"}
+TIMINGS = {"epoch_time", "seconds", "fit_seconds"}
 
 
 def _is_timing(key: str) -> bool:
-    return key in TIMINGS or key.endswith("_seconds")
+    return key in TIMINGS or key.endswith(("_seconds", "epoch_time", "_per_s"))
 
 
 def strip_timings(obj):

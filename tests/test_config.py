@@ -18,14 +18,15 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-SHIPPED = ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml", "tests/data/tiny_ferro.yaml"]
+SHIPPED = ["config/config.yaml", "config/paper.yaml", "tests/data/tiny.yaml", "tests/data/tiny_ferro.yaml",
+           "tests/data/tiny_schedules.yaml"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_are_valid(name):
     cfg = validate_config(load(name), SCHEMA, root=REPO)
     for study in cfg["studies"].values():
-        if study["system"]["model"] == "ferrosim":
+        if study["kind"] in ("trajectories", "schedules"):
             assert all(run["algorithm"] == "bayes" for run in study["optimize"].values())
             continue
         assert study["system"]["L"] % 16 == 0
@@ -112,7 +113,8 @@ def mutate(path, value):
 
 BAD = [
     (("studies", "tiny", "system", "L"), 40, r"studies\.tiny\.system\.L: 40 is not divisible by 16"),
-    (("studies", "tiny", "system", "L"), 8, r"studies\.tiny\.system\.L: 8 is less than the minimum"),
+    (("studies", "tiny", "system", "L"), 8, r"studies\.tiny\.system\.L: 8 is not divisible by 16"),
+    (("studies", "tiny", "system", "L"), 2, r"studies\.tiny\.system\.L: 2 is less than the minimum of 4"),
     (("studies", "tiny", "system", "dmi"), "chiral", r"studies\.tiny\.system\.dmi: 'chiral' is not one of"),
     (("studies", "tiny", "system", "B"), [0, 1], r"studies\.tiny\.system\.B"),
     (("studies", "tiny", "system", "J"), "one", r"studies\.tiny\.system\.J: 'one' is not of type 'number'"),
@@ -201,4 +203,30 @@ def test_boundary_defaults():
     assert out == {"direction": "down", "radius": 0.35, "shape": "ring", "width": 2.0}
     cfg["studies"]["tiny"]["optimize"]["sto-CBC"]["boundary"] = {"file": "resources/x.npy", "radius": 0.3}
     with pytest.raises(ConfigError, match="boundary"):
+        validate_config(cfg, SCHEMA, root=REPO)
+
+
+BAD_SCHEDULES = [
+    (("latent", "constraints"), {"min": 50.0, "max": 1.0},
+     r"studies\.kl\.latent\.constraints: the bounds of beta_c are reversed"),
+    (("trajectories", "steps"), 10, r"studies\.kl\.trajectories\.steps: .*N = 10 must equal jrvae\.epochs = 4"),
+    (("trajectories", "families"), {"sawtooth": {}}, r"studies\.kl\.trajectories\.families\.sawtooth: unknown"),
+    (("jrvae", "discrete_dim"), 1, r"studies\.kl\.jrvae\.discrete_dim: 1 is less than the minimum of 2"),
+    (("optimize", "zbo", "iterations"), 5, r"studies\.kl\.optimize\.zbo\.iterations: 5 is not a multiple of q"),
+    (("optimize", "zbo", "random_pool"), 4, r"studies\.kl\.optimize\.zbo\.random_pool: 4 random points"),
+    (("data", "counts"), [1, 2], r"studies\.kl\.data\.counts: not a setting of the 'digits' images"),
+    (("latent", "constraints"), {"min": 1.0, "max": 5.0}, r"studies\.kl\.trajectories\.families: .*outside the bounds"),
+    (("jrvae", "batch_size"), 100, r"studies\.kl\.jrvae\.batch_size: 100 is larger than data\.train_subset = 60"),
+    (("latent", "constraints"), {"min": 0.0, "max": 50.0}, r"studies\.kl\.latent\.constraints\.min"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD_SCHEDULES)
+def test_bad_schedules_config_rejected_with_key(path, value, message):
+    cfg = load("tests/data/tiny_schedules.yaml")
+    node = cfg["studies"]["kl"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError, match=message):
         validate_config(cfg, SCHEMA, root=REPO)

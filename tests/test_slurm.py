@@ -25,8 +25,9 @@ from slurm_cluster import SlurmCluster, install, why_unavailable  # noqa: E402
 pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
-TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate"}
-LOCAL_RULES = {"merge_dataset", "plot_run", "all"}
+TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate",  # spins
+               "train_schedule_vae", "schedule_grid", "evaluate_schedule", "evaluate_pool_point", "final_model"}
+LOCAL_RULES = {"merge_dataset", "plot_run", "plot_schedule_run", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory):
+    """The tiny spin study and the tiny KL-schedule study, whose every jrVAE training must be its own job."""
     cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    cfg["studies"].update(yaml.safe_load((REPO / "tests/data/tiny_schedules.yaml").read_text())["studies"])
     cfg["device"] = "auto"  # torch rules request a GPU (the node's GPU is a stand-in; torch falls back to CPU)
     path = tmp_path_factory.mktemp("cfg") / "tiny-slurm.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -93,8 +96,14 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
     for r in jobs:
         by_rule.setdefault(r["rule"], []).append(r)
     n_runs = len(cfg["optimize"])
+    zbo = yaml.safe_load(config_file.read_text())["studies"]["kl"]["optimize"]["zbo"]
+    rounds = 1 + zbo["iterations"] // zbo["q"]
     expected = {"simulate_shard": cfg["simulate"]["shards"], "train_vae": 1, "generate": 1, "relax": 1,
-                "optimize": n_runs, "evaluate": 1}
+                "optimize": n_runs, "evaluate": 1,
+                "images": 1, "schedule_trajectories": 1, "train_schedule_vae": 1, "schedule_grid": 1,
+                "propose_round": rounds, "evaluate_schedule": zbo["n_initial"] + zbo["iterations"],
+                "evaluate_pool_point": zbo["iterations"], "gather_bo": 1, "final_model": 4,
+                "evaluate_schedules": 1}
     assert {rule: len(v) for rule, v in by_rule.items()} == expected, jobs
     assert all(r["state"] == "COMPLETED" for r in jobs), jobs
     assert all(r["partition"] == "debug" for r in jobs), jobs
@@ -108,6 +117,10 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
     shard_call = next(c for c in calls if "rule_simulate_shard" in c)
     vae_call = next(c for c in calls if "rule_train_vae" in c)
     assert "--gpus=1" in vae_call and "--gpus" not in shard_call
+    # every zBO evaluation (one jrVAE training) was a job of its own, asking for a GPU
+    evaluations = by_rule["evaluate_schedule"]
+    assert len({r["id"] for r in evaluations}) == zbo["n_initial"] + zbo["iterations"]
+    assert all("gres/gpu=1" in r["tres"] for r in evaluations)
     assert re.search(r"--mem \d+", shard_call) and re.search(r"-t \d+", shard_call)
     assert "-p debug" in shard_call or "-p 'debug'" in shard_call
     print("sbatch options, simulate shard:", shard_call)

@@ -119,7 +119,7 @@ def test_kind_is_filled_in_and_explicit_kind_validates_the_same():
 @pytest.mark.parametrize("mutate, message", [
     # a key of another kind is named, with the kind it belongs to
     (lambda s: s.update(trajectories={"n": 10}), r"studies\.tiny\.trajectories: not a key of a spins study "
-                                                 r"\(a key of trajectories studies\)"),
+                                                 r"\(a key of schedules, trajectories studies\)"),
     (lambda s: s.update(bogus=1), r"studies\.tiny\.bogus: not a key of a spins study \(an unknown key\)"),
     (lambda s: s.update(kind="magnets"), r"studies\.tiny\.kind: 'magnets' is not one of"),
     # the kind and the model disagree: the model key is named

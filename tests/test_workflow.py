@@ -106,8 +106,15 @@ def test_contracted_files(tiny_run):
         assert json.loads(attrs["settings"])["seed"] == settings["seed"]
         assert (res / f"figures/optimize/{run}.png").stat().st_size > 0
 
+    # polish: true relaxes the best decoded state in spin space: lower energy, both values reported
+    out, _ = h5(res / "optimize/sto-E.h5")
+    assert out["polished_spins"].shape == (3, L, L) and float(out["polished_value"]) <= float(out["best_value"])
+    assert np.allclose(np.linalg.norm(out["polished_spins"], axis=0), 1.0, atol=1e-5)
+
     metrics = json.loads((res / "metrics.json").read_text())
-    assert set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"]}
+    polished = {f"{r} (polished)" for r, s in cfg["optimize"].items() if s.get("polish")}
+    assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished}
+    assert metrics["runs"]["sto-E"]["polished_value"] == pytest.approx(float(out["polished_value"]))
     for m in metrics["sets"].values():
         for key in ("energy_mean", "energy_std", "max_local_energy_density", "nodal_points_mean", "W_mean", "Mz_mean"):
             assert np.isfinite(m[key])

@@ -143,3 +143,78 @@ def bayes(study: dict, run: dict) -> dict[str, int]:
 def evaluate_trajectories(study: dict, gpu: bool = False) -> dict[str, int]:
     m, T, n = _grid_points(study), study["trajectories"]["steps"], study["trajectories"]["n"]
     return {"mem_mb": _mb(3 * (m + n) * T * 8 / 2**20 + 300), "runtime": _minutes(60 + m * 1e-4, gpu)}
+
+
+# ------------------------------------------------------------------ KL-schedule studies (kind: schedules)
+#: seconds per image and epoch of jrVAE training on one CPU thread at 24 x 24 pixels: image decoder (measured
+#: ~3e-4) and coordinate decoder (per-pixel MLP, ~30x)
+SEC_PER_IMAGE_EPOCH = {"image": 4e-4, "coordinate": 1.2e-2}
+
+
+def _n_images(study: dict) -> int:
+    """Images of the study's data set (digits: about 180 per class and copy)."""
+    d = study["data"]
+    if d["name"] == "particles":
+        return len(d.get("counts", (1, 2, 3))) * d.get("n_per_count", 150)
+    return 180 * len(d.get("classes", (0, 1, 4))) * d.get("copies", 1)
+
+
+def _jrvae_seconds(study: dict, n_images: int) -> float:
+    j, size = study["jrvae"], study["data"]["size"]
+    return j["epochs"] * n_images * (size / 24) ** 2 * SEC_PER_IMAGE_EPOCH[j["decoder"]]
+
+
+def images(study: dict, gpu: bool = False) -> dict[str, int]:
+    n, size = _n_images(study), study["data"]["size"]
+    return {"mem_mb": _mb(4 * n * size * size * 4 / 2**20), "runtime": _minutes(n * size * size * 2e-6)}
+
+
+def propose_round(study: dict, gpu: bool = False) -> dict[str, int]:
+    """A GP fit and the acquisition over the feasible grid (a few hundred observations at most)."""
+    m = _grid_points(study)
+    return {"mem_mb": _mb(16 * m * 200 * 8 / 2**20), "runtime": _minutes(30 + m * 1e-3)}
+
+
+def train_jrvae(study: dict, gpu: bool = False) -> dict[str, int]:
+    """One zBO evaluation: a jrVAE trained on the BO subset, then its manifolds scored."""
+    n = study["data"]["train_subset"] or _n_images(study)
+    size = study["data"]["size"]
+    return {"mem_mb": _mb(10 * n * size * size * 4 / 2**20 + 300), "runtime": _minutes(_jrvae_seconds(study, n), gpu)}
+
+
+def final_jrvae(study: dict, gpu: bool = False) -> dict[str, int]:
+    """A final model, trained on the full image set."""
+    n, size = _n_images(study), study["data"]["size"]
+    return {"mem_mb": _mb(10 * n * size * size * 4 / 2**20 + 300), "runtime": _minutes(_jrvae_seconds(study, n), gpu)}
+
+
+def evaluate_schedules(study: dict, gpu: bool = False) -> dict[str, int]:
+    return {"mem_mb": _mb(4 * _n_images(study) * study["data"]["size"] ** 2 * 4 / 2**20 + 300), "runtime": _minutes(60)}
+
+
+# ------------------------------------------------------------------ transition studies (kind: transitions)
+#: seconds per image, spin and NEB iteration (energy and autograd gradient on one thread; measured ~1.2e-6)
+SEC_PER_IMAGE_SPIN_ITERATION = 3e-6
+
+
+def end_states(study: dict, gpu: bool = False) -> dict[str, int]:
+    L = study["system"]["L"]
+    return {"mem_mb": _mb(50 * _state_mb(L, 2, 8)), "runtime": _minutes(L * L * 5e-3)}
+
+
+def meta_learn(study: dict, gpu: bool = False) -> dict[str, int]:
+    m = study["meta"]
+    seconds = 0.2 * m["epochs"] * m["steps_per_epoch"] * m["n_paths"] / 30 + 0.01 * m["benchmark"]["max_iter"]
+    return {"mem_mb": _mb(500), "runtime": _minutes(seconds)}
+
+
+def neb(study: dict, gpu: bool = False) -> dict[str, int]:
+    """One NEB run (up to ``max_iter`` iterations, 2 m - 1 images for the doubled check) and the Hessian."""
+    L, n = study["system"]["L"], study["neb"]
+    images = 2 * n["images"] - 1
+    seconds = min(n["max_iter"], 5000) * images * L * L * SEC_PER_IMAGE_SPIN_ITERATION
+    return {"mem_mb": _mb(30 * _state_mb(L, images, 8)), "runtime": _minutes(seconds, gpu)}
+
+
+def evaluate_transitions(study: dict, gpu: bool = False) -> dict[str, int]:
+    return {"mem_mb": _mb(500), "runtime": _minutes(60)}

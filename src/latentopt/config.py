@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from latentopt.physics.boundary import boundary_from_config
@@ -184,7 +185,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
         err = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"{_key(err.absolute_path)}: {err.message}")
     for name, study in cfg["studies"].items():
-        _check_study(f"studies.{name}", study, Path(root))
+        _check_study(f"studies.{name}", study, Path(root), cfg["studies"])
     return canonical(cfg)
 
 
@@ -204,16 +205,9 @@ GROUND_TRUTH_MAX_POINTS = 10_000
 
 def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
     from latentopt.physics.ferrosim import FerroSim
-    from latentopt.families import family_ranges
 
     system, traj, latent = study["system"], study["trajectories"], study["latent"]
-    for name, fam in traj["families"].items():
-        try:
-            family_ranges(name, fam.get("ranges"))
-        except (KeyError, ValueError) as exc:
-            raise ConfigError(f"{prefix}.trajectories.families.{name}: {exc.args[0]}") from exc
-    if not any(f.get("weight", 1.0) > 0 for f in traj["families"].values()):
-        raise ConfigError(f"{prefix}.trajectories.families: all weights are 0")
+    _check_families(prefix, traj["families"])
     bounds = latent["constraints"]
     if bounds["min"] is not None and bounds["max"] is not None and not bounds["min"] < bounds["max"]:
         raise ConfigError(f"{prefix}.latent.constraints: min must be below max ({bounds['min']} >= {bounds['max']})")
@@ -240,8 +234,11 @@ def _check_trajectories(prefix: str, study: dict[str, Any], root: Path) -> None:
                               f"grid of {n_points}")
 
 
-def _check_study(prefix: str, study: dict[str, Any], root: Path) -> None:
-    CHECKS[study["kind"]](prefix, study, root)
+def _check_study(prefix: str, study: dict[str, Any], root: Path, all_studies: dict) -> None:
+    if study["kind"] == "transitions":  # may name another study (the VAE of a latent initial path)
+        _check_transitions(prefix, study, all_studies, root)
+    else:
+        CHECKS[study["kind"]](prefix, study, root)
 
 
 def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
@@ -272,5 +269,129 @@ def _check_spins(prefix: str, study: dict[str, Any], root: Path) -> None:
             raise ConfigError(f"{key}.elitism: must be below population ({run['elitism']} >= {run['population']})")
 
 
+def _check_families(prefix: str, families: dict) -> None:
+    """Every family is registered with valid ranges, and some family has a positive weight."""
+    from latentopt.families import family_ranges
+
+    for name, fam in families.items():
+        try:
+            family_ranges(name, fam.get("ranges"))
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{prefix}.trajectories.families.{name}: {exc.args[0]}") from exc
+    if not any(f.get("weight", 1.0) > 0 for f in families.values()):
+        raise ConfigError(f"{prefix}.trajectories.families: all weights are 0")
+
+
+def _check_schedules(prefix: str, study: dict[str, Any], root: Path) -> None:
+    from latentopt.families import sample_training_set
+
+    traj, jrvae, latent, data = study["trajectories"], study["jrvae"], study["latent"], study["data"]
+    N = jrvae["epochs"]
+    if traj.setdefault("steps", N) != N:
+        raise ConfigError(f"{prefix}.trajectories.steps: beta_c(i) has one value per jrVAE epoch, so N = "
+                          f"{traj['steps']} must equal jrvae.epochs = {N}")
+    _check_families(prefix, traj["families"])
+    lo, hi = latent["constraints"]["min"], latent["constraints"]["max"]
+    if not lo < hi:
+        raise ConfigError(f"{prefix}.latent.constraints: the bounds of beta_c are reversed (min {lo} >= max {hi})")
+    x = sample_training_set(traj["families"], traj["n"], N, traj["seed"])["trajectories"]
+    if x.min() < lo or x.max() > hi:
+        raise ConfigError(f"{prefix}.trajectories.families: the training trajectories span [{x.min():.4g}, "
+                          f"{x.max():.4g}], outside the bounds latent.constraints [{lo}, {hi}]; narrow the families' "
+                          "ranges or widen the bounds")
+    _check_training_split(prefix, traj["n"], "trajectories.n", study["vae"], "trajectories")
+    name = data["name"]
+    other = {"digits": ("counts", "n_per_count", "radius", "spread", "shape", "noise"),
+             "particles": ("classes", "fill", "copies")}[name]
+    wrong = sorted(k for k in other if k in data)
+    if wrong:
+        raise ConfigError(f"{prefix}.data.{wrong[0]}: not a setting of the {name!r} images")
+    if data["train_subset"] is not None and jrvae["batch_size"] > data["train_subset"]:
+        raise ConfigError(f"{prefix}.jrvae.batch_size: {jrvae['batch_size']} is larger than data.train_subset = "
+                          f"{data['train_subset']} images; expected at most {data['train_subset']}")
+    n_points = latent["grid"] ** study["vae"]["latent_dim"]
+    if n_points > 1_000_000:
+        raise ConfigError(f"{prefix}.latent.grid: {latent['grid']}^{study['vae']['latent_dim']} = {n_points} "
+                          "points; expected at most 1,000,000")
+    if not study["optimize"]:
+        raise ConfigError(f"{prefix}.optimize: a schedules study needs at least one BO run")
+    for run_name, run in study["optimize"].items():
+        key = f"{prefix}.optimize.{run_name}"
+        if run["iterations"] % run["q"]:
+            raise ConfigError(f"{key}.iterations: {run['iterations']} is not a multiple of q = {run['q']}; rounds "
+                              "must be full so that raising iterations only adds rounds")
+        budget = run["n_initial"] + run["iterations"]
+        if budget > n_points:
+            raise ConfigError(f"{key}.iterations: {budget} evaluations (n_initial + iterations) for a grid of "
+                              f"{n_points} points")
+        if run["random_pool"] is not None and run["random_pool"] < budget:
+            raise ConfigError(f"{key}.random_pool: {run['random_pool']} random points for a budget of {budget} "
+                              "(n_initial + iterations); expected at least the budget")
+
+
+def _state_shape(path: Path, es: dict) -> tuple | None:
+    """Shape of the state an end-state file holds (read cheaply), or None for a workflow output not yet made."""
+    if not path.exists():
+        return None
+    try:
+        if es["kind"] == "npy":
+            return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            shape = f[es.get("dataset", "best_spins")].shape
+        return shape[1:] if es.get("index") is not None else shape
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: cannot read the end state ({exc})") from exc
+
+
+def _check_transitions(prefix: str, study: dict[str, Any], all_studies: dict, root: Path) -> None:
+    L = study["system"]["L"]
+    for which in ("initial", "final"):
+        es = study["end_states"][which]
+        key = f"{prefix}.end_states.{which}"
+        if es["kind"] in ("npy", "h5"):
+            if "path" not in es:
+                raise ConfigError(f"{key}.path: required for an end state of kind {es['kind']}")
+            path = Path(es["path"]) if Path(es["path"]).is_absolute() else root / es["path"]
+            produced = Path(es["path"]).parts[:1] == ("results",)
+            if not path.exists() and not produced:
+                raise ConfigError(f"{key}.path: {es['path']} does not exist")
+            shape = _state_shape(path, es)
+            if shape is not None and shape != (3, L, L):
+                raise ConfigError(f"{key}.path: {es['path']} holds a state of shape {shape}; the lattice of "
+                                  f"system.L = {L} needs (3, {L}, {L})")
+        elif any(k in es for k in ("path", "dataset", "index")):
+            raise ConfigError(f"{key}: path, dataset and index are for npy and h5 end states, not {es['kind']}")
+        if "erase" in es and not all(0 <= c < L for c in es["erase"]["center"]):
+            raise ConfigError(f"{key}.erase.center: {es['erase']['center']} is outside the {L} x {L} lattice")
+    neb, runs = study["neb"], study["runs"]
+    for name in runs:
+        if name in ("end_states", "doubled") or name.startswith("initial_"):
+            raise ConfigError(f"{prefix}.runs.{name}: the name is taken by another file in transitions/; "
+                              "choose another run name")
+    latent = [name for name, r in runs.items() if r.get("initial_path", neb["initial_path"]) == "latent"]
+    if latent:
+        other = neb["latent_study"]
+        if other is None:
+            raise ConfigError(f"{prefix}.neb.latent_study: required by the latent initial path of run "
+                              f"{latent[0]!r} (the spins study whose VAE decodes it)")
+        if other not in all_studies or all_studies[other].get("kind") != "spins":
+            raise ConfigError(f"{prefix}.neb.latent_study: {other!r} is not a spins study of this config")
+        if all_studies[other]["system"]["L"] != L:
+            raise ConfigError(f"{prefix}.neb.latent_study: {other!r} has L = {all_studies[other]['system']['L']}, "
+                              f"this study L = {L}; the VAE must decode states of the same lattice")
+    dbl = neb["double_images"]
+    if dbl is True:
+        neb["double_images"] = next(iter(runs))
+    elif dbl is not False and dbl not in runs:
+        raise ConfigError(f"{prefix}.neb.double_images: {dbl!r} is not a run; expected true (the first run), "
+                          f"false or one of {sorted(runs)}")
+    lo, hi = study["meta"]["images"]
+    if lo > hi:
+        raise ConfigError(f"{prefix}.meta.images: [{lo}, {hi}] is reversed; expected [fewest, most] images")
+
+
 #: the semantic checks of each study kind: ``check(prefix, study, root)`` raises :class:`ConfigError`
-CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories}
+CHECKS = {"spins": _check_spins, "trajectories": _check_trajectories, "schedules": _check_schedules,
+          "transitions": _check_transitions}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DivergedError", "LatentoptError", "UnreadableFileError", "REBUILD_HINT"]
+__all__ = ["DivergedError", "LatentoptError", "SettingError", "UnreadableFileError", "REBUILD_HINT"]
 
 #: what to do about a damaged workflow output: the workflow rebuilds what is missing
 REBUILD_HINT = "delete it and rerun the same snakemake command, which rebuilds it"
@@ -35,6 +35,10 @@ class UnreadableFileError(LatentoptError, ValueError):
     def __init__(self, path: str | Path, problem: str, fix: str = REBUILD_HINT):
         self.path, self.problem, self.fix = str(path), problem, fix
         super().__init__(f"{path}: {problem}; {fix}")
+
+
+class SettingError(LatentoptError, ValueError):
+    """A setting that turns out not to work only when the job runs (the message names the key and the fix)."""
 
 
 class DivergedError(LatentoptError, FloatingPointError):

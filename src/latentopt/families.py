@@ -181,3 +181,58 @@ def sample_training_set(families: Mapping[str, Mapping], n: int, steps: int, see
     return {"trajectories": np.concatenate(traj)[order], "params": np.concatenate(params)[order],
             "family": np.concatenate(fam)[order].astype(np.int64), "names": names,
             "parameters": [list(FAMILIES[f].parameters) for f in names]}
+
+
+# --- KL-weight schedules beta_c(t) (Biswas et al. 2023, Figs. 5a and 8a) -------------------------------------------
+# Defaults keep every value within the paper's bounds 1 <= beta_c <= 50 (Sec. 3); override the ranges for other
+# bounds (e.g. 0.001 .. 0.05 for the nanoparticles, Sec. 4).
+
+def _cooldown(t: np.ndarray, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    high, low, hold, ramp = (params[:, k, None] for k in range(4))
+    frac = np.clip((t - hold) / np.maximum(ramp, 1e-12), 0.0, 1.0)
+    return high + (low - high) * frac
+
+
+register_family(Family(
+    name="cooldown",
+    parameters=("high", "low", "hold", "ramp"),
+    # pyroVED's jrVAE example: 40 for the first epochs, then linearly down to 3
+    defaults={"high": (10.0, 50.0), "low": (1.0, 10.0), "hold": (0.0, 0.3), "ramp": (0.1, 0.7)},
+    function=_cooldown,
+    doc="high for t <= hold, then linear to low over ramp, then low",
+))
+
+
+def _segments(t: np.ndarray, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((len(params), len(t)))
+    for i, (n_seg, low, high, noise) in enumerate(params):
+        k = max(1, int(round(n_seg)))
+        edges = np.sort(rng.uniform(0.0, 1.0, size=k - 1))
+        levels = rng.uniform(low, high, size=k)
+        x = levels[np.searchsorted(edges, t, side="right")] + rng.normal(0.0, noise, size=len(t))
+        out[i] = np.clip(x, low, high)
+    return out
+
+
+register_family(Family(
+    name="segments",
+    parameters=("n_segments", "low", "high", "noise"),
+    defaults={"n_segments": (2.0, 6.0), "low": (1.0, 5.0), "high": (20.0, 50.0), "noise": (0.0, 2.0)},
+    function=_segments,
+    doc="round(n_segments) constant levels ~ U(low, high) between uniform random breakpoints, "
+        "plus N(0, noise^2) per step, clipped to [low, high]",
+))
+
+
+def _periodic(t: np.ndarray, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    low, high, cycles, phase = (params[:, k, None] for k in range(4))
+    return low + (high - low) * 0.5 * (1.0 + np.sin(2 * math.pi * cycles * t + phase))
+
+
+register_family(Family(
+    name="periodic",
+    parameters=("low", "high", "cycles", "phase"),
+    defaults={"low": (1.0, 10.0), "high": (10.0, 50.0), "cycles": (0.5, 4.0), "phase": (0.0, 2 * math.pi)},
+    function=_periodic,
+    doc="low + (high - low) (1 + sin(2 pi cycles t + phase)) / 2",
+))

@@ -160,7 +160,7 @@ def plot_optimizer_traces(traces: Mapping[str, Trace], ylabel: str | None = None
     return fig
 
 
-def plot_best_states(snapshots, iterations, values, objective: str, run: str) -> Figure:
+def plot_best_states(snapshots, iterations, values, objective: str, run: str, polished=None) -> Figure:
     """The best state of a run at successive iterations, titled ``"it 120: W=3.1"``.
 
     Parameters
@@ -175,16 +175,21 @@ def plot_best_states(snapshots, iterations, values, objective: str, run: str) ->
         Objective name, e.g. ``"W"``.
     run : str
         Run name, used in the figure title.
+    polished : (array_like (3, L, L), float), optional
+        The best state relaxed in spin space (``polish: true``) and its objective value, drawn last.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One row of ``k`` panels and the colour wheel (``k + 1`` axes).
+        One row of ``k`` (``k + 1`` with ``polished``) panels and the colour wheel.
     """
     batch = as_spin_batch(snapshots, "snapshots")
     iterations = as_vector(iterations, "iterations", len(batch)).astype(int)
     values = as_vector(values, "values", len(batch))
     titles = [f"it {it}: {objective}={v:.6g}" for it, v in zip(iterations, values)]
+    if polished is not None:
+        batch = np.concatenate([batch, as_spin_batch(polished[0], "polished")])
+        titles.append(f"polished: {objective}={float(polished[1]):.6g}")
     return plot_spin_grid(batch, titles, ncols=len(batch), suptitle=f"{run}: best {objective}")
 
 

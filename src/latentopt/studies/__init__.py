@@ -17,6 +17,10 @@ kind           paper                         pipeline
 spins          Park et al. 2022              simulate -> VAE -> generate/relax -> optimize -> evaluate
 trajectories   Kalinin lecture; Biswas 2023  field histories -> trajectory VAE -> decoded feasible
                                              grid -> GP Bayesian optimization of a FerroSIM objective
+schedules      Biswas et al. 2023            beta_c(i) families -> trajectory VAE -> decoded feasible grid
+                                             -> BO rounds, one jrVAE training per evaluation -> final models
+transitions    Bushuev & Lobanov 2020        relaxed end states -> initial path -> GNEB with climbing image ->
+                                             saddle check; meta-learned NEB on the single-spin benchmark
 =============  ============================  ==================================================
 """
 
@@ -128,6 +132,26 @@ register_kind(Kind(
     figures=("trajectory_samples", "training_curves", "latent_parameters", "feasible_region", "bo_convergence"),
     run_block="optimize",
     run_figures=("bo/{run}_surfaces", "bo/{run}_best"),
+))
+
+register_kind(Kind(
+    name="schedules",
+    paper="Biswas et al., Mach. Learn.: Sci. Technol. 2023 (zBO of a jrVAE's KL-weight trajectory)",
+    pipeline="images -> beta_c(i) families -> trajectory VAE -> decoded feasible grid -> BO rounds of q points, "
+             "one jrVAE training per evaluation (SSIM manifold objective) -> final models -> evaluate",
+    figures=("image_dataset", "schedule_families", "schedule_latent", "training_curves", "bo_convergence",
+             "model_manifolds"),
+    run_block="optimize",
+    run_figures=("bo/{run}_surfaces", "bo/{run}_best"),
+))
+
+register_kind(Kind(
+    name="transitions",
+    paper="Bushuev & Lobanov, Nanosystems 11, 642 (2020) (meta-learned NEB); Bessarab et al. 2015 (GNEB)",
+    pipeline="relaxed end states -> initial path (geodesic or latent) -> GNEB with climbing image per run -> "
+             "saddle check (Hessian), doubled images; meta-learned (gamma, mu, beta) -> evaluate",
+    figures=("energy_paths", "path_snapshots", "path_charge", "methods_table", "meta_loss", "meta_convergence"),
+    run_block="runs",
 ))
 
 #: the kind of a study that names neither ``kind`` nor ``system.model``

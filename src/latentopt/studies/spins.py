@@ -32,6 +32,7 @@ from latentopt.optimizers import run as run_optimizer
 from latentopt.optimizers.common import result_datasets
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, nodal_points
+from latentopt.physics.minimize import polish
 from latentopt.physics import torch_heatbath
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.observables import magnetization_z, topological_charge
@@ -200,16 +201,39 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     datasets = result_datasets(result)
     if boundary is not None:
         datasets["boundary"] = boundary
+    if run.get("polish"):
+        datasets.update(polish_best(datasets["best_spins"], magnet, objective, device))
+        log.info("polished in real space: %s %.6f -> %.6f, energy per spin %.6f, W %.0f -> %.0f",
+                 run["objective"], result.best_value, datasets["polished_value"], datasets["polished_energy"],
+                 float(topological_charge(datasets["best_spins"])), datasets["polished_W"])
     attrs = dict(algorithm=run["algorithm"], objective=run["objective"], direction=run["direction"],
                  settings=json.dumps(run), system=system)
     return datasets, attrs
 
 
+def polish_best(best_spins: np.ndarray, magnet: ChiralMagnet, objective, device="cpu") -> dict[str, np.ndarray]:
+    """Relax a run's best decoded state in spin space (``polish: true``; L-BFGS on the spheres to a local minimum).
+
+    Returns
+    -------
+    dict
+        ``polished_spins (3, L, L)``, ``polished_value`` (the run's objective on it, natural
+        sign), ``polished_energy`` (per spin, J), ``polished_W``, ``polish_iterations``.
+    """
+    res = polish(best_spins, magnet, device=device)
+    with torch.no_grad():
+        value = float(objective.value(torch.as_tensor(res["spins"][None], device=device)).cpu()[0])
+    return dict(polished_spins=res["spins"], polished_value=np.float64(value),
+                polished_energy=np.float64(res["polished_value"]), polished_W=np.float64(res["W"]),
+                polish_iterations=np.int64(res["iterations"]))
+
+
 def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
     """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
-    data = read_h5(path, ["snapshots", "snapshot_iteration", "snapshot_value"])
+    data = read_h5(path)
+    polished = (data["polished_spins"], data["polished_value"]) if "polished_spins" in data else None
     return plot_best_states(data["snapshots"], data["snapshot_iteration"], data["snapshot_value"],
-                            objective=run["objective"], run=run_name)
+                            objective=run["objective"], run=run_name, polished=polished)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -250,6 +274,9 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
            "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
            "first_iteration_value": float(result["objective"][0]), "best_value": best}
+    if "polished_value" in result:
+        out.update(polished_value=float(result["polished_value"]), polished_energy=float(result["polished_energy"]),
+                   polished_W=float(result["polished_W"]), polish_iterations=int(result["polish_iterations"]))
     for set_name, spins in reference_sets.items():
         values = objective.sign * set_objective(objective, spins)
         ref = float(objective.sign * values.max())
@@ -276,11 +303,12 @@ def metrics_html(metrics: dict, study: str) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
     run_cols = [("algorithm", "algorithm"), ("objective", "objective"), ("direction", "direction"),
                 ("iterations", "iterations"), ("first_iteration_value", "first iteration"), ("best_value", "best"),
-                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE")]
+                ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE"),
+                ("polished_value", "polished"), ("polished_energy", "polished energy"), ("polished_W", "polished W")]
     run_rows = []
     for name, r in metrics["runs"].items():
-        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r[k], float) else f"<td>{html.escape(str(r[k]))}</td>"
-                        for k, _ in run_cols)
+        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r.get(k), float)
+                        else f"<td>{html.escape(str(r.get(k, '–')))}</td>" for k, _ in run_cols)
         run_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     run_head = "".join(f"<th>{html.escape(label)}</th>" for _, label in run_cols)
     ssim = metrics["reconstruction_ssim"]
@@ -332,6 +360,8 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
 
     sets = {"dataset": data["spins"], "vae": x_vae, "relaxed": x_rel}
     sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
+    sets.update({f"{name} (polished)": d["polished_spins"][None] for name, d in run_data.items()
+                 if "polished_spins" in d})
     metrics = {"settings": {"system": system, "nodal_threshold": nodal_threshold, "n_show": n_show},
                "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():

@@ -1,0 +1,295 @@
+"""Real-space energy minimization of spin states on the product of unit spheres (batched torch).
+
+Method: L-BFGS on ``(S^2)^N`` (Riemannian L-BFGS with the projection vector transport; cf.
+Ivanov et al., J. Phys.: Condens. Matter 32, 345901 (2020), "LBFGS-OSO", and Absil, Mahony,
+Sepulchre, "Optimization algorithms on matrix manifolds" (2008), Sec. 8.1):
+
+- the gradient is the Euclidean energy gradient projected on each spin's tangent plane
+  (:func:`latentopt.physics.spheres.project_tangent`), obtained by torch autograd;
+- the search direction is the two-loop L-BFGS recursion over the last ``memory`` pairs
+  ``(s_j, y_j)`` (steps and gradient changes), each carried to the current tangent space by
+  projection; the initial inverse Hessian is ``(s.y)/(y.y)`` of the newest pair; a pair is
+  kept only if ``s.y > 0``, and a direction that is not a descent direction resets the memory;
+- a step rotates every spin along its great circle (:func:`latentopt.physics.spheres.exp_map`),
+  so ``|S_i| = 1`` exactly; it is capped so that no spin turns by more than ``max_angle``;
+- the step length comes from an Armijo backtracking line search (``c1 = 1e-4``, halving),
+  started at 1, done per state of the batch.
+
+Converged when the largest per-spin torque ``max_i |P_i dE/ds_i|`` is below ``tol`` (energy
+units per radian). States of a batch are independent and stop individually.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import spheres
+from .hamiltonian import ChiralMagnet
+from .torch_physics import energy_per_spin
+
+EnergyFn = Callable[[torch.Tensor], torch.Tensor]
+
+__all__ = ["MinimizeResult", "minimize", "chiral_magnet_energy_fn", "polish"]
+
+
+def chiral_magnet_energy_fn(model: ChiralMagnet) -> EnergyFn:
+    """Total energy ``E = L^2 e`` of states ``(n, 3, L, L)`` in units of J (design.md Hamiltonian).
+
+    Returns
+    -------
+    callable
+        ``states (n, 3, L, L) -> (n,)``, differentiable
+        (:func:`latentopt.physics.torch_physics.energy_per_spin` times the number of sites).
+    """
+    n_sites = int(model.L) ** 2
+
+    def energy(states: torch.Tensor) -> torch.Tensor:
+        if states.shape[-1] != model.L or states.shape[-2] != model.L:
+            raise ValueError(f"states: expected lattice {model.L}x{model.L} of system.L, got {tuple(states.shape)}")
+        return energy_per_spin(states, model) * n_sites
+
+    return energy
+
+
+@dataclass
+class MinimizeResult:
+    """Result of :func:`minimize` (numpy arrays, batch axis first).
+
+    Attributes
+    ----------
+    states : ndarray, shape (n, 3, *sites)
+        Relaxed unit spins.
+    energy : ndarray, shape (n,)
+        Final energies (units of ``energy_fn``).
+    initial_energy : ndarray, shape (n,)
+    max_torque : ndarray, shape (n,)
+        Final largest per-spin torque.
+    iterations : ndarray of int, shape (n,)
+        Iterations each state needed (or ``max_iter``).
+    evaluations : int
+        Energy + gradient evaluations of the batch.
+    converged : ndarray of bool, shape (n,)
+    energy_history : ndarray, shape (iters + 1, n)
+    torque_history : ndarray, shape (iters + 1, n)
+    wall_time : float
+        Seconds.
+    """
+
+    states: np.ndarray
+    energy: np.ndarray
+    initial_energy: np.ndarray
+    max_torque: np.ndarray
+    iterations: np.ndarray
+    evaluations: int
+    converged: np.ndarray
+    energy_history: np.ndarray
+    torque_history: np.ndarray
+    wall_time: float
+
+
+def _bdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Dot product of whole states, ``(n, 3, *sites) -> (n,)``."""
+    return (a * b).flatten(1).sum(-1)
+
+
+def _bexp(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return x.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def _energy_grad(energy_fn: EnergyFn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.enable_grad():
+        xx = x.detach().requires_grad_(True)
+        e = energy_fn(xx)
+        if e.shape != (x.shape[0],):
+            raise ValueError(f"energy_fn: expected energies of shape ({x.shape[0]},), got {tuple(e.shape)}")
+        (g,) = torch.autograd.grad(e.sum(), xx)
+    return e.detach(), spheres.project_tangent(x, g.detach())
+
+
+def _torque(g: torch.Tensor) -> torch.Tensor:
+    per = spheres.spin_norm(g, 1)
+    return per.flatten(1).max(dim=1).values if per.ndim > 1 else per
+
+
+def minimize(energy_fn: EnergyFn, states: torch.Tensor, *, tol: float = 1e-6, max_iter: int = 20000,
+             memory: int = 10, max_angle: float = 0.3, max_backtracks: int = 30,
+             device: torch.device | str | None = None) -> MinimizeResult:
+    """Relax a batch of spin states to the nearest energy minimum (L-BFGS on the spheres, module docstring).
+
+    Parameters
+    ----------
+    energy_fn : callable
+        ``(n, 3, *sites) -> (n,)`` total energies, differentiable (e.g.
+        :func:`chiral_magnet_energy_fn`).
+    states : Tensor or ndarray, shape (n, 3, *sites)
+        Initial spins (normalized here). Computation is in float64.
+    tol : float
+        Stop a state when its largest per-spin torque is below ``tol``.
+    max_iter : int
+        Iteration limit.
+    memory : int
+        L-BFGS history length (>= 1).
+    max_angle : float
+        Largest rotation of any spin in one step (radians).
+    max_backtracks : int
+        Halvings of the step in the line search before a state is declared stalled.
+    device : torch.device or str, optional
+        Where to compute (default: the device of ``states``).
+
+    Returns
+    -------
+    MinimizeResult
+
+    Raises
+    ------
+    ValueError
+        On a bad shape or non-positive ``tol``, ``memory``, ``max_angle``.
+    """
+    x = torch.as_tensor(states)
+    if x.ndim < 2 or x.shape[1] != 3:
+        raise ValueError(f"states: expected (n, 3, *sites), got {tuple(x.shape)}")
+    if not tol > 0:
+        raise ValueError(f"tol: expected a positive torque, got {tol}")
+    if int(memory) < 1:
+        raise ValueError(f"memory: expected >= 1, got {memory}")
+    if not 0 < max_angle <= math.pi:
+        raise ValueError(f"max_angle: expected an angle in (0, pi], got {max_angle}")
+    dev = torch.device(device) if device is not None else x.device
+    x = spheres.normalize(x.to(dev, torch.float64))
+    n = x.shape[0]
+    t0 = time.perf_counter()
+    e, g = _energy_grad(energy_fn, x)
+    evals = 1
+    e0 = e.clone()
+    S: list[torch.Tensor] = []
+    Y: list[torch.Tensor] = []
+    active = torch.ones(n, dtype=torch.bool, device=dev)
+    iters = torch.zeros(n, dtype=torch.long, device=dev)
+    e_hist, t_hist = [e.cpu().numpy()], [_torque(g).cpu().numpy()]
+    eps = torch.finfo(torch.float64).eps
+    for it in range(int(max_iter)):
+        torque = _torque(g)
+        active = active & (torque >= tol)
+        if not bool(active.any()):
+            break
+        # two-loop recursion, history carried to the current tangent space by projection
+        q = g.clone()
+        Sp = [spheres.project_tangent(x, s) for s in S]
+        Yp = [spheres.project_tangent(x, y) for y in Y]
+        alphas = []
+        rhos = []
+        for s, y in zip(reversed(Sp), reversed(Yp)):
+            sy = _bdot(s, y)
+            rho = torch.where(sy > 0, 1.0 / sy.clamp_min(1e-300), torch.zeros_like(sy))
+            a = rho * _bdot(s, q)
+            q = q - _bexp(a, q) * y
+            alphas.append(a)
+            rhos.append(rho)
+        if Sp:
+            sy, yy = _bdot(Sp[-1], Yp[-1]), _bdot(Yp[-1], Yp[-1])
+            h0 = torch.where((sy > 0) & (yy > 0), sy / yy.clamp_min(1e-300), torch.ones_like(sy))
+        else:
+            h0 = 1.0 / torch.clamp(_torque(g), min=1.0)  # first step: largest rotation ~ 1 rad, then capped
+        r = _bexp(h0, q) * q if torch.is_tensor(h0) else h0 * q
+        for s, y, a, rho in zip(Sp, Yp, reversed(alphas), reversed(rhos)):
+            b = rho * _bdot(y, r)
+            r = r + _bexp(a - b, r) * s
+        d = -spheres.project_tangent(x, r)
+        gd = _bdot(g, d)
+        bad = ~(gd < 0)
+        if bool(bad.any()):  # not a descent direction: steepest descent for those states
+            d = torch.where(_bexp(bad, d), -g, d)
+            gd = _bdot(g, d)
+            keep = _bexp(~bad, S[0]) if S else None  # forget the history of those states only
+            S = [torch.where(keep, s, torch.zeros_like(s)) for s in S]
+            Y = [torch.where(keep, y, torch.zeros_like(y)) for y in Y]
+        big = spheres.spin_norm(d, 1).flatten(1).max(dim=1).values
+        step = torch.where(big > max_angle, max_angle / big.clamp_min(1e-300), torch.ones_like(big))
+        # Armijo backtracking per state
+        accepted = ~active
+        x_new, e_new, g_new = x.clone(), e.clone(), g.clone()
+        alpha = step.clone()
+        for _ in range(int(max_backtracks)):
+            todo = ~accepted
+            if not bool(todo.any()):
+                break
+            xt = spheres.exp_map(x, _bexp(alpha, d) * d)
+            et, gt = _energy_grad(energy_fn, xt)
+            evals += 1
+            slack = 16 * eps * e.abs().clamp_min(1.0)  # rounding of the energy itself
+            ok = todo & (et <= e + 1e-4 * alpha * gd + slack)
+            x_new = torch.where(_bexp(ok, x), xt, x_new)
+            e_new = torch.where(ok, et, e_new)
+            g_new = torch.where(_bexp(ok, g), gt, g_new)
+            accepted = accepted | ok
+            alpha = torch.where(ok, alpha, 0.5 * alpha)
+        stalled = ~accepted
+        active = active & ~stalled
+        s_new = spheres.log_map(x, x_new)
+        y_new = g_new - spheres.project_tangent(x_new, g)
+        s_new = spheres.project_tangent(x_new, s_new)  # carry the step to the new point
+        iters = iters + (active & accepted).long()
+        frozen = ~(active & accepted)
+        s_new = torch.where(_bexp(frozen, s_new), torch.zeros_like(s_new), s_new)
+        y_new = torch.where(_bexp(frozen, y_new), torch.zeros_like(y_new), y_new)
+        x, e, g = x_new, e_new, g_new
+        S.append(s_new)
+        Y.append(y_new)
+        if len(S) > memory:
+            S.pop(0)
+            Y.pop(0)
+        e_hist.append(e.cpu().numpy())
+        t_hist.append(_torque(g).cpu().numpy())
+    torque = _torque(g)
+    return MinimizeResult(states=x.cpu().numpy(), energy=e.cpu().numpy(), initial_energy=e0.cpu().numpy(),
+                          max_torque=torque.cpu().numpy(), iterations=iters.cpu().numpy(), evaluations=evals,
+                          converged=(torque < tol).cpu().numpy(), energy_history=np.stack(e_hist),
+                          torque_history=np.stack(t_hist), wall_time=time.perf_counter() - t0)
+
+
+def polish(spins: np.ndarray, model: ChiralMagnet, *, tol: float = 1e-6, max_iter: int = 20000,
+           memory: int = 10, device: torch.device | str = "cpu") -> dict:
+    """Relax a state of a spin study in real space (the ``polish: true`` option of optimize runs).
+
+    Parameters
+    ----------
+    spins : ndarray, shape (3, L, L) or (n, 3, L, L)
+    model : ChiralMagnet
+    tol, max_iter, memory, device
+        As for :func:`minimize`.
+
+    Returns
+    -------
+    dict
+        ``spins`` (same shape as the input, float32 like the optimize contract),
+        ``energy`` energy per spin before (``initial_value``) and after (``polished_value``),
+        ``W_initial``, ``W`` topological charge before and after, ``iterations``,
+        ``max_torque``, ``converged``, ``wall_time``.
+    """
+    from .torch_physics import topological_charge
+
+    arr = np.asarray(spins, dtype=np.float64)
+    single = arr.ndim == 3
+    if single:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[1] != 3 or arr.shape[-1] != model.L or arr.shape[-2] != model.L:
+        raise ValueError(f"spins: expected (3, {model.L}, {model.L}) or (n, 3, {model.L}, {model.L}), "
+                         f"got {np.shape(spins)}")
+    res = minimize(chiral_magnet_energy_fn(model), torch.as_tensor(arr, device=device), tol=tol,
+                   max_iter=max_iter, memory=memory)
+    n_sites = model.L ** 2
+    w0 = topological_charge(torch.as_tensor(arr / np.linalg.norm(arr, axis=1, keepdims=True))).numpy()
+    w1 = topological_charge(torch.as_tensor(res.states)).numpy()
+    out = dict(spins=res.states.astype(np.float32), initial_value=res.initial_energy / n_sites,
+               polished_value=res.energy / n_sites, W_initial=w0, W=w1, iterations=res.iterations,
+               max_torque=res.max_torque, converged=res.converged, wall_time=res.wall_time)
+    if single:
+        out = {k: (v[0] if isinstance(v, np.ndarray) and k != "spins" else v) for k, v in out.items()}
+        out["spins"] = out["spins"][0]
+    return out

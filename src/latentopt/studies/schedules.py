@@ -1,0 +1,713 @@
+"""The steps of a KL-schedule study (``kind: schedules``), one function per workflow rule.
+
+Biswas et al. 2023 (zBO of a jrVAE's beta_c(i) trajectory; Table 1 the algorithm, Table 2
+the SSIM objective): image data set -> beta_c training trajectories from families ->
+trajectory VAE (existing) -> decoded, feasibility-filtered latent grid (existing
+:func:`latentopt.latent.make_grid`) -> BO rounds, each a batch of q points proposed from
+the evaluations of the earlier rounds -> one jrVAE training per evaluation (its own job)
+-> gathered run + random-search baseline -> final models on the full set -> metrics.
+
+Each function takes validated config blocks and arrays and returns the arrays of its
+output file. Block names used here (the lead's schema is the truth):
+
+- ``data``: :func:`latentopt.images.make_images` keys plus ``train_subset``;
+- ``jrvae``: ``epochs`` (= N), the :class:`~latentopt.models.jrvae.JointVAE` keys
+  (``discrete_dim``, ``content_dim``, ``translation``, ``hidden``, ``decoder``,
+  ``likelihood``, ``sigma``, ``discrete``, ``angle_prior``), ``beta_d``,
+  ``temperature: [start, end]``, ``batch_size``, ``lr``, ``seed``;
+- ``objective``: ``grid`` (G), ``quantile``, ``weight`` (w), ``pairs`` (I), ``seed``;
+- ``bo``: ``n_initial``, ``iterations``, ``q``, ``acquisition``, ``xi``, ``kappa``, ``tol``,
+  ``strategy``, ``liar``, ``n_restarts``, ``random_seeds``, ``random_pool``, ``seed``;
+- ``final``: ``scaled_beta_c``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from latentopt.families import sample_training_set
+from latentopt.images import make_images, train_subset
+from latentopt.io import read_h5
+from latentopt.latent import make_grid
+from latentopt.manifold import (
+    accuracy,
+    class_manifolds,
+    cluster_manifolds,
+    kmeans_clusters,
+    manifold_objective,
+    montage,
+)
+from latentopt.models.jrvae import JointVAE
+from latentopt.optimizers.bayes import (
+    BatchProposal,
+    gp_posterior,
+    make_gp,
+    propose_batch,
+    random_pool,
+    random_search_pool,
+    round_sizes,
+    unit_box,
+)
+from latentopt.trainers.jrvae import encode_images, temperature_schedule, train_jrvae
+from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
+
+__all__ = ["FINAL_MODELS", "evaluate_model", "evaluate_schedule", "final_model", "gather_run", "gp_surface",
+           "make_dataset", "model_hparams", "propose_round", "random_pool_indices", "sample_schedules",
+           "schedule_grid", "study_metrics"]
+
+#: the four final models (Biswas et al. 2023, Figs. 7, 9, 11-12)
+FINAL_MODELS = ("vanilla", "jrvae_constant", "jrvae_scaled", "jrvae_zbo")
+
+_MODEL_KEYS = ("content_dim", "discrete_dim", "translation", "hidden", "decoder", "likelihood", "sigma", "discrete",
+               "angle_prior", "dx_prior")
+
+
+# --------------------------------------------------------------------------------------------------------- data
+def make_dataset(data: Mapping, seed: int) -> dict[str, np.ndarray]:
+    """The image set and the subset every BO evaluation trains on (paper Sec. 3).
+
+    Parameters
+    ----------
+    data : mapping
+        ``name`` (``digits`` | ``particles``), that generator's keywords, and
+        ``train_subset`` (images per BO evaluation; absent: all).
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``images (n, H, W)`` float32, ``labels (n,)``, ``angles (n,)`` degrees,
+        ``train_index (m,)`` sorted indices of the stratified BO subset.
+    """
+    spec = dict(data)
+    m = spec.pop("train_subset", None)
+    out = make_images(spec, seed)
+    n = len(out["labels"])
+    out["train_index"] = train_subset(out["labels"], n if m is None else int(m), seed)
+    return out
+
+
+def sample_schedules(families: Mapping[str, Mapping], n: int, epochs: int, bounds: Sequence[float],
+                     seed: int) -> dict:
+    """beta_c training trajectories ``(n, N)`` from families (Table 1 step 1), checked against the bounds.
+
+    Returns :func:`latentopt.families.sample_training_set`'s dict.
+
+    Raises
+    ------
+    ValueError
+        If ``bounds`` is not ``low < high`` with ``low > 0`` (Table 1 step 4: beta_c > 0), or
+        a training trajectory leaves ``bounds`` (the families' ranges must lie inside them).
+    """
+    lo, hi = (float(b) for b in bounds)
+    if not 0 < lo < hi:
+        raise ValueError(f"bounds: expected 0 < low < high, got {list(bounds)}")
+    out = sample_training_set(families, int(n), int(epochs), seed)
+    x = out["trajectories"]
+    if (x < lo).any() or (x > hi).any():
+        raise ValueError(f"families: training trajectories span [{x.min():.4g}, {x.max():.4g}], outside bounds "
+                         f"[{lo}, {hi}]; set the families' ranges within the bounds")
+    return out
+
+
+def schedule_grid(model, trajectories: np.ndarray, latent: Mapping, bounds: Sequence[float]) -> dict[str, np.ndarray]:
+    """Decoded latent grid of the trajectory VAE, feasible where ``low <= beta_c(i) <= high`` for all i.
+
+    ``latent`` holds ``grid`` and ``margin`` (:func:`latentopt.latent.make_grid`); the
+    constraints are the bounds (Table 1 step 4). Returns :func:`make_grid`'s dict.
+    """
+    z_train = encode_trajectories(model, trajectories)
+    lo, hi = (float(b) for b in bounds)
+    spec = {"grid": int(latent["grid"]), "margin": float(latent.get("margin", 0.0)),
+            "constraints": {"min": lo, "max": hi, "max_step": latent.get("max_step")}}
+    return make_grid(z_train, lambda z: decode_trajectories(model, z), spec)
+
+
+# ----------------------------------------------------------------------------------------------------------- BO
+def _candidates(grid: Mapping) -> np.ndarray:
+    ok = np.flatnonzero(np.asarray(grid["feasible"], dtype=bool))
+    if len(ok) < 2:
+        raise ValueError(f"only {len(ok)} feasible grid points; widen the bounds or the latent grid")
+    return ok
+
+
+def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndarray, round: int,
+                  bo: Mapping) -> dict[str, np.ndarray]:
+    """The grid points of BO round ``round`` from the evaluations of rounds ``< round``.
+
+    A pure function of its inputs (:func:`latentopt.optimizers.bayes.propose_batch` over the
+    feasible grid points), so rerunning with a larger ``bo["iterations"]`` reproduces the
+    earlier rounds and only adds new ones. Round 0 proposes ``n_initial`` points, every later
+    round ``q`` (``iterations`` is a multiple of ``q``; it is not needed here, and only checked
+    when given).
+
+    Parameters
+    ----------
+    grid : mapping
+        :func:`schedule_grid` output (``z``, ``trajectories``, ``feasible``).
+    observed_index : ndarray of int, shape (k,)
+        *Grid* indices evaluated so far (all earlier rounds).
+    observed_y : ndarray, shape (k,)
+    round : int
+    bo : mapping
+        The ``bo`` block.
+
+    Returns
+    -------
+    dict
+        ``index (m,)`` grid indices (empty when skipped), ``z (m, 2)``, ``beta (m, N)``,
+        ``skip ()`` bool, ``acquisition (m,)``, ``gain ()``, ``round ()``, ``kernel`` (str).
+
+    Raises
+    ------
+    ValueError
+        If ``round`` is past the last round of ``bo``, or an observed index is not feasible.
+    """
+    ok = _candidates(grid)
+    if int(round) < 0:
+        raise ValueError(f"round: expected an int >= 0, got {round}")
+    if "iterations" in bo:
+        last = len(round_sizes(bo["n_initial"], bo["iterations"], bo["q"])) - 1
+        if int(round) > last:
+            raise ValueError(f"round: expected 0 .. {last} for these bo settings, got {round}")
+    size = int(bo["n_initial"]) if int(round) == 0 else int(bo["q"])
+    pos = np.full(len(grid["feasible"]), -1)
+    pos[ok] = np.arange(len(ok))
+    obs = np.asarray(observed_index, dtype=np.int64).reshape(-1)
+    if (pos[obs] < 0).any():
+        raise ValueError("observed_index: contains infeasible grid points")
+    prop: BatchProposal = propose_batch(
+        grid["z"][ok], pos[obs], observed_y, int(round), q=size, n_initial=bo["n_initial"],
+        acquisition_function=bo.get("acquisition", "ei"), xi=bo.get("xi", 0.0), kappa=bo.get("kappa", 10.0),
+        tol=bo.get("tol", 0.0), strategy=bo.get("strategy", "constant_liar"), liar=bo.get("liar", "min"),
+        n_restarts=bo.get("n_restarts", 2), seed=bo.get("seed", 0))
+    index = ok[prop.index]
+    return {"index": index, "z": np.asarray(grid["z"])[index], "beta": np.asarray(grid["trajectories"])[index],
+            "skip": np.bool_(prop.skip), "acquisition": prop.acquisition, "gain": np.float64(prop.gain),
+            "round": np.int64(round), "kernel": prop.kernel}
+
+
+def round_sizes_of(bo: Mapping) -> list[int]:
+    """Evaluations per round of a BO run block: ``[n_initial, q, ..., q]`` (:func:`round_sizes`)."""
+    return round_sizes(bo["n_initial"], bo["iterations"], bo["q"])
+
+
+def random_pool_indices(grid: Mapping, bo: Mapping, size: int | None = None) -> np.ndarray:
+    """Grid indices of the random-search pool (:func:`latentopt.optimizers.bayes.random_pool`).
+
+    The first ``n_initial`` are BO's round 0 (shared evaluations); the other
+    ``size - n_initial`` need their own evaluations. ``size`` defaults to ``random_pool``,
+    else the full budget ``n_initial + iterations``. A pool is a prefix of any larger one
+    (same grid, ``n_initial`` and ``seed``), so growing it reuses every evaluated point.
+    """
+    ok = _candidates(grid)
+    if size is None:
+        size = int(bo.get("random_pool") or int(bo["n_initial"]) + int(bo["iterations"]))
+    return ok[random_pool(len(ok), int(size), int(bo["n_initial"]), bo.get("seed", 0))]
+
+
+# --------------------------------------------------------------------------------------------------- evaluation
+def model_hparams(jrvae: Mapping) -> dict:
+    """The :class:`JointVAE` keyword arguments in a ``jrvae`` block."""
+    return {k: (tuple(v) if k == "hidden" else v) for k, v in jrvae.items() if k in _MODEL_KEYS}
+
+
+def _temperature(jrvae: Mapping, epochs: int) -> np.ndarray:
+    tau = jrvae.get("temperature", (1.0, 0.5))
+    if np.ndim(tau) == 0:
+        return np.full(epochs, float(tau))
+    start, end = tau
+    return temperature_schedule(epochs, float(start), float(end))
+
+
+def evaluate_model(model: JointVAE, images: np.ndarray, labels: np.ndarray, objective: Mapping) -> dict:
+    """Objective parts, class accuracy and manifolds of a trained model (Table 2).
+
+    jrVAE: class manifolds at angle 0 (:func:`latentopt.manifold.class_manifolds`), accuracy
+    of ``argmax q(c|x)``. Vanilla VAE (no discrete latent): k-means with ``K`` = number of
+    labels on the latent means, manifolds over each cluster's box. The vanilla VAE's
+    objective is therefore *not comparable* with a jrVAE's: its "class manifolds" are
+    disjoint regions of one latent space, which differ (high ``l1``) whether or not the
+    clusters match the classes; compare the models by accuracy.
+
+    Returns
+    -------
+    dict
+        ``l1``, ``l2``, ``objective``, ``accuracy`` (floats); ``montages (K, G H, G W)``
+        float32; ``assigned (n,)`` cluster per image.
+    """
+    G, qt = int(objective.get("grid", 8)), float(objective.get("quantile", 0.05))
+    enc = encode_images(model, images)
+    if model.discrete_dim:
+        assigned = enc["classes"]
+        tiles = class_manifolds(model, G, qt)
+    else:
+        K = len(np.unique(labels))
+        assigned = kmeans_clusters(enc["content"], K, int(objective.get("seed", 0)))
+        tiles = cluster_manifolds(model, enc["content"], assigned, G, qt)
+    parts = manifold_objective(tiles, float(objective.get("weight", 0.0)), int(objective.get("pairs", 20)),
+                               int(objective.get("seed", 0)))
+    return {**parts, "accuracy": accuracy(assigned, labels),
+            "montages": np.stack([montage(t) for t in tiles]).astype(np.float32), "assigned": assigned}
+
+
+def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray, jrvae: Mapping,
+                      objective: Mapping, device: str | torch.device = "cpu", checkpoint=None) -> dict:
+    """One zBO evaluation (Table 2): train a jrVAE with the schedule ``beta_c``, score its manifolds.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, H, W)
+        The BO training subset.
+    labels : ndarray, shape (n,)
+        True labels (for the accuracy only; training is unsupervised).
+    beta_c : ndarray, shape (N,)
+        Decoded beta_c trajectory, ``N = jrvae["epochs"]``.
+    jrvae, objective : mapping
+        Config blocks (module docstring).
+    device, checkpoint
+        See :func:`latentopt.trainers.jrvae.train_jrvae`.
+
+    Returns
+    -------
+    dict
+        :func:`evaluate_model`'s entries plus ``beta (N,)``, ``seconds`` (training wall
+        time) and the per-epoch history ``history_<key> (N,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``len(beta_c) != jrvae["epochs"]``.
+    """
+    beta = np.asarray(beta_c, dtype=np.float64).reshape(-1)
+    N = int(jrvae["epochs"])
+    if len(beta) != N:
+        raise ValueError(f"beta_c: expected N = jrvae.epochs = {N} values, got {len(beta)}")
+    t0 = time.perf_counter()
+    model, history = _train(images, beta, jrvae, device, checkpoint)
+    seconds = time.perf_counter() - t0
+    out = evaluate_model(model, images, labels, objective)
+    out.update(beta=beta, seconds=float(seconds), **{f"history_{k}": v for k, v in history.items()})
+    return out
+
+
+def _train(images, beta_c, jrvae: Mapping, device, checkpoint, vanilla: bool = False):
+    N = int(jrvae["epochs"])
+    hp = model_hparams(jrvae)
+    if vanilla:
+        hp.update(discrete_dim=0, rotation=False, translation=False, content_dim=2)
+    return train_jrvae(images, beta_c, 0.0 if vanilla else jrvae.get("beta_d", 3.0), model=hp, epochs=N,
+                       temperature=_temperature(jrvae, N), batch_size=int(jrvae.get("batch_size", 16)),
+                       lr=float(jrvae.get("lr", 2e-3)), seed=int(jrvae.get("seed", 0)), device=device,
+                       checkpoint=checkpoint)
+
+
+# ------------------------------------------------------------------------------------------------------- gather
+def gp_surface(grid: Mapping, index: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """GP posterior mean and std on every grid point, fitted to the evaluations (the paper's Figs. 6, 8, 10 maps).
+
+    Same surrogate and input scaling as the proposals (feasible points' bounding box);
+    values at infeasible points are extrapolations (mask them with ``grid["feasible"]``).
+    """
+    ok = _candidates(grid)
+    scale = unit_box(np.asarray(grid["z"])[ok])
+    gp = make_gp(np.shape(grid["z"])[1], seed)
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(scale(np.asarray(grid["z"])[np.asarray(index)]), np.asarray(y, dtype=np.float64))
+    return gp_posterior(gp, scale(grid["z"]))
+
+
+def gather_run(grid: Mapping, rounds: Sequence[Mapping], evaluations: Sequence[Sequence[Mapping]],
+               pool_index: np.ndarray, pool_y: np.ndarray, bo: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """The ``bo/<run>.h5`` arrays of a run.
+
+    Parameters
+    ----------
+    grid : mapping
+        :func:`schedule_grid` output.
+    rounds : sequence of mappings
+        :func:`propose_round` outputs, in round order.
+    evaluations : sequence of sequences of mappings
+        ``evaluations[r][s]``: the :func:`evaluate_schedule` output of slot ``s`` of round
+        ``r`` (``objective``, ``accuracy``; slots of skipped rounds are absent).
+    pool_index, pool_y : ndarray, shape (P,)
+        Random-search pool (:func:`random_pool_indices`) and its objective values.
+    bo : mapping
+
+    Returns
+    -------
+    datasets : dict
+        ``z (k, 2)``, ``y (k,)``, ``beta (k, N)``, ``accuracy (k,)``, ``round (k,)``,
+        ``best_index ()`` (position in the evaluation order), ``random_best (seeds, k)``;
+        extras ``index (k,)`` grid indices, ``l1 (k,)``, ``l2 (k,)``, ``best_so_far (k,)``,
+        ``gp_mean``, ``gp_std`` (G^2,), ``skipped_rounds (r,)``, ``gain (rounds,)``.
+    info : dict
+        ``evaluations``, ``best_y``, ``random_median``, ``stopped_early``, ``kernel``.
+    """
+    idx, y, acc, rnd, l1, l2 = [], [], [], [], [], []
+    skipped, gains = [], []
+    for r, (prop, evs) in enumerate(zip(rounds, evaluations)):
+        gains.append(float(prop["gain"]))
+        if bool(prop["skip"]):
+            skipped.append(r)
+            continue
+        if len(evs) != len(prop["index"]):
+            raise ValueError(f"round {r}: {len(prop['index'])} proposals but {len(evs)} evaluations")
+        for g, ev in zip(prop["index"], evs):
+            idx.append(int(g)), y.append(float(ev["objective"])), acc.append(float(ev["accuracy"]))
+            rnd.append(r), l1.append(float(ev["l1"])), l2.append(float(ev["l2"]))
+    index, y = np.asarray(idx, dtype=np.int64), np.asarray(y)
+    if len(index) < 2:
+        raise ValueError("gather_run: fewer than 2 evaluations")
+    best = int(np.argmax(y))
+    budget = len(y)
+    pool_y = np.asarray(pool_y, dtype=np.float64)
+    rand = random_search_pool(pool_y, min(budget, len(pool_y)), int(bo.get("random_seeds", 20)), bo.get("seed", 0))
+    gp_mean, gp_std = gp_surface(grid, index, y, bo.get("seed", 0))
+    data = dict(z=np.asarray(grid["z"])[index], y=y, beta=np.asarray(grid["trajectories"])[index],
+                accuracy=np.asarray(acc), round=np.asarray(rnd, dtype=np.int64), best_index=np.int64(best),
+                random_best=rand, index=index, l1=np.asarray(l1), l2=np.asarray(l2),
+                best_so_far=np.maximum.accumulate(y), gp_mean=gp_mean, gp_std=gp_std,
+                skipped_rounds=np.asarray(skipped, dtype=np.int64), gain=np.asarray(gains),
+                pool_index=np.asarray(pool_index, dtype=np.int64), pool_y=pool_y)
+    info = {"evaluations": budget, "best_y": float(y[best]), "best_accuracy": float(acc[best]),
+            "random_median": float(np.median(rand[:, -1])) if len(rand) else None,
+            "stopped_early": bool(skipped), "random_pool": len(pool_y)}
+    return data, info
+
+
+# ------------------------------------------------------------------------------------------------ final models
+def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mapping, objective: Mapping,
+                final: Mapping, best_beta: np.ndarray | None = None, device: str | torch.device = "cpu",
+                checkpoint=None) -> tuple[JointVAE, dict]:
+    """Train one of :data:`FINAL_MODELS` on the full set for ``N`` epochs and score it.
+
+    - ``vanilla``: the vanilla VAE (2 latents, no rotation, no classes), beta = 1;
+    - ``jrvae_constant``: beta_c(i) = 1;
+    - ``jrvae_scaled``: beta_c(i) = ``final["scaled_beta_c"]`` (the paper's 0.01);
+    - ``jrvae_zbo``: the zBO-best trajectory ``best_beta``.
+
+    jrVAEs use ``beta_d`` of the ``jrvae`` block.
+
+    Returns
+    -------
+    model : JointVAE
+    result : dict
+        :func:`evaluate_model`'s entries plus ``beta (N,)`` and ``seconds``.
+    """
+    if kind not in FINAL_MODELS:
+        raise ValueError(f"kind: expected one of {FINAL_MODELS}, got {kind!r}")
+    N = int(jrvae["epochs"])
+    if kind == "jrvae_zbo":
+        if best_beta is None or len(np.ravel(best_beta)) != N:
+            raise ValueError(f"best_beta: expected the zBO-best trajectory of length N = {N}")
+        beta = np.asarray(best_beta, dtype=np.float64).reshape(-1)
+    else:
+        value = {"vanilla": 1.0, "jrvae_constant": 1.0,
+                 "jrvae_scaled": float(final.get("scaled_beta_c", 0.01))}[kind]
+        beta = np.full(N, value)
+    t0 = time.perf_counter()
+    model, _ = _train(images, beta, jrvae, device, checkpoint, vanilla=kind == "vanilla")
+    seconds = time.perf_counter() - t0
+    out = evaluate_model(model, images, labels, objective)
+    out.update(beta=beta, seconds=float(seconds))
+    return model, out
+
+
+def study_metrics(models: Mapping[str, Mapping], runs: Mapping[str, Mapping]) -> dict:
+    """The ``metrics.json`` content: ``models: {name: {objective, accuracy, l1, l2}}`` and ``runs: {run: info}``.
+
+    ``runs[run]`` is :func:`gather_run`'s ``info`` (``best_y``, ``random_median``,
+    ``evaluations``, ...). Also ``done_when``: zBO best >= random median for every run, and
+    the zBO jrVAE's accuracy >= the constant-beta jrVAE's and > the vanilla VAE's.
+    """
+    out = {"models": {k: {"objective": float(v["objective"]), "accuracy": float(v["accuracy"]),
+                          "l1": float(v["l1"]), "l2": float(v["l2"])} for k, v in models.items()},
+           "runs": {k: dict(v) for k, v in runs.items()}}
+    m = out["models"]
+    checks = {}
+    if runs:
+        checks["zbo_beats_random_median"] = all(
+            v.get("random_median") is None or v["best_y"] >= v["random_median"] for v in runs.values())
+    if {"jrvae_zbo", "jrvae_constant", "vanilla"} <= m.keys():
+        checks["zbo_accuracy_ge_constant"] = m["jrvae_zbo"]["accuracy"] >= m["jrvae_constant"]["accuracy"]
+        checks["zbo_accuracy_gt_vanilla"] = m["jrvae_zbo"]["accuracy"] > m["vanilla"]["accuracy"]
+    out["done_when"] = checks
+    return out
+
+
+# ================================================================================ one function per workflow rule
+# (file level: read the rule's inputs, return what its outputs hold; the scripts in
+# workflow/scripts/schedules/ only write them)
+def images(data: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``images``: the image set of the ``data`` block (``results/<study>/data/images.h5``).
+
+    Returns
+    -------
+    datasets : dict
+        ``images (n, H, W)`` float32 in [0, 1], ``labels (n,)``, ``angles (n,)`` degrees,
+        ``train_index (m,)`` the class-stratified subset each BO evaluation trains on.
+    attrs : dict
+        ``data`` (the block).
+    """
+    spec = {k: v for k, v in data.items() if k != "seed"}
+    out = make_dataset(spec, int(data["seed"]))
+    return out, {"data": dict(data)}
+
+
+def trajectories(block: Mapping, latent: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``schedule_trajectories``: beta_c training trajectories ``(n, N)`` (``trajectories/train.h5``).
+
+    The bounds are ``latent.constraints`` (``min``, ``max``); the file has the layout of a
+    trajectory study's ``train.h5`` (``trajectories``, ``params``, ``family``, ``t``).
+    """
+    bounds = (latent["constraints"]["min"], latent["constraints"]["max"])
+    out = sample_schedules(block["families"], block["n"], block["steps"], bounds, block["seed"])
+    datasets = {"trajectories": out["trajectories"].astype(np.float32), "params": out["params"],
+                "family": out["family"], "t": np.linspace(0.0, 1.0, int(block["steps"]))}
+    return datasets, {"trajectories": dict(block), "families": out["names"], "parameters": out["parameters"],
+                      "bounds": list(bounds)}
+
+
+def train_schedule_vae(trajectories: np.ndarray, vae: Mapping, *, device: str | torch.device = "cpu",
+                       checkpoint=None, progress: bool = False):
+    """Rule ``train_schedule_vae``: the trajectory VAE of the beta_c trajectories (Table 1 step 2)."""
+    from latentopt.trainers.trajectory_vae import train_trajectory_vae
+
+    return train_trajectory_vae(np.asarray(trajectories), device=device, checkpoint=checkpoint, progress=progress,
+                                **vae)
+
+
+def grid(model: str | Path, trajectories: np.ndarray, latent: Mapping,
+         device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+    """Rule ``schedule_grid``: the decoded latent grid, feasible where ``min <= beta_c(i) <= max`` for all i."""
+    from latentopt.models.trajectory_vae import TrajectoryVAE
+    from latentopt.models.vae import load_model
+
+    vae = load_model(model, device=device, cls=TrajectoryVAE)
+    c = latent["constraints"]
+    return schedule_grid(vae, trajectories, {**latent, "max_step": c.get("max_step")}, (c["min"], c["max"]))
+
+
+def read_evaluations(paths: Sequence[str | Path]) -> list[dict]:
+    """The evaluation files (``bo/<run>/r<r>/e<j>.h5``, ``bo/<run>/pool/p<k>.h5``) in the given order."""
+    keys = ["index", "skipped", "objective", "l1", "l2", "accuracy"]
+    return [read_h5(p, keys) for p in paths]
+
+
+def propose(grid_path: str | Path, earlier: Sequence[str | Path], round: int, run: Mapping) -> dict[str, np.ndarray]:
+    """Rule ``propose_round``: BO round ``round`` from the evaluations of the earlier rounds (``bo/<run>/round<r>.h5``).
+
+    Parameters
+    ----------
+    grid_path : path
+        ``latent/grid.h5``.
+    earlier : sequence of path
+        The evaluation files of rounds ``0 .. round - 1``.
+    round : int
+    run : mapping
+        The ``optimize.<run>`` block.
+
+    Returns
+    -------
+    dict
+        :func:`propose_round`'s arrays (``index``, ``z``, ``beta``, ``skip``, ``acquisition``,
+        ``gain``, ``round``, ``kernel``).
+    """
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    evs = [e for e in read_evaluations(earlier) if not bool(e["skipped"])]
+    index = np.array([int(e["index"]) for e in evs], dtype=np.int64)
+    y = np.array([float(e["objective"]) for e in evs])
+    return propose_round(g, index, y, int(round), run)
+
+
+def _evaluation(index: int, z: np.ndarray, beta: np.ndarray, images_path, jrvae, objective, device,
+                checkpoint) -> dict[str, np.ndarray]:
+    data = read_h5(images_path, ["images", "labels", "train_index"])
+    sub = np.asarray(data["train_index"])
+    ev = evaluate_schedule(data["images"][sub], data["labels"][sub], beta, jrvae, objective, device, checkpoint)
+    out = {k: v for k, v in ev.items() if k != "assigned"}
+    out.update(index=np.int64(index), skipped=np.bool_(False), z=np.asarray(z, dtype=np.float64))
+    return out
+
+
+def _skipped(N: int) -> dict[str, np.ndarray]:
+    return {"index": np.int64(-1), "skipped": np.bool_(True), "objective": np.float64(np.nan),
+            "l1": np.float64(np.nan), "l2": np.float64(np.nan), "accuracy": np.float64(np.nan),
+            "beta": np.full(N, np.nan), "z": np.full(2, np.nan)}
+
+
+def evaluate_slot(round_path: str | Path, slot: int, images_path: str | Path, jrvae: Mapping, objective: Mapping,
+                  *, device: str | torch.device = "cpu", checkpoint=None) -> dict[str, np.ndarray]:
+    """Rule ``evaluate_schedule``: one BO evaluation, a jrVAE trained with the schedule of slot ``slot`` of a round.
+
+    Of a skipped round (early stop) the record only says so (``skipped``, ``index = -1``,
+    NaN values): no training runs.
+
+    Returns
+    -------
+    dict
+        ``index ()`` grid index, ``skipped ()``, ``z (2,)``, ``beta (N,)``, ``objective``,
+        ``l1``, ``l2``, ``accuracy``, ``montages (D_c, G H, G W)``, ``seconds``,
+        ``history_<key> (N,)``.
+    """
+    prop = read_h5(round_path, ["index", "z", "beta", "skip"])
+    if bool(prop["skip"]):
+        return _skipped(int(jrvae["epochs"]))
+    if not 0 <= int(slot) < len(prop["index"]):
+        raise ValueError(f"{round_path}: slot {slot} of a round of {len(prop['index'])} proposals")
+    return _evaluation(int(prop["index"][slot]), prop["z"][slot], prop["beta"][slot], images_path, jrvae, objective,
+                       device, checkpoint)
+
+
+def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Path, run: Mapping, jrvae: Mapping,
+                        objective: Mapping, *, device: str | torch.device = "cpu", checkpoint=None
+                        ) -> dict[str, np.ndarray]:
+    """Rule ``evaluate_pool_point``: point ``point`` of the random-search pool (:func:`random_pool_indices`)."""
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    pool = random_pool_indices(g, run, size=max(int(point) + 1, int(run["n_initial"])))
+    if int(point) >= len(pool):
+        raise ValueError(f"pool point {point}: the grid has only {len(pool)} feasible points")
+    k = int(pool[int(point)])
+    return _evaluation(k, g["z"][k], g["trajectories"][k], images_path, jrvae, objective, device, checkpoint)
+
+
+def gather(grid_path: str | Path, round_paths: Sequence[str | Path], evaluations: Sequence[Sequence[str | Path]],
+           pool_paths: Sequence[str | Path], run: Mapping) -> tuple[dict[str, np.ndarray], dict]:
+    """Rule ``gather_bo``: the ``bo/<run>.h5`` arrays and the run's summary (:func:`gather_run`).
+
+    ``evaluations[r]`` lists the evaluation files of round ``r``; ``pool_paths`` those of the
+    random pool points past round 0 (the pool's first ``n_initial`` points are round 0's).
+    """
+    g = read_h5(grid_path, ["z", "trajectories", "feasible"])
+    rounds = [read_h5(p, ["index", "skip", "gain"]) for p in round_paths]
+    evs = [[e for e in read_evaluations(paths) if not bool(e["skipped"])] for paths in evaluations]
+    pool_index = random_pool_indices(g, run)
+    round0 = evs[0]
+    pool_evs = round0 + read_evaluations(pool_paths)
+    got = np.array([int(e["index"]) for e in pool_evs])
+    if not np.array_equal(got, pool_index[:len(got)]):
+        raise ValueError("gather: the random-pool evaluations do not match the pool's grid points")
+    pool_y = np.array([float(e["objective"]) for e in pool_evs])
+    return gather_run(g, rounds, evs, pool_index[:len(pool_y)], pool_y, run)
+
+
+def best_schedule(run_paths: Sequence[str | Path]) -> tuple[np.ndarray, str, float]:
+    """The zBO-best beta_c trajectory over the study's BO runs: ``(beta (N,), run file, objective)``."""
+    best = None
+    for p in run_paths:
+        r = read_h5(p, ["y", "beta", "best_index"])
+        k = int(r["best_index"])
+        if best is None or r["y"][k] > best[2]:
+            best = (np.asarray(r["beta"][k]), str(p), float(r["y"][k]))
+    if best is None:
+        raise ValueError("best_schedule: no BO run")
+    return best
+
+
+def final(kind: str, images_path: str | Path, run_paths: Sequence[str | Path], jrvae: Mapping, objective: Mapping,
+          final_block: Mapping, *, device: str | torch.device = "cpu", checkpoint=None):
+    """Rule ``final_model``: one of :data:`FINAL_MODELS` trained on the full image set (:func:`final_model`).
+
+    Returns the model and the ``final/<kind>.h5`` arrays (objective parts, accuracy,
+    montages, ``beta (N,)``, ``seconds``, ``assigned (n,)``).
+    """
+    data = read_h5(images_path, ["images", "labels"])
+    best = best_schedule(run_paths)[0] if kind == "jrvae_zbo" else None
+    return final_model(kind, data["images"], data["labels"], jrvae, objective, final_block, best, device, checkpoint)
+
+
+def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_path: str | Path,
+             grid_path: str | Path, runs: Mapping[str, str | Path], finals: Mapping[str, str | Path],
+             latent: Mapping, n_show: int) -> tuple[dict, dict]:
+    """Rule ``evaluate_schedules``: ``metrics.json`` (:func:`study_metrics`) and the study-level figures.
+
+    Figures: ``image_dataset``, ``schedule_families``, ``schedule_latent``, ``training_curves``
+    (trajectory VAE), ``bo_convergence`` (zBO vs random search), ``model_manifolds`` (the
+    four final models, Fig. 7 layout).
+    """
+    from latentopt.io import read_attrs
+    from latentopt.plots.common import placeholder, plot_training_curves
+    from latentopt.plots.schedules import (plot_best_so_far, plot_image_dataset, plot_model_manifolds,
+                                           plot_schedule_families, plot_schedule_latent)
+
+    imgs = read_h5(images_path, ["images", "labels", "angles"])
+    traj = read_h5(trajectories_path, ["trajectories", "family"])
+    names = read_attrs(trajectories_path)["families"]
+    hist = read_h5(history_path)
+    g = read_h5(grid_path)
+    run_data = {name: read_h5(p) for name, p in runs.items()}
+    run_info = {}
+    for name, r in run_data.items():
+        info = read_attrs(runs[name])
+        run_info[name] = {k: info[k] for k in ("evaluations", "best_y", "best_accuracy", "random_median",
+                                               "stopped_early", "random_pool") if k in info}
+    model_data = {name: read_h5(p) for name, p in finals.items()}
+    metrics = study_metrics({k: {"objective": float(v["objective"]), "accuracy": float(v["accuracy"]),
+                                 "l1": float(v["l1"]), "l2": float(v["l2"])} for k, v in model_data.items()}, run_info)
+    metrics["images"] = {"n": int(len(imgs["labels"])), "size": int(imgs["images"].shape[-1]),
+                         "labels": sorted(int(v) for v in np.unique(imgs["labels"]))}
+    bounds = (latent["constraints"]["min"], latent["constraints"]["max"])
+    figures = {
+        "image_dataset": plot_image_dataset(imgs["images"], imgs["labels"], imgs["angles"], per_label=n_show),
+        "schedule_families": plot_schedule_families(traj["trajectories"], traj["family"], names, bounds),
+        "training_curves": plot_training_curves(hist),
+        "bo_convergence": plot_best_so_far({n: {"y": r["y"], "random_best": r["random_best"]}
+                                            for n, r in run_data.items()}),
+        "model_manifolds": plot_model_manifolds(
+            {name: {"montages": m["montages"], "objective": float(m["objective"]), "accuracy": float(m["accuracy"])}
+             for name, m in model_data.items()}),
+    }
+    figures["schedule_latent"] = (plot_schedule_latent(g, traj["family"], names) if g["z"].shape[1] == 2 else
+                                  placeholder(f"latent maps are drawn for latent_dim = 2 (here {g['z'].shape[1]})"))
+    return metrics, figures
+
+
+def run_figures(run_path: str | Path, grid_path: str | Path, latent: Mapping, run_name: str) -> dict:
+    """Rule ``plot_schedule_run``: ``surfaces`` (GP mean and std with the evaluated points) and ``best``
+    (the zBO-best beta_c trajectory) of one BO run."""
+    from latentopt.plots.common import placeholder
+    from latentopt.plots.schedules import plot_best_schedule, plot_gp_maps
+
+    r = read_h5(run_path)
+    g = read_h5(grid_path, ["z", "feasible", "axes"])
+    if g["z"].shape[1] == 2:
+        surfaces = plot_gp_maps(g, r["gp_mean"], r["gp_std"], r["z"], r["y"], r["round"])
+    else:
+        surfaces = placeholder(f"surfaces are drawn for latent_dim = 2 (here {g['z'].shape[1]})")
+    k = int(r["best_index"])
+    best = plot_best_schedule(r["beta"][k], (latent["constraints"]["min"], latent["constraints"]["max"]),
+                              title=f"{run_name}: best objective {float(r['y'][k]):.4g}, class accuracy "
+                                    f"{float(r['accuracy'][k]):.3f} (evaluation {k + 1} of {len(r['y'])})")
+    return {"surfaces": surfaces, "best": best}
+
+
+def metrics_html(metrics: Mapping, study: str) -> str:
+    """A small self-contained HTML table of a KL-schedule study: the final models and the BO runs."""
+    import html
+
+    def cell(v):
+        return f"<td>{v:.4g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
+
+    head = "<tr><th>model</th><th>objective (l1 - w l2)</th><th>l1</th><th>l2</th><th>class accuracy</th></tr>"
+    rows = "".join(f"<tr><th>{html.escape(n)}</th>{cell(m['objective'])}{cell(m['l1'])}{cell(m['l2'])}"
+                   f"{cell(m['accuracy'])}</tr>" for n, m in metrics["models"].items())
+    run_cols = ["evaluations", "best_y", "best_accuracy", "random_median", "random_pool", "stopped_early"]
+    run_head = "<tr><th>run</th>" + "".join(f"<th>{c}</th>" for c in run_cols) + "</tr>"
+    run_rows = "".join(f"<tr><th>{html.escape(n)}</th>{''.join(cell(r.get(c, '–')) for c in run_cols)}</tr>"
+                       for n, r in metrics["runs"].items())
+    checks = ", ".join(f"{k}: {v}" for k, v in metrics.get("done_when", {}).items())
+    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
+            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
+            f"<h3>{html.escape(study)}: final models (trained on all {metrics['images']['n']} images)</h3>"
+            f"<table>{head}{rows}</table><h3>zBO runs vs random search at the same budget</h3>"
+            f"<table>{run_head}{run_rows}</table><p>{html.escape(checks)}</p></body></html>")

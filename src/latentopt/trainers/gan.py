@@ -1,0 +1,528 @@
+"""Training of the energy-conditioned RUGAN: WGAN-GP with a consistency term.
+
+Loss functions (the critic ``C`` maximizes the Wasserstein estimate, the generator ``G``
+minimizes it), Mills et al. 2019 with lambda1 = 10, lambda2 = 2:
+
+- critic:    ``L_C = E[C(G(z, e), e)] - E[C(x, e)] + lambda1 GP + lambda2 CT``;
+- generator: ``L_G = -E[C(G(z, e), e)]``;
+- gradient penalty (Gulrajani et al., NeurIPS 2017, Eq. 3):
+  ``GP = E[(||grad_xhat C(xhat, e)||_2 - 1)^2]`` at ``xhat = eps x + (1 - eps) G(z, e)``,
+  ``eps ~ U[0, 1]`` per sample;
+- consistency term (Wei et al., ICLR 2018, Eq. 4-5): two passes ``x', x''`` of the same
+  real state through the critic with independent dropout masks,
+  ``CT = E[max(0, (C(x') - C(x''))^2 + 0.1 ||phi(x') - phi(x'')||^2 / dim(phi) - M')]``
+  with ``phi`` the critic's last hidden layer and margin ``M'`` (0 in Wei et al.'s code).
+
+Optimizer: Adam with lr 1e-4, betas (0, 0.9), eps 1e-8 for both networks; ``n_critic``
+(paper: 10) critic updates, each on a fresh batch of real states, per generator update.
+Fakes for a critic update use the labels of that real batch; the generator update draws
+its labels from the training labels. An epoch is one pass over the (shuffled) training
+states in critic batches.
+
+Every random draw comes from one ``torch.Generator`` seeded with ``seed`` (batch order,
+translations, noise, labels, interpolation weights), apart from dropout, which uses the
+global torch RNG (seeded with ``seed``; its state is checkpointed). With ``checkpoint``
+set, everything is saved after every epoch and a later call resumes exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from latentopt.io import atomic_path, write_h5
+from latentopt.models.rugan import RUGANCritic, RUGANGenerator
+from latentopt.models.vae import as_device
+from latentopt.physics import torch_physics
+from latentopt.physics.hamiltonian import ChiralMagnet
+from latentopt.trainers.common import data_checksum
+from latentopt.trainers.vae import random_translations
+
+__all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "recalibrate_batchnorm", "train_rugan",
+           "write_gan_history"]
+
+#: Per-epoch series recorded by :func:`train_rugan` (``history.h5``).
+GAN_HISTORY_KEYS = ("critic_loss", "wasserstein", "gp", "ct", "generator_loss", "energy_loss", "energy_mae",
+                    "energy_r", "epoch_time")
+
+Critic = Callable[..., Any]
+
+
+def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, energies: torch.Tensor,
+                     eps: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP penalty ``E[(||grad C(xhat)||_2 - 1)^2]`` at ``xhat = eps x + (1 - eps) x_fake``.
+
+    Gulrajani et al., "Improved training of Wasserstein GANs", NeurIPS 2017, Eq. 3. The
+    gradient is taken with respect to the state only (the label is a condition), and with
+    ``create_graph=True`` so that the penalty can be back-propagated into the critic.
+
+    Parameters
+    ----------
+    critic : callable
+        ``critic(x (n, 3, H, W), energies (n,)) -> scores (n,)``.
+    real, fake : Tensor, shape (n, 3, H, W)
+    energies : Tensor, shape (n,)
+        Labels of the pairs.
+    eps : Tensor, shape (n,)
+        Interpolation weights in [0, 1].
+
+    Returns
+    -------
+    Tensor, scalar
+        Zero for a critic that is linear in ``x`` with a unit-norm slope.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"fake: expected the shape of real {tuple(real.shape)}, got {tuple(fake.shape)}")
+    w = eps.to(real.dtype).reshape(-1, *([1] * (real.ndim - 1)))
+    xhat = (w * real + (1.0 - w) * fake.detach()).requires_grad_(True)
+    score = critic(xhat, energies)
+    (grad,) = torch.autograd.grad(score.sum(), xhat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def consistency_term(critic: Critic, real: torch.Tensor, energies: torch.Tensor,
+                     margin: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Consistency term of Wei et al. (ICLR 2018), from two dropout-perturbed critic passes.
+
+    ``CT = E[max(0, (C(x') - C(x''))^2 + 0.1 * mean_k (phi_k(x') - phi_k(x''))^2 - margin)]``
+    where ``x'``, ``x''`` denote two passes of the same real states with independent
+    dropout masks (the critic must be in train mode) and ``phi`` its pooled last hidden
+    layer.
+
+    Parameters
+    ----------
+    critic : callable
+        ``critic(x, energies, return_features=True) -> (scores (n,), phi (n, k))``.
+    real : Tensor, shape (n, 3, H, W)
+    energies : Tensor, shape (n,)
+    margin : float
+        ``M'``, >= 0.
+
+    Returns
+    -------
+    ct : Tensor, scalar
+    score : Tensor, shape (n,)
+        The scores of the first pass (reused as ``C(x)`` in the critic loss).
+    """
+    if margin < 0:
+        raise ValueError(f"margin: expected a float >= 0, got {margin}")
+    s1, f1 = critic(real, energies, return_features=True)
+    s2, f2 = critic(real, energies, return_features=True)
+    ct = (s1 - s2).pow(2) + 0.1 * (f1 - f2).pow(2).mean(dim=1)
+    return torch.clamp(ct - margin, min=0.0).mean(), s1
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_checkpoint(path: Path, fingerprint: dict[str, Any], epochs: int) -> dict[str, Any] | None:
+    """A checkpoint to resume from, or None (with a warning) if it does not fit."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        warnings.warn(f"{path}: unreadable checkpoint ignored, training from scratch ({exc})", RuntimeWarning,
+                      stacklevel=3)
+        return None
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        warnings.warn(f"{path}: checkpoint was made with other settings or data; ignored, training from scratch",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    if state["epoch"] > epochs:
+        warnings.warn(f"{path}: checkpoint is at epoch {state['epoch']} > epochs={epochs}; ignored, "
+                      "training from scratch", RuntimeWarning, stacklevel=3)
+        return None
+    return state
+
+
+def _energy_loss(x: torch.Tensor, requested: torch.Tensor, model: ChiralMagnet, scale: float) -> torch.Tensor:
+    """``mean(((e(x) - requested) / scale)^2)`` with the exact, differentiable energy per spin of ``x``."""
+    L = x.shape[-1]
+    magnet = model if model.L == L else dataclasses.replace(model, L=L)
+    e = torch_physics.energy_per_spin(x, magnet)
+    return ((e - requested) / scale).pow(2).mean()
+
+
+def _pearson(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.double() - a.double().mean(), b.double() - b.double().mean()
+    den = float(a.norm() * b.norm())
+    return float((a * b).sum()) / den if den > 0 else math.nan
+
+
+@torch.no_grad()
+def _monitor(gen: RUGANGenerator, model: ChiralMagnet | None, z: torch.Tensor,
+             requested: torch.Tensor) -> tuple[float, float]:
+    """Exact energies of states generated (eval mode) from fixed noise: ``(MAE, Pearson r)`` vs requested."""
+    if model is None:
+        return math.nan, math.nan
+    was_training = gen.training
+    gen.eval()
+    e = torch_physics.energy_per_spin(gen(z, requested).double(), model)
+    gen.train(was_training)
+    return float((e - requested.double()).abs().mean()), _pearson(e, requested)
+
+
+def train_rugan(
+    spins: np.ndarray,
+    energies: np.ndarray,
+    *,
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    n_critic: int = 10,
+    lr: float = 1e-4,
+    lr_critic: float | None = None,
+    betas: Sequence[float] = (0.0, 0.9),
+    lambda_gp: float = 10.0,
+    lambda_ct: float = 2.0,
+    ct_margin: float = 0.0,
+    augment: bool = True,
+    ema: float = 0.0,
+    energy_weight: float = 0.0,
+    energy_scales: Sequence[int] = (1,),
+    generator: Mapping[str, Any] | None = None,
+    critic: Mapping[str, Any] | None = None,
+    model: ChiralMagnet | None = None,
+    n_monitor: int = 256,
+    device: str | torch.device = "cpu",
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> tuple[RUGANGenerator, RUGANCritic, dict[str, Any]]:
+    """Train an energy-conditioned RUGAN (WGAN-GP + consistency term) on states and their energies.
+
+    Parameters
+    ----------
+    spins : ndarray, shape (n, 3, L, L)
+        Training states (unit vectors), ``n >= 2``.
+    energies : ndarray, shape (n,)
+        Their labels, energy per spin (units of J).
+    epochs : int
+        Total epochs (including those of a resumed checkpoint), ``>= 1``.
+    seed : int
+        Seeds the initial weights, the dropout RNG and the training generator.
+    batch_size : int
+        Critic (and generator) batch size, ``>= 2``; capped at ``n``. A trailing partial
+        batch of an epoch is dropped.
+    n_critic : int
+        Critic updates per generator update, ``>= 1`` (paper: 10).
+    lr, betas : float, (float, float)
+        Adam settings of both networks (paper: 1e-4, (0, 0.9)).
+    lr_critic : float, optional
+        A different critic learning rate (two time-scale update rule, Heusel et al.,
+        NeurIPS 2017); ``lr`` when None.
+    lambda_gp, lambda_ct : float
+        Weights of the gradient penalty and the consistency term (paper: 10, 2).
+    ct_margin : float
+        Margin ``M'`` of the consistency term.
+    augment : bool
+        Random periodic translations of the real states (an exact symmetry of the
+        Hamiltonian, :func:`latentopt.trainers.vae.random_translations`).
+    ema : float
+        Decay of an exponential moving average of the generator weights, updated after
+        every generator update (Yazici et al., ICLR 2019); the averaged generator (with
+        the batch-norm statistics of the live one) is monitored and returned. 0 returns
+        the live generator.
+    energy_weight : float
+        Weight of an exact-energy term in the generator loss (not in the paper; 0 turns it
+        off): ``mean(((e(G(z, l)) - l) / label_std)^2)`` with the differentiable exact
+        energy per spin (:func:`latentopt.physics.torch_physics.energy_per_spin`),
+        summed over ``energy_scales``. Requires ``model``.
+    energy_scales : sequence of int
+        Noise-block scales at which that term is evaluated (1: the generator batch;
+        ``s > 1``: ``max(2, batch_size / s^2)`` extra states of ``s`` times the size, so
+        the generator is also told the energy of its larger states, whose receptive
+        field no longer wraps around the small torus).
+    generator, critic : dict, optional
+        Architecture keywords of :class:`RUGANGenerator` (except ``L`` and the label
+        standardization) and :class:`RUGANCritic`.
+    model : ChiralMagnet, optional
+        When given, each epoch records the exact energy MAE and Pearson r between
+        requested and realized energies of ``n_monitor`` states generated (eval mode)
+        from fixed noise and fixed training labels (``energy_mae``, ``energy_r``).
+    n_monitor : int
+        States of that check.
+    device : str or torch.device
+    checkpoint : str or PathLike, optional
+        Resume from / write to this file after every epoch. The fingerprint covers all
+        settings but ``epochs``, ``device``, ``progress`` and ``checkpoint``, plus the
+        data; a checkpoint that does not fit is ignored with a :class:`RuntimeWarning`.
+        On the CPU a resumed run is bit-identical to an uninterrupted one (apart from
+        ``epoch_time``).
+    progress : bool
+        tqdm bar over epochs.
+
+    Returns
+    -------
+    generator : RUGANGenerator
+        In eval mode, on ``device`` (the weight average with ``ema > 0``), with batch-norm
+        statistics re-estimated for its final weights (:func:`recalibrate_batchnorm`, on
+        ``max(4 batch_size, 256)`` fixed noise blocks and training labels); its hparams
+        hold the label standardization.
+    critic : RUGANCritic
+        In eval mode.
+    history : dict
+        :data:`GAN_HISTORY_KEYS` -> lists of ``epochs`` floats (per-epoch means over the
+        updates of the epoch; ``generator_loss`` is NaN in an epoch without a generator
+        update), plus ``generator_steps`` (int).
+
+    Raises
+    ------
+    ValueError
+        On malformed data or out-of-range settings (the message names the argument).
+    """
+    spins = np.asarray(spins)
+    if spins.ndim != 4 or spins.shape[1] != 3 or spins.shape[2] != spins.shape[3]:
+        raise ValueError(f"spins: expected shape (n, 3, L, L), got {spins.shape}")
+    n, _, L, _ = spins.shape
+    if n < 2:
+        raise ValueError(f"spins: need at least 2 states, got {n}")
+    if not np.isfinite(spins).all():
+        raise ValueError("spins: contains NaN or inf")
+    energies = np.asarray(energies, dtype=np.float64)
+    if energies.shape != (n,) or not np.isfinite(energies).all():
+        raise ValueError(f"energies: expected {n} finite values, got shape {energies.shape}")
+    if epochs < 1:
+        raise ValueError(f"epochs: expected a positive int, got {epochs}")
+    if batch_size < 2:
+        raise ValueError(f"batch_size: expected an int >= 2 (BatchNorm), got {batch_size}")
+    if n_critic < 1:
+        raise ValueError(f"n_critic: expected an int >= 1, got {n_critic}")
+    if not lr > 0:
+        raise ValueError(f"lr: expected a positive float, got {lr}")
+    lr_critic = float(lr if lr_critic is None else lr_critic)
+    if not lr_critic > 0:
+        raise ValueError(f"lr_critic: expected a positive float, got {lr_critic}")
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"betas: expected two floats in [0, 1), got {betas}")
+    if not 0.0 <= ema < 1.0:
+        raise ValueError(f"ema: expected a decay in [0, 1), got {ema}")
+    if energy_weight < 0:
+        raise ValueError(f"energy_weight: expected a float >= 0, got {energy_weight}")
+    if energy_weight > 0 and model is None:
+        raise ValueError("energy_weight: the exact-energy term needs the Hamiltonian (model)")
+    energy_scales = [int(s) for s in energy_scales]
+    if not energy_scales or min(energy_scales) < 1:
+        raise ValueError(f"energy_scales: expected positive ints, got {energy_scales}")
+    if lambda_gp < 0 or lambda_ct < 0:
+        raise ValueError(f"lambda_gp, lambda_ct: expected floats >= 0, got {lambda_gp}, {lambda_ct}")
+    device = as_device(device)
+    batch_size = min(int(batch_size), n)
+    gen_kw = dict(generator or {})
+    crit_kw = dict(critic or {})
+    for key in ("L", "label_mean", "label_std"):
+        if key in gen_kw:
+            raise ValueError(f"generator: key {key!r} is set by the trainer")
+    label_mean = float(energies.mean())
+    label_std = float(energies.std()) or 1.0
+
+    spins32 = np.ascontiguousarray(spins, dtype=np.float32)
+    fingerprint = dict(batch_size=batch_size, n_critic=int(n_critic), lr=float(lr), lr_critic=lr_critic, betas=[float(b) for b in betas],
+                       lambda_gp=float(lambda_gp), lambda_ct=float(lambda_ct), ct_margin=float(ct_margin),
+                       augment=bool(augment), ema=float(ema), energy_weight=float(energy_weight),
+                       energy_scales=energy_scales, seed=int(seed), generator=_plain(gen_kw), critic=_plain(crit_kw),
+                       model=None if model is None else _plain(dataclasses.asdict(model)), n_monitor=int(n_monitor),
+                       shape=list(spins.shape), checksum=data_checksum(spins32),
+                       label_checksum=[float(energies.sum()), float(energies @ np.arange(1, n + 1))])
+
+    torch.manual_seed(seed)
+    G = RUGANGenerator(L, **gen_kw, label_mean=label_mean, label_std=label_std).to(device)
+    C = RUGANCritic(**crit_kw, label_mean=label_mean, label_std=label_std).to(device)
+    G_avg = copy.deepcopy(G) if ema > 0 else G
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=tuple(betas), eps=1e-8)
+    opt_c = torch.optim.Adam(C.parameters(), lr=lr_critic, betas=tuple(betas), eps=1e-8)
+    rng = torch.Generator().manual_seed(seed)
+    data = torch.from_numpy(spins32)
+    labels = torch.from_numpy(energies.astype(np.float32))
+
+    # fixed monitoring noise and labels, from their own stream (do not touch ``rng``)
+    mon_rng = torch.Generator().manual_seed(seed + 1_000_003)
+    n_mon = int(min(n_monitor, n)) if model is not None else 0
+    mon_z = torch.randn((n_mon, *G.noise_shape(1)), generator=mon_rng).to(device)
+    mon_e = labels[torch.randint(0, n, (n_mon,), generator=mon_rng)].to(device)
+    n_cal = max(4 * batch_size, 256)
+    cal_z = torch.randn((n_cal, *G.noise_shape(1)), generator=mon_rng).to(device)
+    cal_e = labels[torch.randint(0, n, (n_cal,), generator=mon_rng)].to(device)
+
+    history: dict[str, list[float]] = {k: [] for k in GAN_HISTORY_KEYS}
+    start, step, g_steps = 0, 0, 0
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    state = _load_checkpoint(checkpoint, fingerprint, epochs) if checkpoint is not None else None
+    if state is not None:
+        G.load_state_dict(state["generator"])
+        G_avg.load_state_dict(state["generator_avg"])
+        C.load_state_dict(state["critic"])
+        opt_g.load_state_dict(state["opt_generator"])
+        opt_c.load_state_dict(state["opt_critic"])
+        torch.set_rng_state(state["torch_rng_state"])
+        if device.type == "cuda" and state.get("cuda_rng_state") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng_state"], device)
+        rng.set_state(state["rng_state"])
+        history = {k: list(state["history"][k]) for k in GAN_HISTORY_KEYS}
+        start, step, g_steps = int(state["epoch"]), int(state["step"]), int(state["generator_steps"])
+
+    noise_shape = G.noise_shape(1)
+    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=not progress, desc="train RUGAN",
+               unit="epoch")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        G.train()
+        C.train()
+        sums = torch.zeros(4, dtype=torch.float64)  # critic_loss, wasserstein, gp, ct
+        g_sum, e_sum, n_c, n_g = 0.0, 0.0, 0, 0
+        perm = torch.randperm(n, generator=rng)
+        for b in range(n // batch_size):
+            idx = perm[b * batch_size:(b + 1) * batch_size]
+            x = data[idx]
+            if augment:
+                x = random_translations(x, rng)
+            x, e = x.to(device), labels[idx].to(device)
+            z = torch.randn((batch_size, *noise_shape), generator=rng).to(device)
+            eps = torch.rand(batch_size, generator=rng).to(device)
+            with torch.no_grad():
+                fake = G(z, e)
+            ct, real_score = consistency_term(C, x, e, ct_margin)
+            fake_score = C(fake, e)
+            gp = gradient_penalty(C, x, fake, e, eps)
+            w_est = real_score.mean() - fake_score.mean()
+            loss_c = -w_est + lambda_gp * gp + lambda_ct * ct
+            opt_c.zero_grad(set_to_none=True)
+            loss_c.backward()
+            opt_c.step()
+            sums += torch.stack([loss_c, w_est, gp, ct]).detach().double().cpu()
+            n_c += 1
+            step += 1
+            if step % n_critic == 0:
+                z = torch.randn((batch_size, *noise_shape), generator=rng).to(device)
+                e_g = labels[torch.randint(0, n, (batch_size,), generator=rng)].to(device)
+                fake_g = G(z, e_g)
+                loss_g = -C(fake_g, e_g).mean()
+                loss_total = loss_g
+                if energy_weight > 0:
+                    loss_e = _energy_loss(fake_g, e_g, model, G.label_std)
+                    for s_big in energy_scales:
+                        if s_big == 1:
+                            continue
+                        m = max(2, batch_size // (s_big * s_big))
+                        z_big = torch.randn((m, *G.noise_shape(s_big)), generator=rng).to(device)
+                        e_big = labels[torch.randint(0, n, (m,), generator=rng)].to(device)
+                        loss_e = loss_e + _energy_loss(G(z_big, e_big), e_big, model, G.label_std)
+                    loss_total = loss_g + energy_weight * loss_e
+                    e_sum += float(loss_e.detach())
+                opt_g.zero_grad(set_to_none=True)
+                loss_total.backward()
+                opt_g.step()
+                if ema > 0:
+                    _update_average(G_avg, G, ema)
+                g_sum += float(loss_g.detach())
+                n_g += 1
+                g_steps += 1
+        if ema > 0:  # the averaged weights need their own batch-norm statistics
+            recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
+        mae, r = _monitor(G_avg, model, mon_z, mon_e)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        means = (sums / max(n_c, 1)).tolist()
+        e_mean = e_sum / n_g if (n_g and energy_weight > 0) else math.nan
+        for key, value in zip(GAN_HISTORY_KEYS, (*means, g_sum / n_g if n_g else math.nan, e_mean, mae, r,
+                                                 time.perf_counter() - t0)):
+            history[key].append(float(value))
+        bar.set_postfix(W=f"{means[1]:.3g}", mae=f"{mae:.3g}", r=f"{r:.3f}")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {
+                "epoch": epoch + 1, "step": step, "generator_steps": g_steps, "fingerprint": fingerprint,
+                "generator": {k: v.detach().cpu() for k, v in G.state_dict().items()},
+                "generator_avg": {k: v.detach().cpu() for k, v in G_avg.state_dict().items()},
+                "critic": {k: v.detach().cpu() for k, v in C.state_dict().items()},
+                "opt_generator": opt_g.state_dict(), "opt_critic": opt_c.state_dict(),
+                "torch_rng_state": torch.get_rng_state(),
+                "cuda_rng_state": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "rng_state": rng.get_state(), "history": history,
+            })
+    bar.close()
+    recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
+    C.eval()
+    return G_avg, C, {**history, "generator_steps": g_steps}
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(generator: RUGANGenerator, z: torch.Tensor, energies: torch.Tensor,
+                          batch_size: int = 64) -> None:
+    """Replace the batch-norm running statistics by the population statistics of the current weights.
+
+    "Standing statistics" (Brock et al., ICLR 2019): the running means and variances are
+    reset and re-estimated as the cumulative average over the batches of ``(z, energies)``
+    passed in train mode without gradients; afterwards the generator is in eval mode and
+    its momenta are restored. The running averages collected during training lag the
+    weights (and belong to the live, not the averaged, weights with ``ema``); this
+    removes a bias of the eval-mode energies.
+
+    Parameters
+    ----------
+    generator : RUGANGenerator
+    z : Tensor, shape (m, noise_channels, h, w)
+    energies : Tensor, shape (m,)
+    batch_size : int
+    """
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    generator.train()
+    for start in range(0, len(z), batch_size):
+        generator(z[start:start + batch_size], energies[start:start + batch_size])
+    for m, mom in zip(norms, momenta):
+        m.momentum = mom
+    generator.eval()
+
+
+@torch.no_grad()
+def _update_average(avg: torch.nn.Module, live: torch.nn.Module, decay: float) -> None:
+    """``avg <- decay * avg + (1 - decay) * live`` for the weights; buffers (batch-norm statistics) copied."""
+    for pa, pl in zip(avg.parameters(), live.parameters()):
+        pa.mul_(decay).add_(pl, alpha=1.0 - decay)
+    for ba, bl in zip(avg.buffers(), live.buffers()):
+        ba.copy_(bl)
+
+
+def _plain(obj: Any) -> Any:
+    """Settings as plain JSON-like python types (for fingerprints)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(obj.items())}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    return obj
+
+
+def write_gan_history(path: str | os.PathLike, history: Mapping[str, Any],
+                      attrs: Mapping[str, Any] | None = None) -> None:
+    """Atomically write a RUGAN training history (``gan/history.h5``).
+
+    Datasets (float64, shape ``(epochs,)``): :data:`GAN_HISTORY_KEYS` -- ``critic_loss``
+    (``-W + lambda1 GP + lambda2 CT``), ``wasserstein`` (``E C(x) - E C(G(z))``), ``gp``,
+    ``ct``, ``generator_loss``, ``energy_mae`` and ``energy_r`` (exact energies of the
+    monitoring states vs requested), ``epoch_time`` (s). The attribute
+    ``generator_steps`` is added to ``attrs``.
+
+    Raises
+    ------
+    KeyError
+        If ``history`` lacks one of the series.
+    """
+    datasets = {k: np.asarray(history[k], dtype=np.float64) for k in GAN_HISTORY_KEYS}
+    write_h5(path, datasets, {**dict(attrs or {}), "generator_steps": int(history.get("generator_steps", -1))})

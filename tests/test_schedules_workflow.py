@@ -1,0 +1,148 @@
+"""The tiny KL-schedule study end to end: contracted files, evaluations side by side, rounds reused."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests/data/tiny_schedules.yaml"
+
+
+def snakemake(workdir, *args, config=TINY):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def sched_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("schedules")
+    proc = snakemake(workdir, "--cores", "2")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return workdir, proc.stdout + proc.stderr
+
+
+def h5(path):
+    with h5py.File(path, "r") as f:
+        return {k: f[k][()] for k in f.keys() if isinstance(f[k], h5py.Dataset)}, dict(f.attrs)
+
+
+def test_contracted_files(sched_run):
+    workdir, _ = sched_run
+    cfg = yaml.safe_load(TINY.read_text())["studies"]["kl"]
+    res = workdir / "results/kl"
+    images, _ = h5(res / "data/images.h5")
+    n = len(images["labels"])
+    assert images["images"].shape[0] == n and images["images"].shape[1:] == (16, 16)
+    assert images["angles"].shape == (n,) and set(np.unique(images["labels"])) == {0, 1, 4}
+    assert 0.0 <= images["images"].min() and images["images"].max() <= 1.0
+    assert len(images["train_index"]) == cfg["data"]["train_subset"]
+
+    run = cfg["optimize"]["zbo"]
+    N = cfg["jrvae"]["epochs"]
+    k = run["n_initial"] + run["iterations"]
+    bo, attrs = h5(res / "bo/zbo.h5")
+    assert bo["z"].shape == (k, 2) and bo["y"].shape == (k,) and bo["beta"].shape == (k, N)
+    assert bo["accuracy"].shape == (k,) and bo["round"].tolist() == [0, 0, 0, 1, 1, 2, 2]
+    assert bo["random_best"].shape == (run["random_seeds"], k)
+    assert int(bo["best_index"]) == int(np.argmax(bo["y"]))
+    assert len(set(bo["index"].tolist())) == k  # every evaluation a different grid point
+    grid, _ = h5(res / "latent/grid.h5")
+    lo, hi = cfg["latent"]["constraints"]["min"], cfg["latent"]["constraints"]["max"]
+    assert grid["feasible"][bo["index"]].all()
+    assert np.all((bo["beta"] >= lo) & (bo["beta"] <= hi))
+    assert np.allclose(bo["beta"], grid["trajectories"][bo["index"]])
+    # each evaluation is its own file, and the gathered run holds exactly their values
+    for i, (r, j) in enumerate([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0), (2, 1)]):
+        ev, _ = h5(res / f"bo/zbo/r{r}/e{j}.h5")
+        assert int(ev["index"]) == bo["index"][i] and float(ev["objective"]) == bo["y"][i]
+        assert ev["montages"].shape[0] == cfg["jrvae"].get("discrete_dim", 3)
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"vanilla", "jrvae_constant", "jrvae_scaled", "jrvae_zbo"}
+    for m in metrics["models"].values():
+        assert np.isfinite(m["objective"]) and 0.0 <= m["accuracy"] <= 1.0 and np.isfinite(m["l2"])
+    summary = metrics["runs"]["zbo"]
+    assert summary["evaluations"] == k and summary["best_y"] == pytest.approx(bo["y"].max())
+    assert summary["random_median"] == pytest.approx(np.median(bo["random_best"][:, -1]))
+    # the zBO final model trains the best schedule found
+    final, _ = h5(res / "final/jrvae_zbo.h5")
+    assert np.allclose(final["beta"], bo["beta"][int(bo["best_index"])])
+    for fig in ("image_dataset", "schedule_families", "schedule_latent", "training_curves", "bo_convergence",
+                "model_manifolds", "bo/zbo_surfaces", "bo/zbo_best"):
+        assert (res / f"figures/{fig}.png").stat().st_size > 1000, fig
+    assert (workdir / "results/report.html").exists()
+
+
+def test_two_evaluations_ran_side_by_side(sched_run):
+    """With --cores 2 Snakemake starts a second jrVAE training before the first ends (one thread each)."""
+    _, log = sched_run
+    running, most = set(), 0
+    rule = None
+    for line in log.splitlines():
+        m = re.match(r"\s*(?:local)?rule (\w+):", line)
+        if m:
+            rule = m.group(1)
+        m = re.match(r"\s*jobid: (\d+)", line)
+        if m and rule in ("evaluate_schedule", "evaluate_pool_point"):
+            running.add(m.group(1))
+            most = max(most, len(running))
+            rule = None
+        m = re.search(r"Finished jobid: (\d+)", line)
+        if m:
+            running.discard(m.group(1))
+    assert most >= 2, "no two evaluations overlapped"
+
+
+def planned_jobs(workdir, cfg, tmp_path):
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(workdir, "-n", "--quiet", "rules", config=path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def test_nothing_to_do_after_run(sched_run):
+    workdir, _ = sched_run
+    proc = snakemake(workdir, "-n")
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_raising_iterations_runs_only_the_new_rounds(sched_run, tmp_path):
+    workdir, _ = sched_run
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["studies"]["kl"]["optimize"]["zbo"]["iterations"] = 8  # two more rounds of q = 2
+    jobs = planned_jobs(workdir, cfg, tmp_path)
+    assert jobs.get("propose_round") == 2 and jobs.get("evaluate_schedule") == 4, jobs
+    assert jobs.get("evaluate_pool_point") == 4, jobs  # the pool grows with the budget: 4 new points
+    for rule in ("images", "schedule_trajectories", "train_schedule_vae", "schedule_grid"):
+        assert rule not in jobs, jobs
+    assert jobs.get("final_model", 0) <= 1, jobs  # at most the zBO model, when the best schedule changes
+
+
+def test_a_skipped_round_trains_nothing(sched_run, tmp_path):
+    """Early stop: with a huge tol round 1 is skipped; its evaluation records say so and hold no objective."""
+    from latentopt.studies import schedules
+
+    workdir, _ = sched_run
+    res = workdir / "results/kl"
+    cfg = yaml.safe_load(TINY.read_text())["studies"]["kl"]
+    run = {**cfg["optimize"]["zbo"], "tol": 1e9, "xi": 0.0, "acquisition": "ei", "kappa": 10.0, "strategy":
+           "constant_liar", "liar": "min", "n_restarts": 2}
+    earlier = [res / f"bo/zbo/r0/e{j}.h5" for j in range(3)]
+    prop = schedules.propose(res / "latent/grid.h5", earlier, 1, run)
+    assert bool(prop["skip"]) and len(prop["index"]) == 0
+    from latentopt.io import write_h5
+    write_h5(tmp_path / "round1.h5", {k: v for k, v in prop.items() if k != "kernel"})
+    ev = schedules.evaluate_slot(tmp_path / "round1.h5", 0, res / "data/images.h5", {"epochs": 4}, {})
+    assert bool(ev["skipped"]) and int(ev["index"]) == -1 and np.isnan(ev["objective"])

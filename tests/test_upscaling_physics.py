@@ -1,0 +1,166 @@
+"""Structure factor, bond energies / seam check and requested-vs-realized statistics (upscaling studies)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentopt.fidelity import compare_requested_realized, ks_distance
+from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, spiral_energy
+from latentopt.physics.periodicity import bond_energies, seam_bonds, seam_check
+from latentopt.physics.states import ferromagnet, random_states, skyrmion, spiral
+from latentopt.physics.structure_factor import peak_wavenumber, radial_profile, structure_factor
+
+
+# --- structure factor ------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_periods,axis", [(1, "x"), (3, "y"), (5, "x")])
+def test_structure_factor_of_spiral(n_periods, axis):
+    L = 32
+    s = spiral(L, n_periods, axis=axis)
+    sq = structure_factor(s)
+    N = L * L
+    k = n_periods % L
+    peak = (0, k) if axis == "x" else (k, 0)
+    neg = (0, -k % L) if axis == "x" else (-k % L, 0)
+    assert sq[peak] == pytest.approx(N / 2) and sq[neg] == pytest.approx(N / 2)
+    rest = sq.copy()
+    rest[peak] = rest[neg] = 0.0
+    assert np.abs(rest).max() < 1e-9
+    assert sq.sum() == pytest.approx(N)  # Parseval for unit spins
+    assert peak_wavenumber(sq) == pytest.approx(2 * np.pi * n_periods / L, abs=1e-12)
+
+
+def test_structure_factor_diagonal_spiral_and_ferromagnet():
+    L = 16
+    y, x = np.mgrid[0:L, 0:L]
+    theta = 2 * np.pi * (x + y) / L  # q = (1, 1) 2 pi / L
+    s = np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)])
+    assert peak_wavenumber(structure_factor(s)) == pytest.approx(np.sqrt(2) * 2 * np.pi / L, abs=1e-12)
+    fm = structure_factor(ferromagnet(L))
+    assert fm[0, 0] == pytest.approx(L * L) and np.abs(fm).sum() == pytest.approx(L * L)
+
+
+def test_structure_factor_batch_average_and_radial_profile():
+    rng = np.random.default_rng(0)
+    s = random_states(5, 8, rng)
+    per = structure_factor(s)
+    assert per.shape == (5, 8, 8)
+    np.testing.assert_allclose(structure_factor(s, average=True, batch_size=2), per.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(per.sum(axis=(1, 2)), 64.0, rtol=1e-12)
+    q, prof = radial_profile(per)
+    assert prof.shape == (5, len(q)) and np.all(np.diff(q) > 0) and q[0] == 0.0
+    with pytest.raises(ValueError, match="spins"):
+        structure_factor(np.zeros((2, 8, 8)))
+
+
+# --- bond energies and seam check ------------------------------------------------------
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_bond_energies_sum_to_energy(dmi):
+    model = ChiralMagnet(L=12, D=0.3, dmi=dmi)
+    s = skyrmion(12, 4.0)
+    ex, ey = bond_energies(s, model)
+    assert (ex.sum() + ey.sum()) == pytest.approx(energy_density(s, model).sum(), abs=1e-10)
+    sp = spiral(16, 2, dmi=dmi)
+    ex, ey = bond_energies(sp, ChiralMagnet(L=16, D=0.3, dmi=dmi))
+    q = 2 * np.pi * 2 / 16
+    # a cycloid along x: every +x bond carries -J cos q - D sin q, every +y bond -J
+    np.testing.assert_allclose(ex, -np.cos(q) - 0.3 * np.sin(q), atol=1e-12)
+    np.testing.assert_allclose(ey, -1.0, atol=1e-12)
+    assert (ex.mean() + ey.mean()) == pytest.approx(spiral_energy(q, 1.0, 0.3))
+
+
+def _spirals(L: int, periods: float, n: int, seed: int = 0) -> np.ndarray:
+    """Cycloids along x with ``periods`` turns across the lattice and random phases."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(L)[None, :] * np.ones((L, 1))
+    out = []
+    for _ in range(n):
+        theta = 2 * np.pi * periods * x / L + rng.uniform(0, 2 * np.pi)
+        out.append(np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)]))
+    return np.array(out)
+
+
+def test_seam_check_periodic_state_has_no_excess():
+    model = ChiralMagnet(L=16)
+    res = seam_check(_spirals(16, 2, 20), model)  # commensurate: periodic by construction
+    assert res["seam_ks"] == pytest.approx(0.0, abs=1e-12)
+    assert res["seam_excess"] == pytest.approx(0.0, abs=1e-12)
+    # a thermal-like ensemble invariant under half-lattice translations: no excess either
+    rng = np.random.default_rng(1)
+    noisy = random_states(400, 16, rng)
+    res = seam_check(noisy, model)
+    assert res["seam_ks"] < 0.05 and abs(res["seam_excess"]) < 4 * res["seam_excess_se"]
+
+
+def test_seam_check_detects_a_seam():
+    model = ChiralMagnet(L=16)
+    # 2.5 turns: the phase jumps by pi across the boundary, a domain wall on the seam only
+    s = _spirals(16, 2.5, 20)
+    seam, control = seam_bonds(s, model)
+    assert seam.shape == control.shape == (20, 32)
+    res = seam_check(s, model)
+    # seam +x bonds: the step is q + pi, energy +cos q + D sin q instead of -(cos q + D sin q);
+    # half the seam bonds are +x bonds, so the mean excess is cos q + D sin q
+    q = 2 * np.pi * 2.5 / 16
+    assert res["seam_excess"] == pytest.approx(np.cos(q) + 0.3 * np.sin(q), abs=1e-12)
+    assert res["seam_ks"] == pytest.approx(0.5) and res["seam_p"] < 1e-3
+    # the same wall moved onto the middle line: the sign flips
+    res2 = seam_check(np.roll(s, 8, axis=-1), model)
+    assert res2["seam_excess"] == pytest.approx(-res["seam_excess"], abs=1e-12)
+    with pytest.raises(ValueError, match="even"):
+        seam_bonds(np.ones((1, 3, 5, 6)), model)
+
+
+# --- requested vs realized -------------------------------------------------------------
+
+def test_compare_requested_realized():
+    rng = np.random.default_rng(0)
+    req = rng.uniform(-2, -0.5, 4000)
+    same = compare_requested_realized(req, req)
+    assert same["ks"] == 0.0 and same["p_value"] == pytest.approx(1.0) and same["pearson_r"] == pytest.approx(1.0)
+    assert same["mae"] == 0.0
+    shifted = compare_requested_realized(req, req + 0.3)
+    assert shifted["ks"] == pytest.approx(0.2, abs=0.03) and shifted["bias"] == pytest.approx(0.3)
+    assert shifted["pearson_r"] == pytest.approx(1.0) and shifted["p_value"] < 1e-10
+    # same marginal, no pairing: KS small, r ~ 0
+    perm = compare_requested_realized(req, rng.permutation(req))
+    assert perm["ks"] == 0.0 and abs(perm["pearson_r"]) < 0.1 and perm["mae"] > 0.3
+    assert ks_distance(req, req + 10)["ks"] == 1.0
+    with pytest.raises(ValueError, match="requested"):
+        compare_requested_realized(req, req[:-1])
+
+
+def test_calibration_inverts_a_monotone_bias():
+    from latentopt.fidelity import fit_calibration, invert_calibration
+
+    rng = np.random.default_rng(1)
+    labels = rng.uniform(-2.0, -0.5, 5000)
+
+    def g(x):  # a wavy but increasing systematic map, plus noise
+        return x + 0.08 * np.sin(3 * x) + 0.05
+
+    realized = g(labels) + rng.normal(0, 0.02, labels.size)
+    table = fit_calibration(labels, realized, n_knots=48)
+    assert np.all(np.diff(table["realized"]) >= 0) and len(table["label"]) == 48
+    targets = np.linspace(-1.8, -0.6, 50)
+    fed = invert_calibration(table, targets)
+    np.testing.assert_allclose(g(fed), targets, atol=0.01)
+    # a flat table maps every target to the middle label; out-of-range targets are clipped
+    flat = {"label": [-2.0, -1.0, 0.0], "realized": [1.0, 1.0, 1.0]}
+    np.testing.assert_allclose(invert_calibration(flat, [0.0, 5.0]), [-1.0, -1.0])
+    assert invert_calibration(table, [-10.0])[0] == pytest.approx(table["label"][0])
+    with pytest.raises(ValueError, match="table"):
+        invert_calibration({"label": [0.0, 1.0], "realized": [1.0, 0.0]}, [0.5])
+
+
+def test_zone_boundary_weight_sees_a_sublattice_pattern():
+    from latentopt.studies.upscaling import zone_boundary_weight
+
+    L = 8
+    checker = np.ones((3, L, L)) * np.array([0.0, 0.0, 1.0])[:, None, None]
+    y, x = np.mgrid[0:L, 0:L]
+    checker[2] = np.where((x + y) % 2, -1.0, 1.0)  # Neel antiferromagnet: all weight at (pi, pi)
+    assert zone_boundary_weight(structure_factor(checker)) == pytest.approx(L * L / 3)
+    assert zone_boundary_weight(structure_factor(ferromagnet(L))) == pytest.approx(0.0, abs=1e-12)
