@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -301,13 +302,28 @@ def test_channels_last_model_gives_the_same_outputs():
         out = cl.decode(z)
         torch.testing.assert_close(out, ref.decode(z), rtol=1e-5, atol=1e-5)
     assert out.is_contiguous()
-    # training mode (batch statistics) and the gradient with respect to the input agree too
-    cl.train(), ref.train()
-    xg = x.clone().requires_grad_(True)
-    g_cl, = torch.autograd.grad(vae_loss(x, *cl(xg, sample=False), 0.1)[0], xg)
-    xg = x.clone().requires_grad_(True)
-    g_ref, = torch.autograd.grad(vae_loss(x, *ref(xg, sample=False), 0.1)[0], xg)
-    assert (g_cl - g_ref).abs().max() <= 1e-4 * g_ref.abs().max()  # float32 rounding through 12 layers
+    # training mode (batch statistics) and the gradient with respect to the input agree too:
+    # in float64 the two layouts compute the same function to rounding
+    def input_gradient(model, dtype):
+        model.train()
+        xd = x.to(dtype)
+        xg = xd.clone().requires_grad_(True)
+        g, = torch.autograd.grad(vae_loss(xd, *model(xg, sample=False), 0.1)[0], xg)
+        assert g.dtype == dtype
+        return g.double()
+
+    cl64 = prefer_memory_format(copy.deepcopy(ref).double())
+    assert cl64.encoder[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+    g_ref64 = input_gradient(copy.deepcopy(ref).double(), torch.float64)
+    g_cl64 = input_gradient(cl64, torch.float64)
+    assert (g_cl64 - g_ref64).abs().max() <= 1e-10 * g_ref64.abs().max()
+    # in float32 both layouts stay within float32 rounding of that gradient. The training-mode
+    # loss of 5 states amplifies rounding (BatchNorm1d over 5 samples, LeakyReLU kinks): the
+    # NCHW model deviates by up to ~1e-4 of the largest component, the channels-last one (whose
+    # single-threaded BatchNorm2d reductions round ~5x more) by up to ~4e-4 on one thread
+    # (seeds 2-3, 5-64 states).
+    for model in (cl, ref):
+        assert (input_gradient(model, torch.float32) - g_ref64).abs().max() <= 1e-3 * g_ref64.abs().max()
 
 
 def test_saved_model_does_not_depend_on_layout(tmp_path):

@@ -136,15 +136,21 @@ def _dense_block(in_features: int, out_features: int, negative_slope: float) -> 
     ]
 
 
+def _at_least_float32(x: Tensor) -> Tensor:
+    """``x`` promoted to float32 if it is of a lower precision (bfloat16 under autocast); float64 stays float64."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def unit_vectors(x: Tensor, eps: float = 1e-8) -> Tensor:
     """Normalise every site of ``x (n, 3, L, L)`` to a unit vector: ``x / max(|x|, eps)``.
 
     The same as ``F.normalize(x, dim=1, eps=eps)`` up to rounding (the norm is
     ``sqrt(x_0^2 + x_1^2 + x_2^2)`` summed over the channel axis, which avoids the slow
-    strided ``vector_norm`` kernel on the CPU); computed in float32 (also under autocast)
-    and returned in the standard contiguous layout.
+    strided ``vector_norm`` kernel on the CPU); computed in at least float32 (a bfloat16
+    input under autocast is promoted, a float64 one is kept) and returned in the standard
+    contiguous layout.
     """
-    x = x.float()
+    x = _at_least_float32(x)
     return (x / (x * x).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)).contiguous()
 
 
@@ -265,7 +271,7 @@ class SpinVAE(nn.Module):
         -------
         mu, logvar : Tensor, shape (n, latent_dim)
             Mean and natural log of the variance of the diagonal Gaussian posterior;
-            float32 also under autocast.
+            float32 also under autocast (float64 for a float64 model).
 
         Raises
         ------
@@ -274,7 +280,7 @@ class SpinVAE(nn.Module):
         """
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, self.L, self.L):
             raise ValueError(f"x: expected shape (n, 3, {self.L}, {self.L}), got {tuple(x.shape)}")
-        mu, logvar = self.encoder(x).float().chunk(2, dim=1)
+        mu, logvar = _at_least_float32(self.encoder(x)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, z: Tensor) -> Tensor:
@@ -287,8 +293,9 @@ class SpinVAE(nn.Module):
         Returns
         -------
         Tensor, shape (n, 3, L, L)
-            Unit vectors at every site (L2 norm over the channel axis is 1); float32 and
-            contiguous, also under autocast and for a channels-last model.
+            Unit vectors at every site (L2 norm over the channel axis is 1); float32 (float64
+            for a float64 model) and contiguous, also under autocast and for a channels-last
+            model.
 
         Raises
         ------
