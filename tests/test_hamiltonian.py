@@ -97,17 +97,22 @@ def test_effective_field_is_minus_gradient(dmi):
 
 
 @pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
-def test_numba_and_torch_agree(dmi):
+@pytest.mark.parametrize("K, B", [(0.1, (0.1, 0.0, 0.2)), (0.0, (0.0, 0.0, 0.0)), (-0.2, (0.0, -0.3, 0.0))])
+def test_numba_and_torch_agree(dmi, K, B):
     rng = np.random.default_rng(4)
     s = states.random_states(3, 32, rng)
-    m = ChiralMagnet(L=32, J=1.0, D=0.3, dmi=dmi, K=0.1, B=(0.1, 0.0, 0.2))
+    m = ChiralMagnet(L=32, J=1.0, D=0.3, dmi=dmi, K=K, B=B)
     t32 = torch.tensor(s, dtype=torch.float32)
     assert np.abs(tp.energy_density(t32, m).numpy() - energy_density(s, m)).max() < 1e-5
     assert np.abs(tp.energy_per_spin(t32, m).numpy() - energy_per_spin(s, m)).max() < 1e-5
-    # the torch gradient is minus the effective field
+    # the torch gradient is minus the effective field, for the density and for E / L^2
     t64 = torch.tensor(s, dtype=torch.float64, requires_grad=True)
     tp.energy_density(t64, m).sum().backward()
     assert np.abs(-t64.grad.numpy() - effective_field(s, m)).max() < 1e-10
+    t64.grad = None
+    tp.energy_per_spin(t64, m).sum().backward()
+    assert np.abs(-t64.grad.numpy() * 32**2 - effective_field(s, m)).max() < 1e-10
+    assert np.abs(tp.energy_per_spin(t64, m).detach().numpy() - energy_per_spin(s, m)).max() < 1e-13
 
 
 def test_bad_inputs():

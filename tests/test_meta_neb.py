@@ -11,7 +11,7 @@ from latentopt.optimizers import meta_neb as mn
 from latentopt.physics import single_spin as ss
 from latentopt.physics import spheres
 
-pytestmark = pytest.mark.usefixtures("float64")
+pytestmark = pytest.mark.usefixtures("float64_default")  # float64 tensors by default (tests/conftest.py)
 E1 = ss.energy_fn()
 
 

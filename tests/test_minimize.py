@@ -10,7 +10,7 @@ from latentopt.physics import minimize as mz
 from latentopt.physics import spheres, states
 from latentopt.physics.hamiltonian import ChiralMagnet
 
-pytestmark = pytest.mark.usefixtures("float64")
+pytestmark = pytest.mark.usefixtures("float64_default")  # float64 tensors by default (tests/conftest.py)
 
 
 @pytest.mark.parametrize("dmi", ["interfacial", "bulk"])

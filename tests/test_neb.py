@@ -16,7 +16,7 @@ from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.minimize import chiral_magnet_energy_fn
 from latentopt.physics.states import ferromagnet
 
-pytestmark = pytest.mark.usefixtures("float64")
+pytestmark = pytest.mark.usefixtures("float64_default")  # float64 tensors by default (tests/conftest.py)
 E1 = ss.energy_fn()
 
 

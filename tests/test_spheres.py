@@ -7,7 +7,7 @@ import torch
 
 from latentopt.physics import spheres
 
-pytestmark = pytest.mark.usefixtures("float64")
+pytestmark = pytest.mark.usefixtures("float64_default")  # float64 tensors by default (tests/conftest.py)
 
 
 def _in_plane(alpha):

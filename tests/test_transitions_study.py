@@ -15,7 +15,7 @@ from latentopt.studies import transitions as tr
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
-pytestmark = pytest.mark.usefixtures("float64")
+pytestmark = pytest.mark.usefixtures("float64_default")  # float64 tensors by default (tests/conftest.py)
 
 SMALL = dict(model="chiral_magnet", L=10, J=1.0, D=0.8, dmi="interfacial", K=0.0, B=[0.0, 0.0, 0.5])
 

@@ -16,15 +16,19 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
-from latentopt.models.vae import SpinVAE, load_model
+from latentopt.models.vae import SpinVAE, load_model, prefer_memory_format
 
 
 def frozen_decoder(model: SpinVAE) -> Callable[[torch.Tensor], torch.Tensor]:
     """Put ``model`` in eval mode, freeze its weights and return ``model.decode``.
 
-    The returned callable maps ``z (m, N)`` to states ``(m, 3, L, L)`` and is differentiable in ``z``.
+    The returned callable maps ``z (m, N)`` to float32 states ``(m, 3, L, L)`` and is
+    differentiable in ``z``. The weights are put in the memory format that is fastest on
+    their device (:func:`~latentopt.models.vae.prefer_memory_format`: channels-last on the
+    CPU); decoding stays float32, since the energies that optimizers compare differ in the
+    4th decimal.
     """
-    model.eval()
+    prefer_memory_format(model.eval())
     for p in model.parameters():
         p.requires_grad_(False)
     return model.decode

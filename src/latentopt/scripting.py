@@ -35,8 +35,28 @@ def _report(log_path: str | Path, console, where: str):
     return hook
 
 
+#: ``OMP_WAIT_POLICY`` of the jobs (unless the environment sets it). numba (threading layer
+#: ``omp``: the system libgomp) and torch (its own bundled libgomp) run two separate OpenMP
+#: pools; with the default policy each pool's idle workers keep spinning after a parallel
+#: region, taking the cores from the other pool (small torch ops after a numba call ran
+#: about 40x slower) and, on a loaded machine, from their own team's next region (a 2-thread
+#: torch op then waits for a time slice). Passive workers sleep at once; the cost is a
+#: thread wake-up (microseconds) per parallel region. ``benchmarks/bench_training.py
+#: waitpolicy`` measures both effects.
+WAIT_POLICY = "passive"
+os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)  # for torch's pool, when imported before torch
+
+
 def setup(log_path: str | Path | None, threads: int = 1, study: str | None = None) -> logging.Logger:
-    """Redirect stdout/stderr to ``log_path`` (appending) and set numba/torch thread counts.
+    """Redirect stdout/stderr to ``log_path`` (appending) and set numba/torch thread settings.
+
+    Thread settings: ``OMP_NUM_THREADS`` (``threads``) and ``OMP_WAIT_POLICY``
+    (:data:`WAIT_POLICY`) unless already set, then numba's and torch's thread counts. An
+    OpenMP runtime reads the environment when it loads: numba's loads at its first
+    parallel call, after this function, so the settings apply to it; torch's loads with
+    ``import torch``, so they apply to torch only if set before that (the workflow sets
+    ``OMP_WAIT_POLICY`` for every job, or import this module first:
+    importing it sets ``OMP_WAIT_POLICY`` too).
 
     Parameters
     ----------
@@ -61,6 +81,7 @@ def setup(log_path: str | Path | None, threads: int = 1, study: str | None = Non
         sys.excepthook = _report(log_path, console, f"studies.{study}: " if study else "")
     threads = max(1, int(threads))
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
     import numba
     import torch
 

@@ -133,7 +133,7 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
         rec.load_state_dict(state["recorder"])
     for g in tqdm(range(start, generations), desc=f"genetic {objective.name}", disable=not progress,
                   initial=start, total=generations):
-        with torch.no_grad():
+        with torch.inference_mode():
             spins = decode_chunked(decode, pop.to(device), batch_size)
             values = objective.value(spins)
         rec.record(g, pop, spins, values, mean_objective=values.mean())

@@ -81,7 +81,7 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
         rec.record(it, z.detach(), spins.detach(), values.detach(), mean_objective=values.mean())
         ckpt.maybe_save(it, lambda: dict(z=z.detach().cpu(), optimizer=opt.state_dict(),
                                          recorder=rec.state_dict(), history=history, next=it + 1))
-    with torch.no_grad():
+    with torch.inference_mode():
         spins = decode_chunked(decode, z, batch_size)
         values = objective.value(spins)
     return rec.result(final=dict(z=z.detach().cpu().numpy(), spins=spins.cpu().numpy(),

@@ -94,13 +94,15 @@ def train(dataset: str | Path, vae: dict, *, device: torch.device | str = "cpu",
           progress: bool = False) -> tuple[SpinVAE, dict]:
     """Train the spin VAE on X_IN (``dataset.h5``) with the ``vae`` block's settings.
 
-    Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`).
+    Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`; ``history["precision"]``
+    is the resolved ``vae.precision``).
     """
     data, _ = load_dataset(dataset)
     log.info("training on %d states (%s), device %s, settings %s", len(data["spins"]), data["spins"].shape[1:],
              device, vae)
     model, history = train_vae(data["spins"], device=device, checkpoint=checkpoint, progress=progress, **vae)
-    log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
+    log.info("final loss %.3f, val_loss %.3f (training precision %s)", history["loss"][-1], history["val_loss"][-1],
+             history["precision"])
     return model, history
 
 
@@ -254,7 +256,7 @@ def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.n
 
 def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Values ``(n,)`` of an :class:`~latentopt.optimizers.Objective` over states ``(n, 3, L, L)`` (CPU)."""
-    with torch.no_grad():
+    with torch.inference_mode():
         return torch.cat([objective.value(torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)))
                           for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
 

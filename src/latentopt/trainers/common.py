@@ -82,8 +82,12 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
 
 def _train_epoch(model: torch.nn.Module, loss_fn: LossFunction, optimizer: torch.optim.Optimizer,
                  data: torch.Tensor, batch_size: int, generator: torch.Generator, device: torch.device,
-                 transform: Transform | None = None) -> list[float]:
-    """One pass over ``data`` (CPU tensor); return sample-averaged ``[loss, reconstruction, kl]``."""
+                 transform: Transform | None = None, autocast_dtype: torch.dtype | None = None) -> list[float]:
+    """One pass over ``data`` (CPU tensor); return sample-averaged ``[loss, reconstruction, kl]``.
+
+    With ``autocast_dtype`` the forward pass and loss run under :func:`torch.autocast`
+    (weights, gradients and the optimizer stay float32).
+    """
     model.train()
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     for idx in _batches(len(data), batch_size, generator):
@@ -91,7 +95,8 @@ def _train_epoch(model: torch.nn.Module, loss_fn: LossFunction, optimizer: torch
         if transform is not None:
             x = transform(x, generator)
         x = x.to(device, non_blocking=True)
-        terms = loss_fn(model, x, True)
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            terms = loss_fn(model, x, True)
         optimizer.zero_grad(set_to_none=True)
         terms[0].backward()
         optimizer.step()
@@ -99,10 +104,10 @@ def _train_epoch(model: torch.nn.Module, loss_fn: LossFunction, optimizer: torch
     return (totals / len(data)).tolist()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _evaluate(model: torch.nn.Module, loss_fn: LossFunction, data: torch.Tensor, batch_size: int,
               device: torch.device) -> list[float]:
-    """Sample-averaged ``[loss, reconstruction]`` in eval mode with ``z = mu``; NaN if no data."""
+    """Sample-averaged ``[loss, reconstruction]`` in eval mode with ``z = mu`` (float32); NaN if no data."""
     if len(data) == 0:
         return [math.nan, math.nan]
     model.eval()
@@ -153,8 +158,8 @@ def data_checksum(data: np.ndarray) -> list[float]:
 def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor, val_data: torch.Tensor, *,
         epochs: int, batch_size: int, lr: float, seed: int, device: torch.device,
         checkpoint: str | Path | None, fingerprint: dict[str, Any], progress: bool = True,
-        transform: Transform | None = None, desc: str = "train VAE", lr_key: str = "vae.lr"
-        ) -> dict[str, list[float]]:
+        transform: Transform | None = None, desc: str = "train VAE", lr_key: str = "vae.lr",
+        autocast_dtype: torch.dtype | None = None) -> dict[str, list[float]]:
     """Train ``model`` (already on ``device``) with Adam; checkpoint after every epoch.
 
     Each epoch visits ``train_data`` in a fresh random order (mini-batches of
@@ -168,6 +173,12 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
     that a longer run can continue a shorter one); a checkpoint past ``epochs``, or with
     another fingerprint, is ignored with a :class:`RuntimeWarning` and overwritten. On the
     CPU a resumed run reproduces the uninterrupted one exactly (apart from ``epoch_time``).
+
+    Mixed precision (opt-in, ``autocast_dtype``, e.g. ``torch.bfloat16``): the training
+    forward pass and loss run under :func:`torch.autocast` on ``device``; parameters,
+    gradients and Adam's moments stay float32 (no loss scaling is needed for bfloat16),
+    and the validation pass stays float32, so ``val_loss`` is comparable across
+    precisions. The caller includes the precision in ``fingerprint``.
 
     Returns
     -------
@@ -202,7 +213,7 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
     for epoch in bar:
         t0 = time.perf_counter()
         loss, reconstruction, kl = _train_epoch(model, loss_fn, optimizer, train_data, batch_size, generator,
-                                                device, transform)
+                                                device, transform, autocast_dtype)
         val_loss, val_reconstruction = _evaluate(model, loss_fn, val_data, batch_size, device)
         if not math.isfinite(loss) or not (math.isfinite(val_loss) or len(val_data) == 0):
             bar.close()
@@ -230,10 +241,10 @@ def fit(model: torch.nn.Module, loss_fn: LossFunction, train_data: torch.Tensor,
     return history
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def batched_apply(fn: Callable[[torch.Tensor], torch.Tensor], data: np.ndarray, device: torch.device,
                   batch_size: int, empty_shape: tuple[int, ...]) -> np.ndarray:
-    """``fn`` applied to ``data`` (cast to float32) in batches on ``device``, without gradients.
+    """``fn`` applied to ``data`` (cast to float32) in batches on ``device``, in inference mode (no autograd).
 
     Parameters
     ----------

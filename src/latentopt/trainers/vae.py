@@ -14,10 +14,50 @@ import numpy as np
 import torch
 
 from latentopt.io import write_h5
-from latentopt.models.vae import SpinVAE, as_device, vae_loss
+from latentopt.models.vae import SpinVAE, as_device, prefer_memory_format, vae_loss
 from latentopt.trainers.common import HISTORY_KEYS, batched_apply, data_checksum, fit, split_indices
 
-__all__ = ["HISTORY_KEYS", "decode", "encode_mean", "split_indices", "train_vae", "write_history"]
+__all__ = ["HISTORY_KEYS", "PRECISIONS", "decode", "encode_mean", "native_bf16", "resolve_precision", "split_indices",
+           "train_vae", "write_history"]
+
+#: Values of the ``precision`` setting of :func:`train_vae` (``vae.precision``).
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def native_bf16(device: str | torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 convolutions and matrix products natively.
+
+    On the CPU: oneDNN's bf16 support (AVX512-BF16 or AMX-BF16 instructions; without
+    them bf16 is emulated and slower than float32). On CUDA: ``torch.cuda.is_bf16_supported()``.
+    """
+    device = as_device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> str:
+    """The training precision, ``"fp32"`` or ``"bf16"``, of a ``precision`` setting on ``device``.
+
+    ``"auto"`` is ``"bf16"`` on a CPU with native bf16 (:func:`native_bf16`) and ``"fp32"``
+    everywhere else; ``"fp32"`` and ``"bf16"`` are taken as given.
+
+    Raises
+    ------
+    ValueError
+        If ``precision`` is not one of :data:`PRECISIONS`.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        device = as_device(device)
+        return "bf16" if device.type == "cpu" and native_bf16(device) else "fp32"
+    return precision
 
 def _validate_spins(spins: np.ndarray) -> np.ndarray:
     """Check ``spins`` is a finite ``(n, 3, L, L)`` array; return it as float32."""
@@ -70,6 +110,7 @@ def train_vae(
     channels: Sequence[int] = (16, 32, 64, 128),
     hidden: int = 512,
     augment: bool = False,
+    precision: str = "fp32",
 ) -> tuple[SpinVAE, dict[str, Any]]:
     """Train a :class:`~latentopt.models.vae.SpinVAE` with Adam on the loss of Eq. 1-2.
 
@@ -121,6 +162,13 @@ def train_vae(
         Shift every training state by a random periodic translation each time it is
         visited (:func:`random_translations`); an exact symmetry of the Hamiltonian that
         multiplies the effective data set by up to L^2. Not used by Park et al. (2022).
+    precision : {"fp32", "bf16", "auto"}
+        Arithmetic of the training forward pass (:func:`resolve_precision`): ``"bf16"``
+        runs it under :func:`torch.autocast` with bfloat16 (convolutions and linear
+        layers in bf16, e.g. on AMX units; weights, gradients, Adam and the loss stay
+        float32; the validation pass is float32). Part of the checkpoint fingerprint.
+        On the CPU the model is trained in the channels-last layout
+        (:func:`~latentopt.models.vae.prefer_memory_format`) in either precision.
 
     Returns
     -------
@@ -130,7 +178,7 @@ def train_vae(
         ``loss``, ``reconstruction``, ``kl`` (training averages per sample),
         ``val_loss``, ``val_reconstruction`` (NaN without a validation set) and
         ``epoch_time`` (seconds): lists of ``epochs`` floats; ``train_indices`` and
-        ``val_indices``: int64 arrays.
+        ``val_indices``: int64 arrays; ``precision``: the resolved precision (str).
 
     Raises
     ------
@@ -148,6 +196,7 @@ def train_vae(
     if not beta >= 0:
         raise ValueError(f"beta: expected a float >= 0, got {beta}")
     device = as_device(device)
+    precision = resolve_precision(precision, device)
     n, _, L, _ = spins.shape
     train_idx, val_idx = split_indices(n, val_fraction, seed)
     if len(train_idx) < 2:
@@ -156,16 +205,17 @@ def train_vae(
     fingerprint = dict(latent_dim=int(latent_dim), beta=float(beta), batch_size=int(batch_size),
                        lr=float(lr), val_fraction=float(val_fraction), seed=int(seed),
                        channels=[int(c) for c in channels], hidden=int(hidden), augment=bool(augment), n=int(n), L=int(L),
-                       shape=list(spins.shape), checksum=data_checksum(spins))
+                       shape=list(spins.shape), checksum=data_checksum(spins), precision=precision)
 
     torch.manual_seed(seed)
-    model = SpinVAE(L, latent_dim, channels=channels, hidden=hidden).to(device)
+    model = prefer_memory_format(SpinVAE(L, latent_dim, channels=channels, hidden=hidden).to(device))
     data = torch.from_numpy(spins)
     train_data, val_data = data[torch.from_numpy(train_idx)], data[torch.from_numpy(val_idx)]
     history = fit(model, _spin_loss(beta), train_data, val_data, epochs=epochs, batch_size=batch_size, lr=lr,
                   seed=seed, device=device, checkpoint=checkpoint, fingerprint=fingerprint, progress=progress,
-                  transform=random_translations if augment else None, desc="train VAE")
-    return model, {**history, "train_indices": train_idx, "val_indices": val_idx}
+                  transform=random_translations if augment else None, desc="train VAE",
+                  autocast_dtype=torch.bfloat16 if precision == "bf16" else None)
+    return model, {**history, "train_indices": train_idx, "val_indices": val_idx, "precision": precision}
 
 
 def write_history(path: str | os.PathLike, history: Mapping[str, Any],
@@ -200,12 +250,13 @@ def _model_device(model: torch.nn.Module, device: str | torch.device | None) -> 
     return as_device(device) if device is not None else next(model.parameters()).device
 
 
-@torch.no_grad()
 def encode_mean(model: SpinVAE, spins: np.ndarray, device: str | torch.device | None = None,
                 batch_size: int = 256) -> np.ndarray:
     """Posterior means ``mu`` of spin states (the deterministic encoding).
 
-    The model is put in eval mode and moved to ``device`` (in place).
+    The model is put in eval mode and moved to ``device`` (in place, in the memory
+    format of :func:`~latentopt.models.vae.prefer_memory_format`; outside inference mode, so
+    that its parameters stay usable with autograd); float32, inference mode.
 
     Parameters
     ----------
@@ -220,16 +271,17 @@ def encode_mean(model: SpinVAE, spins: np.ndarray, device: str | torch.device | 
     ndarray of float32, shape (n, latent_dim)
     """
     device = _model_device(model, device)
-    model.to(device).eval()
+    prefer_memory_format(model.to(device).eval())
     return batched_apply(lambda x: model.encode(x)[0], spins, device, batch_size, (model.latent_dim,))
 
 
-@torch.no_grad()
 def decode(model: SpinVAE, z: np.ndarray, device: str | torch.device | None = None,
            batch_size: int = 256) -> np.ndarray:
     """Spin states of latent codes.
 
-    The model is put in eval mode and moved to ``device`` (in place).
+    The model is put in eval mode and moved to ``device`` (in place, in the memory
+    format of :func:`~latentopt.models.vae.prefer_memory_format`; outside inference mode, so
+    that its parameters stay usable with autograd); float32, inference mode.
 
     Parameters
     ----------
@@ -245,5 +297,5 @@ def decode(model: SpinVAE, z: np.ndarray, device: str | torch.device | None = No
         Unit vectors at every site.
     """
     device = _model_device(model, device)
-    model.to(device).eval()
+    prefer_memory_format(model.to(device).eval())
     return batched_apply(model.decode, z, device, batch_size, (3, model.L, model.L))
