@@ -83,7 +83,7 @@ BAD_FERRO = [
     (("studies", "ferro", "vae", "batch_size"), 1000,
      r"studies\.ferro\.vae\.batch_size: 1000 is larger than the 270 training trajectories"),
     (("studies", "ferro", "simulate"), {"n_samples": 3},
-     r"studies\.ferro\.simulate: not a key of a trajectories study \(a key of spins studies\)"),
+     r"studies\.ferro\.simulate: not a key of a trajectories study \(a key of spins, upscaling studies\)"),
     (("studies", "ferro", "system", "field_unit"), "Ec", r"studies\.ferro\.system\.field_unit: 'Ec' is not one of"),
     (("studies", "ferro", "system", "boundary"), "dirichlet",
      r"studies\.ferro\.system\.boundary: 'dirichlet' is not one of"),

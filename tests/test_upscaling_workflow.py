@@ -59,7 +59,7 @@ def test_contracted_files(run):
                                                                 ChiralMagnet(L=s * L)), atol=1e-5)
         assert np.isin(g["requested"], data["energy"]).all()  # drawn from the training labels
         assert bool(gattrs["calibrated"]) and not np.array_equal(g["label"], g["requested"])
-        assert gattrs["system"]["L"] == s * L and gattrs["states_per_s"] > 0
+        assert json.loads(gattrs["system"])["L"] == s * L and gattrs["states_per_s"] > 0
         assert (res / f"gan/calibration_x{s}.json").exists()
     hb, hb_attrs = h5(res / "heatbath/x2.h5")
     assert hb["spins"].shape == (2 * cfg["simulate"]["n_temperatures"], 3, 2 * L, 2 * L)
