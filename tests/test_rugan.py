@@ -47,13 +47,15 @@ def random_unit_spins(n: int, L: int, seed: int = 0) -> np.ndarray:
 
 # --- generator --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("upsample,label_every_block,film_hidden,norm", [
-    (2, False, 0, "batch"), (4, True, 0, "batch"), (1, False, 0, "batch"), (2, True, 5, "batch"), (2, True, 5, "pixel")])
-def test_generator_translation_equivariant(upsample, label_every_block, film_hidden, norm):
+@pytest.mark.parametrize("upsample,label_every_block,film_hidden,norm,upsampling", [
+    (2, False, 0, "batch", "subpixel"), (4, True, 0, "batch", "subpixel"), (1, False, 0, "batch", "subpixel"),
+    (2, True, 5, "batch", "subpixel"), (2, True, 5, "pixel", "subpixel"), (2, True, 5, "batch", "nearest"),
+    (4, False, 0, "batch", "nearest")])
+def test_generator_translation_equivariant(upsample, label_every_block, film_hidden, norm, upsampling):
     """Shifting the noise block by one cell shifts the state by the upsampling factor (eval mode)."""
     torch.manual_seed(0)
     gen = _trained_like(RUGANGenerator(8, upsample=upsample, label_every_block=label_every_block,
-                                       film_hidden=film_hidden, norm=norm, **TINY_G))
+                                       film_hidden=film_hidden, norm=norm, upsampling=upsampling, **TINY_G))
     if film_hidden:  # give the label MLPs non-zero output layers (they start at zero)
         for m in gen.modules():
             if isinstance(m, ConditionalBatchNorm2d):
@@ -98,6 +100,8 @@ def test_pixel_norm_is_per_site_and_mode_independent():
 def test_generator_rejects_bad_arguments():
     with pytest.raises(ValueError, match="norm"):
         RUGANGenerator(8, norm="layer")
+    with pytest.raises(ValueError, match="upsampling"):
+        RUGANGenerator(8, upsampling="bilinear")
     with pytest.raises(ValueError, match="L"):
         RUGANGenerator(10, upsample=4)
     with pytest.raises(ValueError, match="label_std"):

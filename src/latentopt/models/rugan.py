@@ -90,6 +90,7 @@ class ConditionalBatchNorm2d(nn.Module):
         return (1.0 + gain[:, :, None, None]) * self.bn(x) + shift[:, :, None, None]
 
 
+UPSAMPLINGS = ("subpixel", "nearest")
 NORMS = ("batch", "pixel")
 
 
@@ -197,6 +198,13 @@ class RUGANGenerator(nn.Module):
     label_mean, label_std : float
         Standardization of the labels (energies per spin, units of J), fixed by the
         trainer from the training labels and stored with the model.
+    upsampling : {"subpixel", "nearest"}
+        ``subpixel``: a convolution to ``u^2 * out_channels`` channels and a pixel shuffle
+        (each of the ``u^2`` sites of a noise cell gets its own weights; it can leave a
+        period-``u`` sub-lattice pattern, seen as weight of ``S(q)`` at the zone boundary);
+        ``nearest``: nearest-neighbour upsampling followed by a periodic convolution
+        (resize-convolution, Odena, Dumoulin & Olah, Distill 2016), which treats the
+        ``u^2`` sites alike up to their neighbourhoods.
 
     Attributes
     ----------
@@ -212,8 +220,11 @@ class RUGANGenerator(nn.Module):
 
     def __init__(self, L: int, noise_channels: int = 63, channels: int = 64, out_channels: int = 32,
                  n_blocks: int = 3, upsample: int = 2, negative_slope: float = 0.2, label_every_block: bool = False,
-                 film_hidden: int = 0, norm: str = "batch", label_mean: float = 0.0, label_std: float = 1.0):
+                 film_hidden: int = 0, norm: str = "batch", label_mean: float = 0.0, label_std: float = 1.0,
+                 upsampling: str = "subpixel"):
         super().__init__()
+        if upsampling not in UPSAMPLINGS:
+            raise ValueError(f"upsampling: expected one of {UPSAMPLINGS}, got {upsampling!r}")
         if norm not in NORMS:
             raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
         if upsample < 1:
@@ -234,7 +245,8 @@ class RUGANGenerator(nn.Module):
                                             out_channels=int(out_channels), n_blocks=int(n_blocks),
                                             upsample=int(upsample), negative_slope=float(negative_slope),
                                             label_every_block=bool(label_every_block), film_hidden=int(film_hidden),
-                                            norm=str(norm), label_mean=float(label_mean), label_std=float(label_std))
+                                            norm=str(norm), label_mean=float(label_mean), label_std=float(label_std),
+                                            upsampling=str(upsampling))
         self.L, self.upsample = int(L), int(upsample)
         self.noise_channels = int(noise_channels)
         self.label_every_block = bool(label_every_block)
@@ -247,10 +259,14 @@ class RUGANGenerator(nn.Module):
             self.mixers.append(CircularConv2d(channels + extra, channels) if extra else nn.Identity())
             self.blocks.append(ResidualBlock(channels, negative_slope, film_hidden, norm))
         self.up_norm = _Norm(channels, film_hidden, negative_slope, norm)
-        self.up = nn.Sequential(nn.LeakyReLU(negative_slope),
-                                CircularConv2d(channels, upsample * upsample * out_channels),
-                                nn.PixelShuffle(upsample))
-        _icnr_(self.up[1].conv, upsample)
+        if upsampling == "subpixel":
+            self.up = nn.Sequential(nn.LeakyReLU(negative_slope),
+                                    CircularConv2d(channels, upsample * upsample * out_channels),
+                                    nn.PixelShuffle(upsample))
+            _icnr_(self.up[1].conv, upsample)
+        else:  # resize-convolution (Odena et al., Distill 2016): no sub-lattice of its own
+            self.up = nn.Sequential(nn.LeakyReLU(negative_slope), nn.Upsample(scale_factor=upsample, mode="nearest"),
+                                    CircularConv2d(channels, out_channels))
         self.head_norm = _Norm(out_channels, film_hidden, negative_slope, norm)
         self.head = nn.Sequential(nn.LeakyReLU(negative_slope), CircularConv2d(out_channels, 3))
 

@@ -16,7 +16,7 @@ Config (one study; keys and defaults, see :data:`GAN_DEFAULTS`, :data:`EVALUATE_
                T_start, n_anneal, n_hold, shards, seed}
               # sample i ends at T_k, k = i mod n_temperatures, after a geometric anneal
               # T_start -> T_k over n_anneal sweeps and n_hold sweeps at T_k
-    gan:      {noise_channels, channels, out_channels, n_blocks, upsample, label_every_block,
+    gan:      {noise_channels, channels, out_channels, n_blocks, upsample, upsampling, label_every_block,
                film_hidden, norm, critic_channels, dropout, head_hidden, energy_channel,
                epochs, batch_size, n_critic, lr, lr_critic, betas, lambda_gp, lambda_ct,
                ct_margin, augment, ema, energy_weight, energy_scales, n_monitor, seed}
@@ -224,7 +224,8 @@ def load_dataset(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
 
 # --------------------------------------------------------------------------- config
 #: Defaults of the ``gan`` block (the paper's optimizer settings; a small architecture).
-GAN_DEFAULTS = dict(noise_channels=15, channels=16, out_channels=16, n_blocks=3, upsample=2, label_every_block=True,
+GAN_DEFAULTS = dict(noise_channels=15, channels=16, out_channels=16, n_blocks=3, upsample=2, upsampling="nearest",
+                    label_every_block=True,
                     film_hidden=32, norm="batch", critic_channels=[16, 32, 32], dropout=0.1, head_hidden=0, energy_channel=True,
                     epochs=30, batch_size=32, n_critic=10, lr=1e-4, lr_critic=None, betas=[0.0, 0.9],
                     lambda_gp=10.0, lambda_ct=2.0, ct_margin=0.0, augment=True, ema=0.0, energy_weight=0.0,
@@ -277,7 +278,7 @@ def train_gan(data: dict[str, np.ndarray], system: dict, gan: dict, device="cpu"
 
     gan = with_defaults(gan, GAN_DEFAULTS)
     model = ChiralMagnet.from_config(system)
-    gen_kw = {k: gan[k] for k in ("noise_channels", "channels", "out_channels", "n_blocks", "upsample",
+    gen_kw = {k: gan[k] for k in ("noise_channels", "channels", "out_channels", "n_blocks", "upsample", "upsampling",
                                   "label_every_block", "film_hidden", "norm")}
     crit_kw = dict(channels=list(gan["critic_channels"]), dropout=gan["dropout"], head_hidden=gan["head_hidden"],
                    system=_system_dict(model) if gan["energy_channel"] else None)
@@ -702,7 +703,9 @@ def metrics_html(metrics: dict, study: str) -> str:
     line = (f"Heat bath at {hb['L']}^2 ({hb['sweeps']} sweeps per state): {hb['states_per_s']:.2f} states/s; "
             f"generator in the same job: {hb['generator_states_per_s']:.1f} states/s, {metrics['speedup']:.0f}x faster. "
             f"Energies generated vs heat bath at matched T: KS {hb['energy_ks']:.3f} (p {hb['energy_p']:.3g}); "
-            f"structure-factor peak |q|: generated {hb['peak_q_generated']:.3f}, heat bath {hb['peak_q_heatbath']:.3f}. "
+            f"structure-factor peak |q|: generated {hb['peak_q_generated']:.3f}, heat bath {hb['peak_q_heatbath']:.3f}; "
+            f"S(q) at the zone boundary (a period-2 sub-lattice pattern): generated "
+            f"{hb['s_zone_boundary_generated']:.3g}, heat bath {hb['s_zone_boundary_heatbath']:.3g}. "
             f"Trained on {t['n_states']} states of {t['L']}^2 with energies in [{t['energy_min']:.3f}, "
             f"{t['energy_max']:.3f}] J, {t['epochs']} epochs.")
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
