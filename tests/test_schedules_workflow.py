@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
+from functools import partial
 
-import h5py
 import numpy as np
 import pytest
 import yaml
+from workflow_runs import REPO, h5, run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests/data/tiny_schedules.yaml"
 
 
-def snakemake(workdir, *args, config=TINY):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+snakemake = partial(run_snakemake, config=TINY)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +23,6 @@ def sched_run(tmp_path_factory):
     proc = snakemake(workdir, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return workdir, proc.stdout + proc.stderr
-
-
-def h5(path):
-    with h5py.File(path, "r") as f:
-        return {k: f[k][()] for k in f.keys() if isinstance(f[k], h5py.Dataset)}, dict(f.attrs)
 
 
 def test_contracted_files(sched_run):

@@ -8,23 +8,20 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 import torch
 import yaml
+from workflow_runs import REPO, h5, run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests/data/tiny.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def snakemake(workdir, *args, config=TINY):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+snakemake = partial(run_snakemake, config=TINY, timeout=900)
 
 
 def test_dry_run_of_default_config_on_fresh_directory(tmp_path):
@@ -61,11 +58,6 @@ def tiny_run(tmp_path_factory):
     proc = snakemake(workdir, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return workdir
-
-
-def h5(path):
-    with h5py.File(path, "r") as f:
-        return {k: f[k][()] for k in f.keys() if isinstance(f[k], h5py.Dataset)}, dict(f.attrs)
 
 
 def test_contracted_files(tiny_run):

@@ -32,7 +32,6 @@ import dataclasses
 import math
 import os
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -40,12 +39,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentopt.io import atomic_path, write_h5
+from latentopt.io import write_h5
 from latentopt.models.rugan import RUGANCritic, RUGANGenerator
 from latentopt.models.vae import as_device
 from latentopt.physics import torch_physics
 from latentopt.physics.hamiltonian import ChiralMagnet
-from latentopt.trainers.common import data_checksum
+from latentopt.trainers.common import _load_checkpoint, _save_checkpoint, data_checksum
 from latentopt.trainers.vae import random_translations
 
 __all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "recalibrate_batchnorm", "train_rugan",
@@ -120,32 +119,6 @@ def consistency_term(critic: Critic, real: torch.Tensor, energies: torch.Tensor,
     s2, f2 = critic(real, energies, return_features=True)
     ct = (s1 - s2).pow(2) + 0.1 * (f1 - f2).pow(2).mean(dim=1)
     return torch.clamp(ct - margin, min=0.0).mean(), s1
-
-
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_checkpoint(path: Path, fingerprint: dict[str, Any], epochs: int) -> dict[str, Any] | None:
-    """A checkpoint to resume from, or None (with a warning) if it does not fit."""
-    if not path.is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        warnings.warn(f"{path}: unreadable checkpoint ignored, training from scratch ({exc})", RuntimeWarning,
-                      stacklevel=3)
-        return None
-    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
-        warnings.warn(f"{path}: checkpoint was made with other settings or data; ignored, training from scratch",
-                      RuntimeWarning, stacklevel=3)
-        return None
-    if state["epoch"] > epochs:
-        warnings.warn(f"{path}: checkpoint is at epoch {state['epoch']} > epochs={epochs}; ignored, "
-                      "training from scratch", RuntimeWarning, stacklevel=3)
-        return None
-    return state
 
 
 def _energy_loss(x: torch.Tensor, requested: torch.Tensor, model: ChiralMagnet, scale: float) -> torch.Tensor:
