@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,8 @@ from compare_results import compare_trees  # noqa: E402
 from slurm_cluster import SlurmCluster, install, why_unavailable  # noqa: E402
 
 pytestmark = pytest.mark.slurm
+#: what the local reference run builds: the tiny spin study's metrics (and so every file before them)
+LOCAL_TARGETS = ("results/tiny/metrics.json",)
 
 REPO = Path(__file__).resolve().parents[1]
 TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate",  # spins
@@ -56,6 +58,7 @@ def config_file(tmp_path_factory):
     # two rounds of two evaluations show that each is its own job as well as more would (each job costs seconds)
     cfg["studies"]["kl"]["optimize"]["zbo"].update(n_initial=2, iterations=2, q=2)
     cfg["device"] = "auto"  # torch rules request a GPU (the node's GPU is a stand-in; torch falls back to CPU)
+    cfg["threads"] = 1  # two jobs at a time on the 2-CPU test node
     path = tmp_path_factory.mktemp("cfg") / "tiny-slurm.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -72,10 +75,12 @@ def runs(cluster, config_file, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
     (base / "started").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))  # accounting counts this run's jobs only
     env = {**cluster.env, "LATENTOPT_SLURM_PARTITION": "debug"}
+    # the two status-check settings only make the test faster (a user keeps the defaults)
     on_slurm = snakemake(base / "slurm", config_file, env, "--cores", "2", "--profile", "slurm", "--verbose",
-                         "--slurm-init-seconds-before-status-checks", "2")
+                         "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2")
     assert on_slurm.returncode == 0, on_slurm.stdout[-4000:] + on_slurm.stderr[-6000:]
-    local = snakemake(base / "local", config_file, cluster.env, "--cores", "2")
+    # the local reference: the spin study (the schedules study's outputs are not compared)
+    local = snakemake(base / "local", config_file, cluster.env, "--cores", "2", *LOCAL_TARGETS)
     assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
     return base, on_slurm.stdout + on_slurm.stderr
 
@@ -134,7 +139,7 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
 
 def test_outputs_equal_a_local_run(runs):
     base, _ = runs
-    slurm, local = base / "slurm/results", base / "local/results"
+    slurm, local = base / "slurm/results/tiny", base / "local/results/tiny"
     assert list(local.rglob("*.h5")), "the local run wrote no HDF5 files"
     assert compare_trees(local, slurm) == []
     assert (base / "slurm/results/report.html").exists()
