@@ -59,6 +59,9 @@ def config_file(tmp_path_factory):
     cfg["studies"]["kl"]["optimize"]["zbo"].update(n_initial=2, iterations=2, q=2)
     cfg["device"] = "auto"  # torch rules request a GPU (the node's GPU is a stand-in; torch falls back to CPU)
     cfg["threads"] = 1  # two jobs at a time on the 2-CPU test node
+    # each job costs ~15 s of start-up here; one optimize run shows what five would
+    spins = cfg["studies"]["tiny"]
+    spins["optimize"] = {"ga-W": spins["optimize"]["ga-W"]}
     path = tmp_path_factory.mktemp("cfg") / "tiny-slurm.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
