@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "config/README.md")
@@ -96,3 +97,29 @@ def test_documented_command_runs(doc, cmd, scratch):
     workflow_run = argv[1:3] == ["-m", "snakemake"]
     proc = subprocess.run(argv, cwd=scratch if workflow_run else REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{doc}: `{cmd}` failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+
+
+def _schema_keys(node, path=""):
+    """Every property name of a JSON schema, with where it sits (``(key, path)`` pairs)."""
+    if not isinstance(node, dict):
+        return
+    for key, sub in (node.get("properties") or {}).items():
+        yield key, f"{path}.{key}"
+        yield from _schema_keys(sub, f"{path}.{key}")
+    for name in ("items", "additionalProperties"):
+        yield from _schema_keys(node.get(name), f"{path}[]")
+    for name in ("oneOf", "anyOf", "allOf"):
+        for sub in node.get(name) or []:
+            yield from _schema_keys(sub, path)
+    for name, sub in (node.get("$defs") or {}).items():
+        yield from _schema_keys(sub, f"#{name}")
+
+
+def test_every_config_key_is_documented():
+    """Each key of the config schemas appears in config/README.md (in a code span), so the docs cannot drift."""
+    doc = (REPO / "config/README.md").read_text()
+    words = {w for span in re.findall(r"`([^`]+)`", doc) for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span)}
+    schemas = [REPO / "workflow/schemas/config.schema.yaml", *sorted((REPO / "workflow/schemas/kinds").glob("*.yaml"))]
+    missing = [f"{schema.name}{where}" for schema in schemas
+               for key, where in _schema_keys(yaml.safe_load(schema.read_text())) if key not in words]
+    assert not missing, f"config keys not documented in config/README.md: {missing}"

@@ -17,6 +17,8 @@ import torch
 import yaml
 from workflow_runs import REPO, h5, run_snakemake
 
+from latentopt.physics.hamiltonian import ChiralMagnet, commensurate_spiral_energy, energy_per_spin
+
 TINY = REPO / "tests/data/tiny.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -108,6 +110,13 @@ def test_contracted_files(tiny_run):
     polished = {f"{r} (polished)" for r, s in cfg["optimize"].items() if s.get("polish")}
     assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished}
     assert metrics["runs"]["sto-E"]["polished_value"] == pytest.approx(float(out["polished_value"]))
+    # the polished state against the lowest single-q spiral that fits the lattice (K, B != 0: a reference state)
+    sto = metrics["runs"]["sto-E"]
+    spiral = commensurate_spiral_energy(ChiralMagnet.from_config(cfg["system"]), sto["single_q_periods"])
+    assert sto["single_q_energy"] == pytest.approx(spiral, abs=1e-12)
+    assert sto["polished_gap"] == pytest.approx(sto["polished_energy"] - spiral, abs=1e-12)
+    assert sto["polished_energy"] == pytest.approx(energy_per_spin(out["polished_spins"].astype(np.float64),
+                                                                   ChiralMagnet.from_config(cfg["system"])), abs=1e-6)
     for m in metrics["sets"].values():
         for key in ("energy_mean", "energy_std", "max_local_energy_density", "nodal_points_mean", "W_mean", "Mz_mean"):
             assert np.isfinite(m[key])
