@@ -1,0 +1,137 @@
+"""How close does a polished latent optimum come to the lowest single-q spiral? (spin studies, ``polish: true``)
+
+For a trained spin study this repeats one optimize run (default ``genetic-energy``) over
+several seeds, relaxes each run's best decoded state in spin space (the ``polish: true``
+step) and prints, per seed, the decoded and polished energies per spin, the polished W and
+the gap to the lowest single-q spiral that fits the lattice
+(:func:`latentopt.physics.hamiltonian.lowest_commensurate_spiral`). It then asks whether the
+latent space holds the spirals at all: each commensurate single-q spiral near the optimum
+is encoded (the posterior mean), decoded and polished, and its code's distance from the
+encoded training set is given in units of that set's per-dimension spread (about
+``sqrt(latent_dim)`` for a typical training code).
+
+Usage (after ``snakemake --cores 2 results/labyrinth/metrics.json``)::
+
+    python benchmarks/bench_polish.py                       # labyrinth, genetic-energy, 8 seeds
+    python benchmarks/bench_polish.py --run stochastic-energy --seeds 4
+    python benchmarks/bench_polish.py --quick               # a tiny study trained here, in seconds
+
+``--quick`` trains a tiny VAE on a few annealed 16 x 16 states instead of reading results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from latentopt.config import validate_config
+from latentopt.io import read_h5
+from latentopt.models.vae import load_model, save_model
+from latentopt.physics.hamiltonian import (ChiralMagnet, commensurate_spiral_energy, energy_per_spin,
+                                           lowest_commensurate_spiral)
+from latentopt.physics.heatbath import anneal, geometric_schedule
+from latentopt.physics.minimize import polish
+from latentopt.studies.spins import optimize
+from latentopt.trainers.vae import train_vae
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def spiral_state(L: int, n: tuple[int, int], dmi: str) -> np.ndarray:
+    """The single-q spiral of :func:`~latentopt.physics.hamiltonian.commensurate_spiral_energy`, ``(3, L, L)``."""
+    q = 2 * np.pi * np.asarray(n, dtype=float) / L
+    q_hat = np.append(q / np.linalg.norm(q), 0.0)
+    m_hat = q_hat if dmi == "interfacial" else np.cross(q_hat, [0.0, 0.0, 1.0])
+    y, x = np.mgrid[0:L, 0:L]
+    phase = q[0] * x + q[1] * y
+    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
+
+
+def quick_study(tmp: Path, cfg: dict) -> tuple[Path, Path]:
+    """A tiny study: 32 annealed 16 x 16 states, a 4-dimensional VAE trained for 3 epochs."""
+    cfg["system"]["L"] = 16
+    magnet = ChiralMagnet.from_config(cfg["system"])
+    spins = anneal(magnet, np.arange(32), 0, geometric_schedule(2.0, 0.05, 40)).astype(np.float32)
+    model, _ = train_vae(spins, latent_dim=4, beta=0.001, epochs=3, batch_size=8, lr=1e-3, val_fraction=0.25,
+                         seed=0, progress=False, channels=(8, 16), hidden=32)
+    save_model(tmp / "model.pt", model)
+    np.save(tmp / "spins.npy", spins)
+    cfg["optimize"]["genetic-energy"].update(population=8, generations=3)
+    return tmp / "model.pt", tmp / "spins.npy"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default=str(REPO / "config/config.yaml"))
+    ap.add_argument("--study", default="labyrinth")
+    ap.add_argument("--run", default="genetic-energy")
+    ap.add_argument("--results", default=str(REPO / "results"), help="where the study's outputs are")
+    ap.add_argument("--seeds", type=int, default=8, help="the run's seed and the next seeds - 1")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="a tiny study trained here (seconds)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = copy.deepcopy(validate_config(yaml.safe_load(Path(args.config).read_text()),
+                                        REPO / "workflow/schemas/config.schema.yaml", root=REPO)["studies"][args.study])
+    if args.quick:
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="bench_polish_"))
+        model_path, data_path = quick_study(tmp, cfg)
+        train = np.load(data_path)
+        args.seeds = min(args.seeds, 2)
+    else:
+        root = Path(args.results) / args.study
+        model_path = root / "vae/model.pt"
+        if not model_path.exists():
+            raise SystemExit(f"{model_path}: no trained model; run `snakemake --cores 2 {root}/metrics.json` first")
+        train = read_h5(root / "data/dataset.h5", ["spins"])["spins"]
+    run = dict(cfg["optimize"][args.run], polish=True)
+    magnet = ChiralMagnet.from_config(cfg["system"])
+    n_best, e_best = lowest_commensurate_spiral(magnet)
+    print(f"study {args.study}, run {args.run} ({run['algorithm']}, {run['objective']} {run['direction']}), "
+          f"L {magnet.L}: lowest single-q spiral n = {n_best}, {e_best:.6f} J per spin")
+
+    print(f"{'seed':>5} {'decoded':>10} {'polished':>10} {'W':>4} {'gap':>9} {'s':>6}")
+    gaps = []
+    for seed in range(run["seed"], run["seed"] + args.seeds):
+        t0 = time.perf_counter()
+        out, _ = optimize(model_path, cfg["system"], dict(run, seed=seed), root=REPO)
+        decoded = float(energy_per_spin(out["best_spins"].astype(np.float64), magnet))
+        gap = float(out["polished_energy"]) - e_best
+        gaps.append(gap)
+        print(f"{seed:5d} {decoded:10.6f} {float(out['polished_energy']):10.6f} {float(out['polished_W']):4.0f} "
+              f"{gap:9.2e} {time.perf_counter() - t0:6.1f}")
+    print(f"gap to the single-q spiral: median {np.median(gaps):.2e}, best {min(gaps):.2e} J per spin")
+
+    # does the latent space hold the spirals? encode, decode, polish
+    vae = load_model(model_path)
+    vae.eval()
+    with torch.no_grad():
+        mu = torch.cat([vae.encode(torch.as_tensor(train[i:i + 100]).float())[0] for i in range(0, len(train), 100)])
+    centre, spread = mu.mean(0), mu.std(0)
+    candidates = sorted({(a, b) for a in range(magnet.L // 2 + 1) for b in range(a + 1) if (a, b) != (0, 0)},
+                        key=lambda n: commensurate_spiral_energy(magnet, n))[:3]
+    print(f"\nspirals through the VAE (code distance in training-set spreads; typical training code "
+          f"{float(((mu - centre) / spread).norm(dim=1).median()):.2f})")
+    print(f"{'n':>8} {'exact':>10} {'decoded':>10} {'polished':>10} {'distance':>9}")
+    for n in candidates:
+        for m in {n, n[::-1]}:
+            s = spiral_state(magnet.L, m, magnet.dmi)
+            with torch.no_grad():
+                code = vae.encode(torch.as_tensor(s[None]).float())[0]
+                decoded = vae.decode(code).double().numpy()
+            pol = polish(decoded[0], magnet)
+            print(f"{str(m):>8} {commensurate_spiral_energy(magnet, m):10.6f} "
+                  f"{float(energy_per_spin(decoded, magnet)[0]):10.6f} {float(pol['polished_value']):10.6f} "
+                  f"{float(((code[0] - centre) / spread).norm()):9.2f}")
+
+
+if __name__ == "__main__":
+    main()
