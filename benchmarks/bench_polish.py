@@ -37,20 +37,11 @@ from latentopt.physics.hamiltonian import (ChiralMagnet, commensurate_spiral_ene
                                            lowest_commensurate_spiral)
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.minimize import polish
+from latentopt.physics.states import commensurate_spiral
 from latentopt.studies.spins import optimize
 from latentopt.trainers.vae import train_vae
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def spiral_state(L: int, n: tuple[int, int], dmi: str) -> np.ndarray:
-    """The single-q spiral of :func:`~latentopt.physics.hamiltonian.commensurate_spiral_energy`, ``(3, L, L)``."""
-    q = 2 * np.pi * np.asarray(n, dtype=float) / L
-    q_hat = np.append(q / np.linalg.norm(q), 0.0)
-    m_hat = q_hat if dmi == "interfacial" else np.cross(q_hat, [0.0, 0.0, 1.0])
-    y, x = np.mgrid[0:L, 0:L]
-    phase = q[0] * x + q[1] * y
-    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
 
 
 def quick_study(tmp: Path, cfg: dict) -> tuple[Path, Path]:
@@ -123,7 +114,7 @@ def main() -> None:
     print(f"{'n':>8} {'exact':>10} {'decoded':>10} {'polished':>10} {'distance':>9}")
     for n in candidates:
         for m in {n, n[::-1]}:
-            s = spiral_state(magnet.L, m, magnet.dmi)
+            s = commensurate_spiral(magnet.L, m, magnet.dmi)
             with torch.no_grad():
                 code = vae.encode(torch.as_tensor(s[None]).float())[0]
                 decoded = vae.decode(code).double().numpy()

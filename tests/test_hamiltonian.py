@@ -50,25 +50,15 @@ def test_spiral_energy_closed_form(dmi, axis, n_periods):
     assert np.ptp(dens) < 1e-12
 
 
-def oblique_spiral(L: int, n: tuple[int, int], dmi: str) -> np.ndarray:
-    """cos(q.r) z_hat + sin(q.r) m_hat with q = 2 pi n / L, m_hat = q_hat (Neel) or q_hat x z_hat (Bloch)."""
-    q = 2 * np.pi * np.asarray(n, dtype=float) / L
-    q_hat = np.append(q / np.linalg.norm(q), 0.0)
-    m_hat = q_hat if dmi == "interfacial" else np.cross(q_hat, [0.0, 0.0, 1.0])
-    y, x = np.mgrid[0:L, 0:L]
-    phase = q[0] * x + q[1] * y
-    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
-
-
 @pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
 @pytest.mark.parametrize("n", [(1, 0), (0, 3), (2, 2), (3, 1), (-2, 5), (4, -4), (6, 0), (6, 6), (5, 6)])
 def test_commensurate_spiral_energy_closed_form(dmi, n):
     """Oblique cycloids and helices, with anisotropy and field, against the lattice Hamiltonian."""
     L = 12
     m = ChiralMagnet(L=L, J=1.2, D=0.4, dmi=dmi, K=0.15, B=(0.05, -0.02, 0.1))
-    assert energy_per_spin(oblique_spiral(L, n, dmi), m) == pytest.approx(commensurate_spiral_energy(m, n), abs=1e-12)
+    assert energy_per_spin(states.commensurate_spiral(L, n, dmi), m) == pytest.approx(commensurate_spiral_energy(m, n), abs=1e-12)
     # the opposite rotation sense (in-plane components reversed) turns the DMI energy's sign
-    reverse = energy_per_spin(oblique_spiral(L, n, dmi) * np.array([-1.0, -1.0, 1.0])[:, None, None], m)
+    reverse = energy_per_spin(states.commensurate_spiral(L, n, dmi) * np.array([-1.0, -1.0, 1.0])[:, None, None], m)
     q = 2 * np.pi * np.asarray(n) / L
     dmi_part = -0.4 * (q @ np.sin(q)) / np.linalg.norm(q)
     assert reverse == pytest.approx(commensurate_spiral_energy(m, n) - 2 * dmi_part, abs=1e-12)
@@ -83,7 +73,10 @@ def test_lowest_commensurate_spiral_is_the_diagonal_cycloid_on_64():
     assert n == (2, 2) and e == pytest.approx(-2.04434, abs=5e-6)
     assert commensurate_spiral_energy(m, (3, 0)) == pytest.approx(-2.04403, abs=5e-6)
     assert e > -np.sqrt(4 + 2 * 0.3**2)  # above the continuum optimum of the diagonal direction
-    assert e == pytest.approx(energy_per_spin(oblique_spiral(64, n, "interfacial"), m), abs=1e-12)
+    assert e == pytest.approx(energy_per_spin(states.commensurate_spiral(64, n, "interfacial"), m), abs=1e-12)
+    for axis in ("x", "y"):  # along an axis it is spiral()
+        along = (3, 0) if axis == "x" else (0, 3)
+        assert np.allclose(states.commensurate_spiral(64, along), states.spiral(64, 3, axis=axis), atol=1e-12)
     # no lattice-periodic spiral is lower: brute force over all wave vectors, both signs
     assert all(commensurate_spiral_energy(m, (a, b)) >= e - 1e-15 for a in range(-32, 33) for b in range(-32, 33))
 

@@ -65,6 +65,36 @@ def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") ->
     return s
 
 
+def commensurate_spiral(L: int, n: tuple[int, int], dmi: str = "interfacial") -> np.ndarray:
+    """Single-q spiral with ``n = (n_x, n_y)`` periods across the periodic lattice, in any direction.
+
+    ``s(r) = cos(q.r) z_hat + sin(q.r) m_hat`` with ``q = 2 pi (n_x, n_y) / L`` and
+    ``m_hat = q_hat`` (interfacial DMI: Neel cycloid) or ``q_hat x z_hat`` (bulk DMI: Bloch
+    helix), the rotation sense the DMI favours; energy per spin
+    :func:`latentopt.physics.hamiltonian.commensurate_spiral_energy`. Along an axis it is
+    :func:`spiral`.
+
+    Returns
+    -------
+    ndarray, shape (3, L, L)
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``dmi`` or ``n = (0, 0)``.
+    """
+    if dmi not in DMI_TYPES:
+        raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
+    q = 2.0 * np.pi * np.asarray(n, dtype=np.float64) / L
+    if not q.any():
+        raise ValueError("n: expected at least one nonzero number of periods, got (0, 0)")
+    q_hat = np.append(q / np.linalg.norm(q), 0.0)
+    m_hat = q_hat if dmi == "interfacial" else np.cross(q_hat, [0.0, 0.0, 1.0])
+    y, x = np.mgrid[0:L, 0:L]
+    phase = q[0] * x + q[1] * y
+    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
+
+
 def skyrmion(L: int, radius: float, helicity: float = 0.0, polarity: int = -1,
              center: tuple[float, float] | None = None) -> np.ndarray:
     """An isolated skyrmion in a uniform background, compact profile.
