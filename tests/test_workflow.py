@@ -352,7 +352,6 @@ def run_and_kill_when(workdir: Path, config: Path, appears: Path, timeout: float
         proc.wait()
 
 
-@pytest.mark.slow  # two minutes here; CI stays within its 20 minutes without it (python -m pytest -m slow runs it)
 def test_sigkill_during_training_and_optimization_then_unlock_resumes_bit_identically(tmp_path):
     """README "Troubleshooting": after kill -9, `snakemake --unlock` and the same command finish the run from the
     checkpoints, with outputs identical to an uninterrupted run."""
