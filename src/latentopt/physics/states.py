@@ -56,12 +56,12 @@ def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") ->
         raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
     if axis not in ("x", "y"):
         raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
-    q = 2.0 * np.pi * n_periods / L
-    r_hat = np.array([1.0, 0.0, 0.0]) if axis == "x" else np.array([0.0, 1.0, 0.0])
-    m_hat = r_hat if dmi == "interfacial" else -np.cross([0.0, 0.0, 1.0], r_hat)
-    y, x = np.mgrid[0:L, 0:L]
-    theta = q * (x if axis == "x" else y)
-    s = np.cos(theta)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(theta)[None] * m_hat[:, None, None]
+    n = abs(int(n_periods))
+    if n == 0:
+        return ferromagnet(L)
+    s = commensurate_spiral(L, (n, 0) if axis == "x" else (0, n), dmi)
+    if n_periods < 0:  # the opposite rotation sense: sin(-q r) m_hat
+        s[:2] *= -1.0
     return s
 
 
