@@ -22,12 +22,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_results import compare_trees  # noqa: E402
 from slurm_cluster import SlurmCluster, install, why_unavailable  # noqa: E402
+from workflow_runs import REPO, run_snakemake  # noqa: E402
 
 pytestmark = pytest.mark.slurm
 #: what the local reference run builds: the tiny spin study's metrics (and so every file before them)
 LOCAL_TARGETS = ("results/tiny/metrics.json",)
 
-REPO = Path(__file__).resolve().parents[1]
 TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate",  # spins
                "train_schedule_vae", "schedule_grid", "evaluate_schedule", "evaluate_pool_point", "final_model"}
 LOCAL_RULES = {"merge_dataset", "plot_run", "plot_schedule_run", "all"}
@@ -68,9 +68,8 @@ def config_file(tmp_path_factory):
 
 
 def snakemake(workdir: Path, config: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), *args]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    """The workflow run from the repository, where ``--profile slurm`` is found."""
+    return run_snakemake(workdir, *args, config=config, env=env, timeout=1200, cwd=REPO)
 
 
 @pytest.fixture(scope="module")

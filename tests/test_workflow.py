@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from workflow_runs import REPO, h5, run_snakemake
+from workflow_runs import REPO, h5, run_snakemake, snakemake_command
 
 from latentopt.physics.hamiltonian import ChiralMagnet, commensurate_spiral_energy, energy_per_spin
 
@@ -111,12 +111,12 @@ def test_contracted_files(tiny_run):
     assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished}
     assert metrics["runs"]["sto-E"]["polished_value"] == pytest.approx(float(out["polished_value"]))
     # the polished state against the lowest single-q spiral that fits the lattice (K, B != 0: a reference state)
-    sto = metrics["runs"]["sto-E"]
-    spiral = commensurate_spiral_energy(ChiralMagnet.from_config(cfg["system"]), sto["single_q_periods"])
+    sto, magnet = metrics["runs"]["sto-E"], ChiralMagnet.from_config(cfg["system"])
+    spiral = commensurate_spiral_energy(magnet, sto["single_q_periods"])
     assert sto["single_q_energy"] == pytest.approx(spiral, abs=1e-12)
     assert sto["polished_gap"] == pytest.approx(sto["polished_energy"] - spiral, abs=1e-12)
-    assert sto["polished_energy"] == pytest.approx(energy_per_spin(out["polished_spins"].astype(np.float64),
-                                                                   ChiralMagnet.from_config(cfg["system"])), abs=1e-6)
+    assert sto["polished_energy"] == pytest.approx(
+        energy_per_spin(out["polished_spins"].astype(np.float64), magnet), abs=1e-6)
     for m in metrics["sets"].values():
         for key in ("energy_mean", "energy_std", "max_local_energy_density", "nodal_points_mean", "W_mean", "Mz_mean"):
             assert np.isfinite(m[key])
@@ -338,9 +338,8 @@ KILL_TARGET = "results/kill/optimize/ga.h5"
 
 def run_and_kill_when(workdir: Path, config: Path, appears: Path, timeout: float = 600) -> None:
     """Start the workflow, and SIGKILL its whole process group once ``appears`` exists (a checkpoint)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), "--cores", "1", KILL_TARGET]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(snakemake_command(workdir, "--cores", "1", KILL_TARGET, config=config),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
         while not appears.exists():
@@ -359,10 +358,8 @@ def test_sigkill_during_training_and_optimization_then_unlock_resumes_bit_identi
     config.write_text(yaml.safe_dump(KILL_STUDY))
     # the uninterrupted reference runs on the second core meanwhile (one thread each: results do not differ)
     with open(tmp_path / "reference.log", "w") as log:
-        reference = subprocess.Popen(
-            [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-             str(tmp_path / "reference"), "--configfile", str(config), "--cores", "1", KILL_TARGET],
-            stdout=log, stderr=subprocess.STDOUT)
+        reference = subprocess.Popen(snakemake_command(tmp_path / "reference", "--cores", "1", KILL_TARGET,
+                                                       config=config), stdout=log, stderr=subprocess.STDOUT)
 
     work = tmp_path / "killed"
     run_and_kill_when(work, config, work / "results/kill/.checkpoints/vae.pt")

@@ -11,12 +11,17 @@ import h5py
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_snakemake(workdir: Path, *args: str, config: Path, timeout: int = 1800,
-                  env: dict | None = None) -> subprocess.CompletedProcess:
-    """``snakemake --snakefile <repo>/Snakefile --directory workdir --configfile config *args``, output captured."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+def snakemake_command(workdir: Path, *args: str, config: Path) -> list[str]:
+    """``python -m snakemake --snakefile <repo>/Snakefile --directory workdir --configfile config *args``."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(config), *args]
+
+
+def run_snakemake(workdir: Path, *args: str, config: Path, timeout: int = 1800, env: dict | None = None,
+                  cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run :func:`snakemake_command` to the end, output captured (``cwd``: where profiles are looked up)."""
+    return subprocess.run(snakemake_command(workdir, *args, config=config), capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd)
 
 
 def h5(path: Path) -> tuple[dict, dict]:
