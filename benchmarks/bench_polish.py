@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,17 +45,16 @@ from latentopt.trainers.vae import train_vae
 REPO = Path(__file__).resolve().parents[1]
 
 
-def quick_study(tmp: Path, cfg: dict) -> tuple[Path, Path]:
-    """A tiny study: 32 annealed 16 x 16 states, a 4-dimensional VAE trained for 3 epochs."""
+def quick_study(tmp: Path, cfg: dict) -> tuple[Path, np.ndarray]:
+    """A tiny study: 32 annealed 16 x 16 states, a 4-dimensional VAE trained for 3 epochs; model path and states."""
     cfg["system"]["L"] = 16
     magnet = ChiralMagnet.from_config(cfg["system"])
     spins = anneal(magnet, np.arange(32), 0, geometric_schedule(2.0, 0.05, 40)).astype(np.float32)
     model, _ = train_vae(spins, latent_dim=4, beta=0.001, epochs=3, batch_size=8, lr=1e-3, val_fraction=0.25,
                          seed=0, progress=False, channels=(8, 16), hidden=32)
     save_model(tmp / "model.pt", model)
-    np.save(tmp / "spins.npy", spins)
     cfg["optimize"]["genetic-energy"].update(population=8, generations=3)
-    return tmp / "model.pt", tmp / "spins.npy"
+    return tmp / "model.pt", spins
 
 
 def main() -> None:
@@ -71,11 +71,7 @@ def main() -> None:
     cfg = copy.deepcopy(validate_config(yaml.safe_load(Path(args.config).read_text()),
                                         REPO / "workflow/schemas/config.schema.yaml", root=REPO)["studies"][args.study])
     if args.quick:
-        import tempfile
-
-        tmp = Path(tempfile.mkdtemp(prefix="bench_polish_"))
-        model_path, data_path = quick_study(tmp, cfg)
-        train = np.load(data_path)
+        model_path, train = quick_study(Path(tempfile.mkdtemp(prefix="bench_polish_")), cfg)
         args.seeds = min(args.seeds, 2)
     else:
         root = Path(args.results) / args.study
