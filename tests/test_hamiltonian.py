@@ -59,8 +59,7 @@ def test_commensurate_spiral_energy_closed_form(dmi, n):
     assert energy_per_spin(states.commensurate_spiral(L, n, dmi), m) == pytest.approx(commensurate_spiral_energy(m, n), abs=1e-12)
     # the opposite rotation sense (in-plane components reversed) turns the DMI energy's sign
     reverse = energy_per_spin(states.commensurate_spiral(L, n, dmi) * np.array([-1.0, -1.0, 1.0])[:, None, None], m)
-    q = 2 * np.pi * np.asarray(n) / L
-    dmi_part = -0.4 * (q @ np.sin(q)) / np.linalg.norm(q)
+    dmi_part = -0.4 * np.linalg.norm(np.sin(2 * np.pi * np.asarray(n) / L))
     assert reverse == pytest.approx(commensurate_spiral_energy(m, n) - 2 * dmi_part, abs=1e-12)
     ferro = ChiralMagnet(L=L, J=1.2, D=0.4, dmi=dmi, K=0.15, B=(0.0, 0.0, 0.1))
     assert commensurate_spiral_energy(ferro, (0, 0)) == pytest.approx(energy_per_spin(states.ferromagnet(L), ferro))

@@ -126,18 +126,22 @@ def spiral_ground_state(J: float = 1.0, D: float = 0.3) -> tuple[float, float]:
 def commensurate_spiral_energy(model: ChiralMagnet, n: tuple[int, int]) -> float:
     """Energy per spin of the single-q spiral with ``n = (n_x, n_y)`` periods across the periodic lattice.
 
-    The state is ``s(r) = cos(q.r) z_hat + sin(q.r) m_hat`` with ``q = 2 pi (n_x, n_y) / L`` and
-    ``m_hat = q_hat`` for interfacial DMI (Neel cycloid) or ``m_hat = q_hat x z_hat`` for bulk
-    DMI (Bloch helix), the rotation sense the DMI favours. Bond by bond, ``s_i x s_j`` is
-    ``sin(q.r_ij)`` times a fixed axis whose projection on ``D_ij`` is ``D q_hat.r_ij``, so
+    The state is ``s(r) = cos(q.r) z_hat + sin(q.r) m_hat`` with ``q = 2 pi (n_x, n_y) / L``
+    (:func:`latentopt.physics.states.commensurate_spiral`). Bond by bond, ``s_i x s_j`` is
+    ``sin(q.r_ij)`` times the fixed rotation axis ``z_hat x m_hat``, so the DMI energy per spin
+    is ``-D (z_hat x m_hat) . (sin q_x d_x + sin q_y d_y)`` with the unit DMI vectors ``d_x``,
+    ``d_y`` of the two bond directions (orthogonal for both DMI types). The rotation plane the
+    DMI favours makes the axis parallel to that sum, so
 
-        e(q) = -J (cos q_x + cos q_y) - D (q_hat_x sin q_x + q_hat_y sin q_y) - K <cos^2(q.r)>,
+        e(q) = -J (cos q_x + cos q_y) - D sqrt(sin^2 q_x + sin^2 q_y) - K <cos^2(q.r)>,
 
     where ``<cos^2(q.r)> = 1/2`` unless ``2n`` is a multiple of L in both components (then 1), and
     the Zeeman term averages to zero over whole periods (``n = (0, 0)`` is the ferromagnet along
     z: ``-2J - K - B_z``). Along an axis and for ``K = 0`` this is :func:`spiral_energy`.
-    The spiral is a stationary state for ``K = 0`` and ``B = 0``; otherwise it is a
-    reference state, not a stationary one.
+    The spiral is a stationary state for ``K = 0`` and ``B = 0`` (its local field is parallel
+    to every spin); otherwise it is a reference state, not a stationary one. (With the plane
+    of ``q_hat`` instead, the DMI term is ``-D q_hat . (sin q_x, sin q_y)``, higher for an
+    oblique ``q`` by Cauchy-Schwarz, and the state is not stationary.)
 
     Parameters
     ----------
@@ -154,10 +158,8 @@ def commensurate_spiral_energy(model: ChiralMagnet, n: tuple[int, int]) -> float
     if nx == 0 and ny == 0:
         return float(-2.0 * model.J - model.K - model.B[2])
     qx, qy = 2.0 * np.pi * nx / model.L, 2.0 * np.pi * ny / model.L
-    q = np.hypot(qx, qy)
     cos2 = 1.0 if (2 * nx) % model.L == 0 and (2 * ny) % model.L == 0 else 0.5
-    return float(-model.J * (np.cos(qx) + np.cos(qy)) - model.D * (qx * np.sin(qx) + qy * np.sin(qy)) / q
-                 - model.K * cos2)
+    return float(-model.J * (np.cos(qx) + np.cos(qy)) - model.D * np.hypot(np.sin(qx), np.sin(qy)) - model.K * cos2)
 
 
 def lowest_commensurate_spiral(model: ChiralMagnet) -> tuple[tuple[int, int], float]:

@@ -59,20 +59,34 @@ def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") ->
     n = abs(int(n_periods))
     if n == 0:
         return ferromagnet(L)
-    s = commensurate_spiral(L, (n, 0) if axis == "x" else (0, n), dmi)
+    r_hat = np.array([1.0, 0.0, 0.0]) if axis == "x" else np.array([0.0, 1.0, 0.0])
+    q = 2.0 * np.pi * n / L * r_hat[:2]
+    s = _planar_spiral(L, q, r_hat if dmi == "interfacial" else np.cross(r_hat, [0.0, 0.0, 1.0]))
     if n_periods < 0:  # the opposite rotation sense: sin(-q r) m_hat
         s[:2] *= -1.0
     return s
 
 
+def _planar_spiral(L: int, q: np.ndarray, m_hat: np.ndarray) -> np.ndarray:
+    """``cos(q.r) z_hat + sin(q.r) m_hat`` on the L x L lattice, shape (3, L, L)."""
+    y, x = np.mgrid[0:L, 0:L]
+    phase = q[0] * x + q[1] * y
+    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
+
+
 def commensurate_spiral(L: int, n: tuple[int, int], dmi: str = "interfacial") -> np.ndarray:
     """Single-q spiral with ``n = (n_x, n_y)`` periods across the periodic lattice, in any direction.
 
-    ``s(r) = cos(q.r) z_hat + sin(q.r) m_hat`` with ``q = 2 pi (n_x, n_y) / L`` and
-    ``m_hat = q_hat`` (interfacial DMI: Neel cycloid) or ``q_hat x z_hat`` (bulk DMI: Bloch
-    helix), the rotation sense the DMI favours; energy per spin
-    :func:`latentopt.physics.hamiltonian.commensurate_spiral_energy`. Along an axis it is
-    :func:`spiral`.
+    ``s(r) = cos(q.r) z_hat + sin(q.r) m_hat`` with ``q = 2 pi (n_x, n_y) / L``. On a bond
+    ``delta`` the spins turn by ``q_delta`` about the axis ``z_hat x m_hat``, so the DMI
+    energy is ``-D (z_hat x m_hat) . sum_delta sin(q_delta) d_delta`` and the plane the DMI
+    favours has ``m_hat`` along ``(sin q_x, sin q_y, 0)`` (interfacial DMI: Neel cycloid) or
+    ``(sin q_x, sin q_y, 0) x z_hat`` (bulk DMI: Bloch helix). That is ``q_hat`` only along
+    an axis or a diagonal; for an oblique ``q`` the lattice tilts the plane, and only with
+    this plane is the spiral a stationary state (for K = B = 0). When ``sin q_x = sin q_y =
+    0`` the DMI energy vanishes and ``m_hat = q_hat`` (or ``q_hat x z_hat``). Energy per
+    spin: :func:`latentopt.physics.hamiltonian.commensurate_spiral_energy`. Along an axis
+    with ``0 < n < L/2`` it is :func:`spiral`.
 
     Returns
     -------
@@ -88,11 +102,12 @@ def commensurate_spiral(L: int, n: tuple[int, int], dmi: str = "interfacial") ->
     q = 2.0 * np.pi * np.asarray(n, dtype=np.float64) / L
     if not q.any():
         raise ValueError("n: expected at least one nonzero number of periods, got (0, 0)")
-    q_hat = np.append(q / np.linalg.norm(q), 0.0)
-    m_hat = q_hat if dmi == "interfacial" else np.cross(q_hat, [0.0, 0.0, 1.0])
-    y, x = np.mgrid[0:L, 0:L]
-    phase = q[0] * x + q[1] * y
-    return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
+    u = np.sin(q)
+    u = np.where(np.abs(u) < 1e-12, 0.0, u)
+    u = u if u.any() else q
+    u_hat = np.append(u / np.linalg.norm(u), 0.0)
+    m_hat = u_hat if dmi == "interfacial" else np.cross(u_hat, [0.0, 0.0, 1.0])
+    return _planar_spiral(L, q, m_hat)
 
 
 def skyrmion(L: int, radius: float, helicity: float = 0.0, polarity: int = -1,
