@@ -2,7 +2,8 @@
 
 For a trained spin study this repeats one optimize run (default ``genetic-energy``) over
 several seeds, relaxes each run's best decoded state in spin space (the ``polish: true``
-step) and prints, per seed, the decoded and polished energies per spin, the polished W and
+step) and prints, per seed, the run's own score of its best state (after ``relax_steps``
+descent steps, if set), the decoded and polished energies per spin, the polished W and
 the gap to the lowest single-q spiral that fits the lattice
 (:func:`latentopt.physics.hamiltonian.lowest_commensurate_spiral`). It then asks whether the
 latent space holds the spirals at all: each commensurate single-q spiral near the optimum
@@ -85,7 +86,7 @@ def main() -> None:
     print(f"study {args.study}, run {args.run} ({run['algorithm']}, {run['objective']} {run['direction']}), "
           f"L {magnet.L}: lowest single-q spiral n = {n_best}, {e_best:.6f} J per spin")
 
-    print(f"{'seed':>5} {'decoded':>10} {'polished':>10} {'W':>4} {'gap':>9} {'s':>6}")
+    print(f"{'seed':>5} {'scored':>10} {'decoded':>10} {'polished':>10} {'W':>4} {'gap':>9} {'s':>6}")
     gaps = []
     for seed in range(run["seed"], run["seed"] + args.seeds):
         t0 = time.perf_counter()
@@ -93,7 +94,8 @@ def main() -> None:
         decoded = float(energy_per_spin(out["best_spins"].astype(np.float64), magnet))
         gap = float(out["polished_energy"]) - e_best
         gaps.append(gap)
-        print(f"{seed:5d} {decoded:10.6f} {float(out['polished_energy']):10.6f} {float(out['polished_W']):4.0f} "
+        print(f"{seed:5d} {float(out['best_value']):10.6f} {decoded:10.6f} {float(out['polished_energy']):10.6f} "
+              f"{float(out['polished_W']):4.0f} "
               f"{gap:9.2e} {time.perf_counter() - t0:6.1f}")
     print(f"gap to the single-q spiral: median {np.median(gaps):.2e}, best {min(gaps):.2e} J per spin")
 

@@ -62,3 +62,66 @@ def test_minimize_rejects_bad_input():
         mz.minimize(e, torch.ones(1, 3, 4, 4), tol=0)
     with pytest.raises(ValueError, match="system.L"):
         e(torch.ones(1, 3, 5, 5))
+
+
+def test_descent_step_bounds_the_hessian():
+    """descent_step = 1.5 / (8|J| + 8|D| + 4|K| + |B|); the tangent Hessian's largest eigenvalue is below 2 / step * 0.75."""
+    model = ChiralMagnet(L=8, J=1.0, D=0.3, K=0.2, B=(0, 0, 0.4))
+    assert mz.descent_step(ChiralMagnet(L=8, J=1.0, D=0.3)) == pytest.approx(1.5 / 10.4)
+    assert mz.descent_step(model) == pytest.approx(1.5 / (8 + 2.4 + 0.8 + 0.4))
+    with pytest.raises(ValueError, match="all zero"):
+        mz.descent_step(ChiralMagnet(L=8, J=0.0, D=0.0))
+    # power iteration on the Riemannian Hessian (tangent projection of H v minus (s.g) v) of random states
+    e = mz.chiral_magnet_energy_fn(model)
+    g = torch.Generator().manual_seed(0)
+    s = spheres.normalize(torch.randn(4, 3, 8, 8, generator=g))
+    x = s.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(e(x).sum(), x, create_graph=True)
+    radial = spheres.dot(s, grad.detach())
+    v = spheres.project_tangent(s, torch.randn(s.shape, generator=g))
+    for _ in range(200):
+        (hv,) = torch.autograd.grad((grad * v).sum(), x, retain_graph=True)
+        w = spheres.project_tangent(s, hv - radial * v)
+        lam = (w * v).flatten(1).sum(1) / (v * v).flatten(1).sum(1)
+        v = w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    assert lam.abs().max() < 1.5 / mz.descent_step(model)
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_descend_lowers_the_energy_every_step_and_fixes_a_spiral(dmi):
+    model = ChiralMagnet(L=12, J=1.0, D=0.5, K=0.1, B=(0.1, 0, 0.3), dmi=dmi)
+    e = mz.chiral_magnet_energy_fn(model)
+    step = mz.descent_step(model)
+    g = torch.Generator().manual_seed(1)
+    x = spheres.normalize(torch.randn(3, 3, 12, 12, generator=g))
+    energies = [e(x)]
+    for _ in range(30):
+        x = mz.descend(e, x, 1, step)
+        energies.append(e(x))
+    energies = torch.stack(energies)
+    assert torch.all(energies[1:] <= energies[:-1] + 1e-12)  # monotone from random states
+    assert torch.allclose(spheres.spin_norm(x, 1), torch.ones(()), atol=1e-14)
+    # a commensurate single-q spiral is a stationary state of J + D (K = B = 0): descend leaves it alone
+    free = ChiralMagnet(L=12, J=1.0, D=0.5, dmi=dmi)
+    s = torch.as_tensor(states.commensurate_spiral(12, (1, 2), dmi))[None]
+    out = mz.descend(mz.chiral_magnet_energy_fn(free), s, 10, mz.descent_step(free))
+    assert torch.allclose(out, s, atol=1e-12)
+    assert torch.allclose(mz.descend(e, s, 0, step), s, atol=1e-15)  # 0 steps: only normalized
+    with pytest.raises(ValueError, match="relax_steps"):
+        mz.descend(e, s, -1, step)
+
+
+def test_descend_is_differentiable_and_works_in_inference_mode():
+    model = ChiralMagnet(L=4, J=1.0, D=0.4, B=(0, 0, 0.2))
+    e = mz.chiral_magnet_energy_fn(model)
+    g = torch.Generator().manual_seed(2)
+    s = torch.randn(2, 3, 4, 4, generator=g)
+
+    def relaxed_energy(x):
+        return e(mz.descend(e, x, 2, mz.descent_step(model)))
+
+    assert torch.autograd.gradcheck(relaxed_energy, (s.clone().requires_grad_(True),))  # unrolled steps
+    with torch.inference_mode():
+        inside = mz.descend(e, s, 2, mz.descent_step(model))
+    assert torch.equal(inside, mz.descend(e, s, 2, mz.descent_step(model)))
+    assert not inside.requires_grad

@@ -177,3 +177,51 @@ def test_stochastic_resume_of_converged_run_does_not_step_again(tmp_path):
     again = stochastic(ToyDecoder(), objective, N, checkpoint=ckpt, **kw)
     assert again.final["iterations_run"] == done.final["iterations_run"] == len(done.objective)
     assert np.array_equal(again.final["mu"], done.final["mu"])
+
+
+def test_relaxed_objective_scores_the_descended_state():
+    """relax_steps: the objective of descend(state), differentiable for the gradient-based optimizers."""
+    from latentopt.physics.minimize import chiral_magnet_energy_fn, descend, descent_step
+
+    model = ChiralMagnet(L=L, J=1.0, D=0.3)
+    spins = ToyDecoder()(torch.randn(5, N, generator=torch.Generator().manual_seed(0)))
+    plain = make_objective("energy", "min", model)
+    relaxed = make_objective("energy", "min", model, relax_steps=3)
+    expect = plain.value(descend(chiral_magnet_energy_fn(model), spins, 3, descent_step(model)))
+    with torch.inference_mode():  # as the genetic algorithm calls it
+        got = relaxed.value(spins)
+    assert torch.allclose(got, expect, atol=1e-6)
+    assert torch.all(got < plain.value(spins))  # descent lowers every energy
+    w = make_objective("W", "max", model, relax_steps=2)  # any objective, scored after the descent
+    assert w.relax_steps == 2 and w.value(spins).shape == (5,)
+    with pytest.raises(ValueError, match="relax_steps"):
+        make_objective("energy", "min", model, relax_steps=-1)
+    result = run("single_code", ToyDecoder(), relaxed, N, SETTINGS["single_code"])  # gradients through the steps
+    assert result.best_value < result.objective[0]
+
+
+def test_genetic_restarts_are_independent_populations():
+    """Restart 0 is the run without restarts; each later restart starts from fresh codes, the best is over all."""
+    objective = make_objective("Mz", "max", MODEL)
+    one = genetic(ToyDecoder(), objective, N, population=12, generations=8, seed=4)
+    three = genetic(ToyDecoder(), objective, N, population=12, generations=8, seed=4, restarts=3)
+    assert len(three.objective) == 24
+    assert np.array_equal(three.objective[:8], one.objective)
+    assert three.best_value == pytest.approx(max(three.objective)) and three.best_value >= one.best_value
+    # elitism keeps each restart monotone; a restart drops back (nothing carried over)
+    for r in range(3):
+        assert np.all(np.diff(three.objective[8 * r:8 * (r + 1)]) >= -1e-6)
+    assert three.objective[8] < three.objective[7] or three.objective[16] < three.objective[15]
+    with pytest.raises(ValueError, match="restarts"):
+        genetic(ToyDecoder(), objective, N, restarts=0)
+
+
+def test_genetic_resume_across_a_restart_is_exact(tmp_path):
+    objective = make_objective("W", "max", MODEL)
+    settings = dict(population=12, generations=5, restarts=3, seed=2, checkpoint_every=2)
+    full = run("genetic", ToyDecoder(), objective, N, settings)
+    ckpt = tmp_path / "ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):  # checkpoint at generation 6 (restart 1), stopped at 8
+        run("genetic", ToyDecoder(fail_at=9), objective, N, settings, checkpoint=ckpt)
+    resumed = run("genetic", ToyDecoder(), objective, N, settings, checkpoint=ckpt)
+    assert np.array_equal(full.objective, resumed.objective) and np.array_equal(full.best_z, resumed.best_z)

@@ -19,7 +19,7 @@ __all__ = ["ALGORITHMS", "OBJECTIVES", "Objective", "OptimizationResult", "make_
            "genetic", "stochastic", "single_code"]
 
 # run settings that are not keyword arguments of the algorithms
-_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary", "polish"}
+_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary", "polish", "relax_steps"}
 
 
 def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings: dict, *,

@@ -6,6 +6,13 @@ fills the rest with children made by roulette-wheel selection of two parents, un
 crossover and random-reset mutation (each gene replaced by a draw from N(0, 1) with
 probability ``mutation_rate``, so offspring stay in the region the VAE prior covers).
 
+Restarts: with ``restarts = R > 1`` the algorithm runs R independent populations one after
+another, ``generations`` each; every restart begins from fresh N(0, I) codes (no elite is
+carried over, so a restart cannot be pulled back into the basin of an earlier one) and the
+run's best is the best over all of them. A population converges to one physical state
+(its codes differ, their decoded states relax to the same minimum), so restarts are what
+buys independent tries at a narrow optimum.
+
 Selection pressure (the paper uses 8 for W and M_z, 5 for C and energy): with fitness
 ``f_i`` (objective value for maximisation, its negative for minimisation), individual i
 is drawn with probability
@@ -64,7 +71,7 @@ def breed(population: torch.Tensor, fitness: torch.Tensor, *, selection_pressure
 
 def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, population: int = 100,
             generations: int = 100, selection_pressure: float = 8.0, mutation_rate: float = 0.01,
-            elitism: int = 1, seed: int = 0, batch_size: int = 128, n_snapshots: int = 8,
+            elitism: int = 1, restarts: int = 1, seed: int = 0, batch_size: int = 128, n_snapshots: int = 8,
             device: torch.device | str = "cpu", checkpoint=None, checkpoint_every: int = 25,
             progress: bool = False, context: dict | None = None) -> OptimizationResult:
     """Run the genetic algorithm; every generation's best individual is recorded.
@@ -86,6 +93,8 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
         Per-gene probability of a random reset (paper: 0.01).
     elitism : int
         Best individuals copied unchanged into the next generation (0 .. population - 1).
+    restarts : int
+        Independent populations run one after another (module docstring); >= 1.
     seed : int
         Seeds the initial population and all genetic operators.
     batch_size : int
@@ -105,39 +114,47 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
     Returns
     -------
     OptimizationResult
-        ``objective`` has one entry per generation; ``traces["mean_objective"]`` the
-        population mean; ``final["population"]`` the last generation ``(P, N)``.
+        ``objective`` has one entry per generation (``restarts * generations``, restart r
+        occupying entries ``r * generations`` to ``(r + 1) * generations - 1``);
+        ``traces["mean_objective"]`` the population mean; ``final["population"]`` the last
+        generation ``(P, N)``.
 
     Raises
     ------
     ValueError
-        On a population below 2 or an elitism outside [0, population).
+        On a population below 2, an elitism outside [0, population) or restarts below 1.
     """
     if population < 2:
         raise ValueError(f"population: expected >= 2, got {population}")
     if not 0 <= elitism < population:
         raise ValueError(f"elitism: expected 0 <= elitism < population, got {elitism}")
+    if restarts < 1:
+        raise ValueError(f"restarts: expected >= 1, got {restarts}")
     settings = dict(algorithm="genetic", objective=objective.name, direction=objective.direction,
+                    relax_steps=objective.relax_steps,
                     latent_dim=latent_dim, population=population, generations=generations,
                     selection_pressure=selection_pressure, mutation_rate=mutation_rate,
-                    elitism=elitism, seed=seed, n_snapshots=n_snapshots, context=context or {})
+                    elitism=elitism, restarts=restarts, seed=seed, n_snapshots=n_snapshots, context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)
     gen = torch.Generator().manual_seed(int(seed))
     pop = torch.randn(population, latent_dim, generator=gen)
-    rec = Recorder(objective.sign, snapshot_iterations(generations, n_snapshots))
+    total = restarts * generations
+    rec = Recorder(objective.sign, snapshot_iterations(total, n_snapshots))
     start = 0
     state = ckpt.load()
     if state is not None:
         pop, start = state["population"], state["next"]
         gen.set_state(state["generator"])
         rec.load_state_dict(state["recorder"])
-    for g in tqdm(range(start, generations), desc=f"genetic {objective.name}", disable=not progress,
-                  initial=start, total=generations):
+    for g in tqdm(range(start, total), desc=f"genetic {objective.name}", disable=not progress,
+                  initial=start, total=total):
         with torch.inference_mode():
             spins = decode_chunked(decode, pop.to(device), batch_size)
             values = objective.value(spins)
         rec.record(g, pop, spins, values, mean_objective=values.mean())
-        if g < generations - 1:
+        if g < total - 1 and (g + 1) % generations == 0:  # restart: fresh codes, nothing carried over
+            pop = torch.randn(population, latent_dim, generator=gen)
+        elif g < total - 1:
             pop = breed(pop, (objective.sign * values).cpu(), selection_pressure=selection_pressure,
                         mutation_rate=mutation_rate, elitism=elitism, generator=gen)
         ckpt.maybe_save(g, lambda: dict(population=pop, next=g + 1, generator=gen.get_state(),

@@ -5,6 +5,14 @@ sign (energy per spin in units of J, W, M_z, C(a), C_BC) and knows whether it is
 maximised or minimised. Optimizers work with the *fitness* ``value`` (max) or ``-value``
 (min), which is always maximised. The objectives are those of Park et al. (2022):
 W and M_z (Fig. 4b-d), C and energy (Fig. 4e-g), C_BC (Fig. 5d).
+
+With ``relax_steps > 0`` an objective is evaluated on each decoded state after that many
+fixed-size projected-gradient steps of the energy in spin space
+(:func:`latentopt.physics.minimize.descend`): a short relaxation that removes the decoder's
+blur, which otherwise dominates the ranking (a decoded defect-free spiral of the 64 x 64
+labyrinth study is 7e-3 J per spin above its exact energy, more than the cost of a stripe
+defect, 1e-3; after 3 steps it is within 1e-3 of it). It is a Baldwinian memetic
+evaluation: the codes are not changed, only how they are scored.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import torch
 
 from latentopt.physics import torch_physics as tp
 from latentopt.physics.hamiltonian import ChiralMagnet
+from latentopt.physics.minimize import chiral_magnet_energy_fn, descend, descent_step
 
 OBJECTIVES = ("energy", "W", "Mz", "C", "C_BC")
 DIRECTIONS = ("max", "min")
@@ -32,12 +41,16 @@ class Objective:
         One of :data:`OBJECTIVES`.
     direction : {"max", "min"}
     fn : callable
-        ``fn(spins: Tensor (n, 3, L, L)) -> Tensor (n,)`` in the natural sign.
+        ``fn(spins: Tensor (n, 3, L, L)) -> Tensor (n,)`` in the natural sign (including
+        the relaxation, if any).
+    relax_steps : int
+        Descent steps applied to a state before it is scored (0: the state as decoded).
     """
 
     name: str
     direction: str
     fn: Callable[[torch.Tensor], torch.Tensor]
+    relax_steps: int = 0
 
     def value(self, spins: torch.Tensor) -> torch.Tensor:
         """Objective values ``(n,)`` in the natural sign."""
@@ -54,7 +67,8 @@ class Objective:
 
 
 def make_objective(name: str, direction: str, model: ChiralMagnet, *, a=(1, 0),
-                   boundary: np.ndarray | None = None, device: torch.device | str = "cpu") -> Objective:
+                   boundary: np.ndarray | None = None, device: torch.device | str = "cpu",
+                   relax_steps: int = 0) -> Objective:
     """Build an :class:`Objective` by name.
 
     Parameters
@@ -72,11 +86,16 @@ def make_objective(name: str, direction: str, model: ChiralMagnet, *, a=(1, 0),
         Boundary map, required for ``C_BC``.
     device : torch device
         Where the boundary map lives.
+    relax_steps : int
+        Score each state after this many steps of :func:`latentopt.physics.minimize.descend`
+        of ``model``'s energy, step :func:`latentopt.physics.minimize.descent_step` (module
+        docstring); 0 scores the state as given (Park et al. 2022).
 
     Raises
     ------
     ValueError
-        On an unknown name or direction, or ``C_BC`` without a boundary map.
+        On an unknown name or direction, ``C_BC`` without a boundary map, or negative
+        ``relax_steps``.
     """
     if name not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {OBJECTIVES}, got {name!r}")
@@ -96,4 +115,9 @@ def make_objective(name: str, direction: str, model: ChiralMagnet, *, a=(1, 0),
             raise ValueError("objective C_BC: a boundary map is required (run setting 'boundary')")
         s_bc = torch.as_tensor(np.asarray(boundary), dtype=torch.float32, device=device)
         fn = lambda s: tp.boundary_correlation(s, s_bc)  # noqa: E731
-    return Objective(name=name, direction=direction, fn=fn)
+    if int(relax_steps) < 0:
+        raise ValueError(f"relax_steps: expected >= 0, got {relax_steps}")
+    if relax_steps:
+        energy_fn, step, score = chiral_magnet_energy_fn(model), descent_step(model), fn
+        fn = lambda s: score(descend(energy_fn, s, int(relax_steps), step))  # noqa: E731
+    return Objective(name=name, direction=direction, fn=fn, relax_steps=int(relax_steps))

@@ -54,6 +54,7 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
     if z0.ndim != 2:
         raise ValueError(f"z0: expected (n, N) latent codes, got shape {tuple(z0.shape)}")
     settings = dict(algorithm="single_code", objective=objective.name, direction=objective.direction,
+                    relax_steps=objective.relax_steps,
                     z0=z0.numpy().round(6).tolist(), iterations=iterations, lr=lr, n_snapshots=n_snapshots,
                     context=context or {})
     ckpt = Checkpointer(checkpoint, settings, checkpoint_every)

@@ -69,6 +69,7 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
     if samples < 1:
         raise ValueError(f"samples: expected >= 1, got {samples}")
     settings = dict(algorithm="stochastic", objective=objective.name, direction=objective.direction,
+                    relax_steps=objective.relax_steps,
                     latent_dim=latent_dim, samples=samples, iterations=iterations, lr=lr, gamma0=gamma0,
                     gamma_every=gamma_every, sigma_tol=sigma_tol, seed=seed, n_snapshots=n_snapshots,
                     context=context or {})

@@ -17,6 +17,10 @@ Sepulchre, "Optimization algorithms on matrix manifolds" (2008), Sec. 8.1):
 
 Converged when the largest per-spin torque ``max_i |P_i dE/ds_i|`` is below ``tol`` (energy
 units per radian). States of a batch are independent and stop individually.
+
+:func:`descend` is the cheap counterpart used *inside* latent objectives (``relax_steps`` of
+optimize runs): a fixed number of fixed-size projected-gradient steps, differentiable end to
+end, with a step size (:func:`descent_step`) below the stability limit of the Hamiltonian.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .torch_physics import energy_per_spin
 
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
-__all__ = ["MinimizeResult", "minimize", "chiral_magnet_energy_fn", "polish"]
+__all__ = ["MinimizeResult", "minimize", "chiral_magnet_energy_fn", "polish", "descent_step", "descend"]
 
 
 def chiral_magnet_energy_fn(model: ChiralMagnet) -> EnergyFn:
@@ -293,3 +297,72 @@ def polish(spins: np.ndarray, model: ChiralMagnet, *, tol: float = 1e-6, max_ite
         out = {k: (v[0] if isinstance(v, np.ndarray) and k != "spins" else v) for k, v in out.items()}
         out["spins"] = out["spins"][0]
     return out
+
+
+def descent_step(model: ChiralMagnet) -> float:
+    """Step size ``1.5 / Lambda`` of :func:`descend` for ``model`` (units of 1/J, radians per unit field).
+
+    ``Lambda = 8|J| + 8|D| + 4|K| + |B|`` bounds the Riemannian Hessian of the total energy on
+    ``(S^2)^N``: the Euclidean Hessian has norm at most ``4|J| + 4|D| + 2|K|`` (four bonds per
+    site, each a bilinear form of norm |J| or |D|; the anisotropy ``-K s_z^2``), and the
+    sphere constraint adds ``-(s_i . dE/ds_i)``, at most the largest local field
+    ``4|J| + 4|D| + 2|K| + |B|``. Gradient descent is stable for steps below ``2 / Lambda``;
+    1.5 / Lambda leaves a margin (0.144 for J = 1, D = 0.3, K = B = 0).
+
+    Raises
+    ------
+    ValueError
+        If every coupling is zero (no energy to descend).
+    """
+    lam = 8 * abs(model.J) + 8 * abs(model.D) + 4 * abs(model.K) + float(np.linalg.norm(model.B))
+    if lam <= 0:
+        raise ValueError("descent_step: J, D, K and B are all zero; there is no energy to descend")
+    return 1.5 / lam
+
+
+def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float) -> torch.Tensor:
+    """``steps`` fixed-size projected-gradient steps on the spheres, ``s <- (s - step P g) / |s - step P g|``.
+
+    A short, batched relaxation for use inside objectives (``relax_steps`` of optimize runs):
+    it removes a decoded state's short-wavelength noise (relaxed fastest, at rate ~ step x
+    curvature) while keeping its texture and topology, so that states are ranked by their
+    physics, not by the decoder's blur. If ``states`` requires grad, the steps are unrolled
+    in the autograd graph (``create_graph``), so gradients reach the latent codes of
+    gradient-based optimizers; otherwise no graph is kept. Works inside
+    ``torch.inference_mode`` (the states are cloned out of it).
+
+    Parameters
+    ----------
+    energy_fn : callable
+        ``(n, 3, *sites) -> (n,)`` total energies, differentiable (:func:`chiral_magnet_energy_fn`).
+    states : Tensor, shape (n, 3, *sites)
+        Spins (normalized here); dtype and device are kept.
+    steps : int
+        Number of steps (0 returns the normalized states).
+    step : float
+        Step size, e.g. :func:`descent_step` of the Hamiltonian.
+
+    Returns
+    -------
+    Tensor, shape (n, 3, *sites)
+        Unit spins after the steps.
+
+    Raises
+    ------
+    ValueError
+        On negative ``steps`` or a non-positive ``step``.
+    """
+    if int(steps) < 0:
+        raise ValueError(f"relax_steps: expected >= 0, got {steps}")
+    if not step > 0:
+        raise ValueError(f"step: expected > 0, got {step}")
+    if int(steps) == 0:
+        return spheres.normalize(states)
+    unrolled = states.requires_grad
+    with torch.inference_mode(False), torch.enable_grad():
+        x = spheres.normalize(states.clone() if torch.is_inference(states) else states)
+        for _ in range(int(steps)):
+            xx = x if unrolled else x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(energy_fn(xx).sum(), xx, create_graph=unrolled)
+            x = spheres.normalize(x - step * spheres.project_tangent(x, g))
+    return x if unrolled else x.detach()

@@ -187,7 +187,7 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     magnet = ChiralMagnet.from_config(system)
     boundary = boundary_from_config(run["boundary"], magnet.L, root) if run["objective"] == "C_BC" else None
     objective = make_objective(run["objective"], run["direction"], magnet, a=run.get("a", (1, 0)),
-                               boundary=boundary, device=device)
+                               boundary=boundary, device=device, relax_steps=run.get("relax_steps", 0))
     log.info("run on %s: %s", device, run)
     context = dict(model=file_digest(model), system=system, boundary=array_digest(boundary))
     try:
@@ -228,12 +228,28 @@ def polish_best(best_spins: np.ndarray, magnet: ChiralMagnet, objective, device=
                 polish_iterations=np.int64(res["iterations"]))
 
 
+def objective_label(run: dict) -> str:
+    """A run's objective as figures name it: ``"energy"``, or ``"energy after 3 descent steps"`` (``relax_steps``).
+
+    Values scored after descent steps are not comparable with values of decoded states, so
+    they get their own label (and their own panel in the optimizer traces).
+    """
+    note = _scored_after(run)
+    return f"{run['objective']} {note}" if note else run["objective"]
+
+
+def _scored_after(run: dict) -> str:
+    steps = int(run.get("relax_steps", 0))
+    return f"after {steps} descent step{'s' * (steps > 1)}" if steps else ""
+
+
 def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
     """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
     data = read_h5(path)
     polished = (data["polished_spins"], data["polished_value"]) if "polished_spins" in data else None
+    label = f"{run_name} (states scored {_scored_after(run)})" if _scored_after(run) else run_name
     return plot_best_states(data["snapshots"], data["snapshot_iteration"], data["snapshot_value"],
-                            objective=run["objective"], run=run_name, polished=polished)
+                            objective=run["objective"], run=label, polished=polished)
 
 
 # ------------------------------------------------------------------ evaluate
@@ -261,6 +277,12 @@ def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
                           for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
 
 
+def _settings(attrs: dict) -> dict:
+    """The run block stored in an ``optimize/<run>.h5``'s ``settings`` attribute ({} if absent)."""
+    settings = attrs.get("settings")
+    return settings if isinstance(settings, dict) else {}
+
+
 def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.ndarray], model: ChiralMagnet) -> dict:
     """How one run compares with the best state of each reference set under the run's own objective.
 
@@ -272,9 +294,9 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     ``single_q_energy``, ``single_q_periods`` ``[n_x, n_y]`` and
     ``polished_gap = polished_energy - single_q_energy``.
     """
-    settings = name_attrs["settings"] if isinstance(name_attrs["settings"], dict) else {}
+    settings = _settings(name_attrs)
     objective = make_objective(name_attrs["objective"], name_attrs["direction"], model, a=settings.get("a", (1, 0)),
-                               boundary=result.get("boundary"))
+                               boundary=result.get("boundary"), relax_steps=settings.get("relax_steps", 0))
     best = float(result["best_value"])
     out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
            "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
@@ -401,7 +423,8 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
     pair_nodal = nodal_points(pair_dens, nodal_threshold)
     figs["energy_density_maps"] = plot_energy_density_maps(pair, pair_dens, pair_nodal, titles=titles)
     figs["training_curves"] = plot_training_curves(hist)
-    traces = {name: (d["objective"], run_attrs[name]["objective"]) for name, d in run_data.items()}
+    traces = {name: (d["objective"], objective_label({**_settings(run_attrs[name]), **run_attrs[name]}))
+              for name, d in run_data.items()}
     figs["optimizer_traces"] = (plot_optimizer_traces(traces) if traces
                                 else placeholder("no optimization runs"))
     marked = {name: (float(topological_charge(d["best_spins"])), float(magnetization_z(d["best_spins"])))
