@@ -52,8 +52,7 @@ def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") ->
     ValueError
         On an unknown ``dmi`` or ``axis``.
     """
-    if dmi not in DMI_TYPES:
-        raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
+    _check_dmi(dmi)
     if axis not in ("x", "y"):
         raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
     n = abs(int(n_periods))
@@ -61,14 +60,24 @@ def spiral(L: int, n_periods: int, dmi: str = "interfacial", axis: str = "x") ->
         return ferromagnet(L)
     r_hat = np.array([1.0, 0.0, 0.0]) if axis == "x" else np.array([0.0, 1.0, 0.0])
     q = 2.0 * np.pi * n / L * r_hat[:2]
-    s = _planar_spiral(L, q, r_hat if dmi == "interfacial" else np.cross(r_hat, [0.0, 0.0, 1.0]))
+    s = _planar_spiral(L, q, r_hat, dmi)
     if n_periods < 0:  # the opposite rotation sense: sin(-q r) m_hat
         s[:2] *= -1.0
     return s
 
 
-def _planar_spiral(L: int, q: np.ndarray, m_hat: np.ndarray) -> np.ndarray:
-    """``cos(q.r) z_hat + sin(q.r) m_hat`` on the L x L lattice, shape (3, L, L)."""
+def _check_dmi(dmi: str) -> None:
+    if dmi not in DMI_TYPES:
+        raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
+
+
+def _planar_spiral(L: int, q: np.ndarray, u_hat: np.ndarray, dmi: str) -> np.ndarray:
+    """``cos(q.r) z_hat + sin(q.r) m_hat`` on the L x L lattice, shape (3, L, L).
+
+    ``m_hat = u_hat`` (in-plane unit vector) for interfacial DMI (Neel) or ``u_hat x z_hat``
+    for bulk DMI (Bloch).
+    """
+    m_hat = u_hat if dmi == "interfacial" else np.cross(u_hat, [0.0, 0.0, 1.0])
     y, x = np.mgrid[0:L, 0:L]
     phase = q[0] * x + q[1] * y
     return np.cos(phase)[None] * np.array([0.0, 0.0, 1.0])[:, None, None] + np.sin(phase)[None] * m_hat[:, None, None]
@@ -97,17 +106,14 @@ def commensurate_spiral(L: int, n: tuple[int, int], dmi: str = "interfacial") ->
     ValueError
         On an unknown ``dmi`` or ``n = (0, 0)``.
     """
-    if dmi not in DMI_TYPES:
-        raise ValueError(f"dmi: expected one of {DMI_TYPES}, got {dmi!r}")
+    _check_dmi(dmi)
     q = 2.0 * np.pi * np.asarray(n, dtype=np.float64) / L
     if not q.any():
         raise ValueError("n: expected at least one nonzero number of periods, got (0, 0)")
     u = np.sin(q)
     u = np.where(np.abs(u) < 1e-12, 0.0, u)
     u = u if u.any() else q
-    u_hat = np.append(u / np.linalg.norm(u), 0.0)
-    m_hat = u_hat if dmi == "interfacial" else np.cross(u_hat, [0.0, 0.0, 1.0])
-    return _planar_spiral(L, q, m_hat)
+    return _planar_spiral(L, q, np.append(u / np.linalg.norm(u), 0.0), dmi)
 
 
 def skyrmion(L: int, radius: float, helicity: float = 0.0, polarity: int = -1,
