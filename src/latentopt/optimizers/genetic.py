@@ -152,11 +152,12 @@ def genetic(decode: Decoder, objective: Objective, latent_dim: int, *, populatio
             spins = decode_chunked(decode, pop.to(device), batch_size)
             values = objective.value(spins)
         rec.record(g, pop, spins, values, mean_objective=values.mean())
-        if g < total - 1 and (g + 1) % generations == 0:  # restart: fresh codes, nothing carried over
-            pop = torch.randn(population, latent_dim, generator=gen)
-        elif g < total - 1:
-            pop = breed(pop, (objective.sign * values).cpu(), selection_pressure=selection_pressure,
-                        mutation_rate=mutation_rate, elitism=elitism, generator=gen)
+        if g < total - 1:
+            if (g + 1) % generations == 0:  # restart: fresh codes, nothing carried over
+                pop = torch.randn(population, latent_dim, generator=gen)
+            else:
+                pop = breed(pop, (objective.sign * values).cpu(), selection_pressure=selection_pressure,
+                            mutation_rate=mutation_rate, elitism=elitism, generator=gen)
         ckpt.maybe_save(g, lambda: dict(population=pop, next=g + 1, generator=gen.get_state(),
                                          recorder=rec.state_dict()))
     return rec.result(final=dict(population=pop.numpy()))

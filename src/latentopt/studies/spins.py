@@ -247,7 +247,8 @@ def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
     """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
     data = read_h5(path)
     polished = (data["polished_spins"], data["polished_value"]) if "polished_spins" in data else None
-    label = f"{run_name} (states scored {_scored_after(run)})" if _scored_after(run) else run_name
+    note = _scored_after(run)
+    label = f"{run_name} (states scored {note})" if note else run_name
     return plot_best_states(data["snapshots"], data["snapshot_iteration"], data["snapshot_value"],
                             objective=run["objective"], run=label, polished=polished)
 
