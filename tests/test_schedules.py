@@ -230,16 +230,42 @@ def test_resume_is_exact(tmp_path, monkeypatch):
     assert np.array_equal(h["beta_c"], beta)
 
 
-def test_training_does_not_depend_on_the_thread_count():
-    x = digits(classes=(0, 1, 4), size=16, rotation=90, seed=0)["images"][:64]
-    weights = []
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        m, _ = train_jrvae(x, np.array([8.0, 4.0]), 3.0, model={"decoder": "image", "hidden": (64, 64),
-                                                                "discrete": "gumbel"}, batch_size=16, seed=0)
-        weights.append(torch.cat([p.flatten() for p in m.state_dict().values()]))
-    torch.set_num_threads(1)
-    assert torch.equal(weights[0], weights[1])
+def test_a_zbo_evaluation_does_not_depend_on_the_jobs_thread_count():
+    """README "Reproducibility": an evaluation gives the same objective in a local job and in a cluster job
+    granted another thread count. On an AVX2 CPU MKL's sgemm splits its sums by thread, so the weights
+    of a jrVAE trained by train_jrvae itself differ between 1 and 2 threads; evaluate_schedule trains on
+    one thread whatever the job's count (checked with OMP_NUM_THREADS 1 and 2, AVX-512 and AVX2)."""
+    from latentopt.studies.schedules import evaluate_schedule
+
+    data = digits(classes=(0, 1, 4), size=16, rotation=90, seed=0)
+    x, labels = data["images"][:64], data["labels"][:64]
+    jr = {"epochs": 2, "hidden": [64, 64], "discrete_dim": 3, "decoder": "image", "discrete": "gumbel",
+          "beta_d": 3.0, "batch_size": 16, "seed": 0}
+    obj = {"grid": 3, "weight": 0.0, "pairs": 5}
+    before = torch.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            runs.append(evaluate_schedule(x, labels, np.array([8.0, 4.0]), jr, obj))
+            assert torch.get_num_threads() == threads, "the job's thread count is restored"
+    finally:
+        torch.set_num_threads(before)
+    one, two = runs
+    for key in ("objective", "l1", "accuracy", "montages", "history_loss", "history_kl_c", "history_kl_d"):
+        assert np.array_equal(one[key], two[key]), key
+
+
+def test_torch_threads_sets_and_restores():
+    from latentopt.device import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads: expected >= 1"):
+        with torch_threads(0):
+            pass
 
 
 def test_schedule_validation():

@@ -33,6 +33,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from latentopt.device import torch_threads
 from latentopt.families import sample_training_set
 from latentopt.images import make_images, train_subset
 from latentopt.io import read_h5
@@ -263,6 +264,11 @@ def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray
                       objective: Mapping, device: str | torch.device = "cpu", checkpoint=None) -> dict:
     """One zBO evaluation (Table 2): train a jrVAE with the schedule ``beta_c``, score its manifolds.
 
+    Training and scoring run on one torch CPU thread (:func:`latentopt.device.torch_threads`),
+    so an evaluation gives the same objective, bit for bit, in a local job and in a cluster
+    job granted another thread count; the study uses its cores by running evaluations side
+    by side.
+
     Parameters
     ----------
     images : ndarray, shape (n, H, W)
@@ -291,10 +297,11 @@ def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray
     N = int(jrvae["epochs"])
     if len(beta) != N:
         raise ValueError(f"beta_c: expected N = jrvae.epochs = {N} values, got {len(beta)}")
-    t0 = time.perf_counter()
-    model, history = _train(images, beta, jrvae, device, checkpoint)
-    seconds = time.perf_counter() - t0
-    out = evaluate_model(model, images, labels, objective)
+    with torch_threads(1):  # the same objective whatever thread count the job was granted
+        t0 = time.perf_counter()
+        model, history = _train(images, beta, jrvae, device, checkpoint)
+        seconds = time.perf_counter() - t0
+        out = evaluate_model(model, images, labels, objective)
     out.update(beta=beta, seconds=float(seconds), **{f"history_{k}": v for k, v in history.items()})
     return out
 
@@ -415,10 +422,11 @@ def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mappin
         value = {"vanilla": 1.0, "jrvae_constant": 1.0,
                  "jrvae_scaled": float(final.get("scaled_beta_c", 0.01))}[kind]
         beta = np.full(N, value)
-    t0 = time.perf_counter()
-    model, _ = _train(images, beta, jrvae, device, checkpoint, vanilla=kind == "vanilla")
-    seconds = time.perf_counter() - t0
-    out = evaluate_model(model, images, labels, objective)
+    with torch_threads(1):
+        t0 = time.perf_counter()
+        model, _ = _train(images, beta, jrvae, device, checkpoint, vanilla=kind == "vanilla")
+        seconds = time.perf_counter() - t0
+        out = evaluate_model(model, images, labels, objective)
     out.update(beta=beta, seconds=float(seconds))
     return model, out
 
