@@ -12,7 +12,7 @@ from latentopt.physics.hamiltonian import (ChiralMagnet, commensurate_spiral_ene
 
 
 def naive_energy(s, J, D, dmi, K, B):
-    """Direct transcription of the design.md Hamiltonian: loop over sites and their +x/+y bonds."""
+    """Direct transcription of the docs/design.md Hamiltonian: loop over sites and their +x/+y bonds."""
     L = s.shape[-1]
     z_hat = np.array([0.0, 0.0, 1.0])
     E = 0.0

@@ -2,7 +2,7 @@
 
 ``results/<study>/data/dataset.h5`` holds ``spins (n, 3, L, L) f32``, ``energy (n,)``
 (energy per spin, units of J), ``W (n,)`` and ``Mz (n,)``, with the system and simulate
-settings, the seed and the package version as attributes (design.md, "Data contracts").
+settings, the seed and the package version as attributes (docs/design.md, "Data contracts").
 Shard ``k`` of ``S`` simulates a contiguous block of global sample indices; because every
 sample's random stream depends only on (seed, index) (:mod:`latentopt.physics.heatbath`),
 the merged dataset is identical for any shard or thread count.

@@ -1,4 +1,4 @@
-"""File I/O: atomic writes and the HDF5 data contracts of ``design.md``.
+"""File I/O: atomic writes and the HDF5 data contracts of ``docs/design.md``.
 
 Every writer goes through :func:`atomic_path`: the file is written under a temporary
 name in the destination folder and renamed into place only when complete, so a crash

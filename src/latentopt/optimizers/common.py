@@ -184,7 +184,7 @@ class Checkpointer:
 
 
 def result_datasets(result: OptimizationResult) -> dict[str, np.ndarray]:
-    """The arrays of the ``optimize/<run>.h5`` contract (design.md) plus traces and final state.
+    """The arrays of the ``optimize/<run>.h5`` contract (docs/design.md) plus traces and final state.
 
     Contract: ``objective (iters,)``, ``best_z (N,)``, ``best_spins (3, L, L)``,
     ``snapshots (k, 3, L, L)``, ``snapshot_iteration (k,)``; extras: ``snapshot_value (k,)``,

@@ -532,7 +532,7 @@ class NEBResult:
     settings: dict = field(default_factory=dict)
 
     def datasets(self) -> dict[str, np.ndarray]:
-        """Arrays of the ``transitions/<run>.h5`` contract (design.md) for an unbatched run."""
+        """Arrays of the ``transitions/<run>.h5`` contract (docs/design.md) for an unbatched run."""
         return dict(path=self.path, energy=self.energy, arc=self.arc, slope=self.slope, profile_s=self.profile_s,
                     profile_e=self.profile_e, barrier=np.float64(self.barrier),
                     barrier_interpolated=np.float64(self.barrier_interpolated),

@@ -65,7 +65,7 @@ bounds) is a number times a field unit,
   ``E_c / sqrt(2)``. The lecture's numbers (A <= 0.75, |B| <= 0.5, defect strengths) are
   in this unit.
 
-Arrays follow ``design.md``: a polarization map is ``(2, N, N)`` with channels
+Arrays follow ``docs/design.md``: a polarization map is ``(2, N, N)`` with channels
 ``(p_x, p_y)``, the last axis x and the one before it y; a batch is ``(B, 2, N, N)``.
 FerroSim's maps (``getPmat``) have the same shape but take axis -2 (its first lattice
 index) as x: see :func:`curl` for how its ``calc_curl`` relates to latentopt's.
@@ -599,7 +599,7 @@ def curl(p: np.ndarray, boundary: str = "periodic") -> np.ndarray:
     sites on opposite, uncoupled edges.
 
     Axes: FerroSim's ``calc_curl`` takes array axis -2 (its first lattice index) as x and
-    axis -1 as y; latentopt takes axis -1 as x (``design.md``). On the same map ``P``
+    axis -1 as y; latentopt takes axis -1 as x (``docs/design.md``). On the same map ``P``
     (shape ``(2, N, N)``) ``calc_curl(P) == curl(P.swapaxes(-1, -2), "periodic").T``
     (checked against FerroSim's code to 2e-16 on a random 7 x 7 map), so
     ``sum |calc_curl(P)| == curl_objective(P.swapaxes(-1, -2))``; ``curl_objective(P)``

@@ -1,6 +1,6 @@
 """The chiral-magnet Hamiltonian: energy, local energy density, effective field (numba).
 
-This module is the single source of the physics conventions of ``design.md``.
+This module is the single source of the physics conventions of ``docs/design.md``.
 
 A state is an array ``(3, L, L)`` of unit vectors with channels ``(s_x, s_y, s_z)``; a
 batch is ``(n, 3, L, L)``. The last axis is x (columns), the one before it y (rows).
@@ -107,7 +107,7 @@ def spiral_energy(q: float, J: float = 1.0, D: float = 0.3) -> float:
     Returns
     -------
     float
-        Energy per spin in units of J (design.md, "Physics conventions").
+        Energy per spin in units of J (docs/design.md, "Physics conventions").
     """
     return -J * (1.0 + np.cos(q)) - D * np.sin(q)
 
@@ -286,7 +286,7 @@ def as_batch(spins: np.ndarray, name: str = "spins") -> tuple[np.ndarray, bool]:
 def energy_density(spins: np.ndarray, model: ChiralMagnet) -> np.ndarray:
     """Local energy density: each bond's energy split half to each of its two sites, plus on-site terms.
 
-    The map sums to the total energy E (design.md). A uniform ferromagnet along z with
+    The map sums to the total energy E (docs/design.md). A uniform ferromagnet along z with
     K = 0, B = 0 has density -2J on every site.
 
     Parameters
@@ -333,7 +333,7 @@ def effective_field(spins: np.ndarray, model: ChiralMagnet) -> np.ndarray:
     Returns
     -------
     ndarray, same shape as ``spins``, float64
-        Field in energy units (design.md, "Effective field").
+        Field in energy units (docs/design.md, "Effective field").
     """
     s, single = as_batch(spins)
     out = np.empty_like(s)

@@ -43,7 +43,7 @@ __all__ = ["MinimizeResult", "minimize", "chiral_magnet_energy_fn", "polish", "d
 
 
 def chiral_magnet_energy_fn(model: ChiralMagnet) -> EnergyFn:
-    """Total energy ``E = L^2 e`` of states ``(n, 3, L, L)`` in units of J (design.md Hamiltonian).
+    """Total energy ``E = L^2 e`` of states ``(n, 3, L, L)`` in units of J (docs/design.md Hamiltonian).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """Observables of spin states (numba / numpy): topological charge W, M_z, C(a), C_BC.
 
-Definitions follow ``design.md`` ("Physics conventions") and Park et al., Sci. Rep. 12,
+Definitions follow ``docs/design.md`` ("Physics conventions") and Park et al., Sci. Rep. 12,
 9278 (2022): W counts skyrmions, ``M_z = <s_z>``, ``C(a) = <s(r).s(r + a)>`` measures
 stripe alignment along the lattice vector ``a``, and ``C_BC = <S_BC(r).s(r)>`` the
 overlap with a boundary-condition map (Fig. 5d-e of the paper). The differentiable,

@@ -5,7 +5,7 @@ bonds that cross the periodic boundary of the state -- from column ``L_x - 1`` t
 0 and from row ``L_y - 1`` to row 0 -- carry a higher energy than the bonds inside.
 
 Definition (used by :func:`seam_check`). The energy of the bond from site ``i`` to its
-``+x`` or ``+y`` neighbour ``j`` is ``e_ij = -J s_i.s_j - D_ij.(s_i x s_j)`` (design.md,
+``+x`` or ``+y`` neighbour ``j`` is ``e_ij = -J s_i.s_j - D_ij.(s_i x s_j)`` (docs/design.md,
 each bond once; on-site terms excluded). The *seam bonds* of a state are the ``+x`` bonds
 of column ``L_x - 1`` and the ``+y`` bonds of row ``L_y - 1`` (``L_y + L_x`` bonds). The
 *control bonds* are their images under a translation by half the lattice,

@@ -2,7 +2,7 @@
 
 A state of N classical spins is a point of ``(S^2)^N``; here it is a tensor whose spin axis
 (length 3, channels ``(s_x, s_y, s_z)``) is ``dim`` (default 1, i.e. a batch ``(n, 3, L, L)``
-or ``(n, 3)`` single spins, design.md); every other axis after the spin axis indexes sites.
+or ``(n, 3)`` single spins, docs/design.md); every other axis after the spin axis indexes sites.
 The tangent space at ``S`` is the product of the planes ``{v_i : v_i . s_i = 0}``; the
 metric is the Euclidean one of the embedding, so the geodesic distance between two states is
 

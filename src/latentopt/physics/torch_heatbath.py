@@ -1,6 +1,6 @@
 """Heat-bath simulated annealing in torch: checkerboard sweeps batched over samples (CPU or CUDA).
 
-The same Markov chain as :mod:`latentopt.physics.heatbath` (design.md, "Physics
+The same Markov chain as :mod:`latentopt.physics.heatbath` (docs/design.md, "Physics
 conventions"), written as whole-tensor operations so that a GPU updates one sublattice of
 all samples at once:
 

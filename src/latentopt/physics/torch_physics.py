@@ -92,7 +92,7 @@ def energy_density(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     Returns
     -------
     Tensor, shape (n, L, L)
-        Units of J; sums to the total energy (design.md).
+        Units of J; sums to the total energy (docs/design.md).
     """
     _check(spins)
     d = model.dmi_vectors()

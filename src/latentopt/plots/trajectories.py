@@ -3,7 +3,7 @@
 Latent maps are drawn with ``origin="lower"``: ``z_1`` to the right, ``z_2`` upwards. A
 grid array ``(G*G,)`` is in the row-major order of
 :func:`latentopt.latent.latent_grid` (row ``i`` holds ``z_2 = axes[1][i]``).
-Polarization maps ``(2, N, N)`` follow ``design.md`` (last axis x). Figures are built on
+Polarization maps ``(2, N, N)`` follow ``docs/design.md`` (last axis x). Figures are built on
 :class:`matplotlib.figure.Figure`, never through pyplot.
 """
 

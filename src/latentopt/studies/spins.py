@@ -3,7 +3,7 @@
 simulate_shard -> merge_dataset -> train_vae -> generate (X_VAE) -> relax (X'_VAE) ->
 optimize/<run> -> evaluate (+ plot_run per run). Each function takes validated config
 blocks and file paths and returns the arrays (and attributes) of its rule's output, whose
-layout is the data contract of ``design.md`` ("Data contracts"); the thin scripts in
+layout is the data contract of ``docs/design.md`` ("Data contracts"); the thin scripts in
 ``workflow/scripts/spins/`` only read Snakemake's inputs and write the outputs.
 
 Sets evaluated: ``dataset`` (X_IN), ``vae`` (X_VAE), ``relaxed`` (X'_VAE) and one per

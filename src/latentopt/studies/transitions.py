@@ -100,7 +100,7 @@ def prepare_end_states(system: dict, cfg: dict, device: str | torch.device = "cp
     """Build and relax the two end states (rule ``end_states``).
 
     A skyrmion with ``helicity: auto`` is relaxed with helicity 0 and pi and the lower-energy
-    one that keeps ``W = -1`` is taken (for the interfacial DMI convention of design.md it is pi).
+    one that keeps ``W = -1`` is taken (for the interfacial DMI convention of docs/design.md it is pi).
     Both states are relaxed with :func:`latentopt.physics.minimize.minimize`.
 
     Returns
@@ -322,7 +322,7 @@ def saddle_check(system: dict, result: neb.NEBResult, k: int = 6, threshold: flo
 
 
 def path_charge(path: np.ndarray) -> np.ndarray:
-    """Topological charge W of every image, ``(m, 3, L, L) -> (m,)`` (design.md, Berg-Luscher)."""
+    """Topological charge W of every image, ``(m, 3, L, L) -> (m,)`` (docs/design.md, Berg-Luscher)."""
     return topological_charge(torch.as_tensor(np.asarray(path), dtype=torch.float64)).numpy()
 
 
