@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -40,3 +41,22 @@ def test_importing_scripting_first_sets_the_policy_before_torch_loads():
             "print(os.environ['OMP_WAIT_POLICY'])")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "passive"
+
+
+def test_setup_imports_neither_torch_nor_numba_and_they_get_the_jobs_threads_later(tmp_path):
+    """A plot or HDF5 job does not pay for torch or numba; a job that imports them later runs `threads` threads."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", "OMP_WAIT_POLICY")}
+    env["OMP_NUM_THREADS"] = "2"  # e.g. a user's shell setting: the job's own count wins
+    log = tmp_path / "job.log"
+    code = ("import sys; from latentopt.scripting import setup; setup(sys.argv[1], threads=1); "
+            "assert 'torch' not in sys.modules and 'numba' not in sys.modules; "
+            "import torch, numba; print(torch.get_num_threads(), numba.get_num_threads(), file=sys.__stdout__)")
+    out = subprocess.run([sys.executable, "-c", code, str(log)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1"]
+    wall, cpu = map(float, re.search(r"start-up: ([0-9.]+) s wall, ([0-9.]+) s CPU", log.read_text()).groups())
+    assert 0 < cpu and 0 < wall < 600
+
+
+def test_startup_time_counts_this_process():
+    wall, cpu = scripting.startup_time()
+    assert wall > 0 and cpu > 0

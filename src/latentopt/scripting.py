@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -48,15 +49,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)  # for torch's pool, when 
 
 
 def setup(log_path: str | Path | None, threads: int = 1, study: str | None = None) -> logging.Logger:
-    """Redirect stdout/stderr to ``log_path`` (appending) and set numba/torch thread settings.
+    """Redirect stdout/stderr to ``log_path`` (appending), set the thread settings, log the start-up time.
 
-    Thread settings: ``OMP_NUM_THREADS`` (``threads``) and ``OMP_WAIT_POLICY``
-    (:data:`WAIT_POLICY`) unless already set, then numba's and torch's thread counts. An
-    OpenMP runtime reads the environment when it loads: numba's loads at its first
-    parallel call, after this function, so the settings apply to it; torch's loads with
-    ``import torch``, so they apply to torch only if set before that (the workflow sets
-    ``OMP_WAIT_POLICY`` for every job, or import this module first:
-    importing it sets ``OMP_WAIT_POLICY`` too).
+    Thread settings: ``OMP_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` become ``threads``
+    (Snakemake already sets ``OMP_NUM_THREADS`` to a job's threads), ``OMP_WAIT_POLICY``
+    becomes :data:`WAIT_POLICY` unless already set. torch and numba read these when they
+    are imported; a module already imported gets its thread count set directly. Neither is
+    imported here: a job that needs neither (plots, HDF5 merges, Gaussian processes) does
+    not pay for them. The OpenMP runtime of torch reads ``OMP_WAIT_POLICY`` when torch is
+    imported, so a script that imports torch before calling this function should import
+    this module first (importing it sets ``OMP_WAIT_POLICY`` too).
+
+    The log gets one line ``start-up: <wall> s wall, <cpu> s CPU``: the time from the
+    process start to this call (the interpreter, Snakemake's script preamble and the
+    script's imports), which ``benchmarks/profile_run.py`` reads.
 
     Parameters
     ----------
@@ -79,15 +85,45 @@ def setup(log_path: str | Path | None, threads: int = 1, study: str | None = Non
         console = sys.stderr
         sys.stdout = sys.stderr = fh
         sys.excepthook = _report(log_path, console, f"studies.{study}: " if study else "")
-    threads = max(1, int(threads))
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
-    import numba
-    import torch
-
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    torch.set_num_threads(threads)
+    set_threads(threads)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         force=True)
     logging.captureWarnings(True)
-    return logging.getLogger("latentopt")
+    log = logging.getLogger("latentopt")
+    wall, cpu = startup_time()
+    if wall is not None:
+        log.info("start-up: %.2f s wall, %.2f s CPU (interpreter, Snakemake preamble, imports)", wall, cpu)
+    return log
+
+
+def set_threads(threads: int) -> None:
+    """Set torch's and numba's thread counts to ``threads`` (>= 1), now or when they are imported.
+
+    See :func:`setup`. ``NUMBA_NUM_THREADS`` is never raised above a smaller value already
+    in the environment (numba cannot run more threads than that).
+    """
+    threads = max(1, int(threads))
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+    numba_max = int(os.environ.get("NUMBA_NUM_THREADS", threads))
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(min(threads, numba_max))
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def startup_time() -> tuple[float | None, float | None]:
+    """``(wall s, CPU s)`` of this process since it started, or ``(None, None)`` without psutil."""
+    try:
+        import psutil
+    except ImportError:  # psutil comes with Snakemake; the library itself does not need it
+        return None, None
+    proc = psutil.Process()
+    cpu = proc.cpu_times()
+    return time.time() - proc.create_time(), cpu.user + cpu.system
