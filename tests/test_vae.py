@@ -189,6 +189,66 @@ def test_resume_equals_uninterrupted(spins, tmp_path):
     assert shorter["loss"] == full["loss"][:2]
 
 
+@pytest.mark.parametrize("n, batch_size", [(1, 4), (3, 4), (4, 4), (5, 4), (6, 4), (9, 4), (100, 16), (97, 16)])
+def test_n_batches_counts_what_an_epoch_visits(n, batch_size):
+    from latentopt.trainers.common import _batches, n_batches
+
+    assert n_batches(n, batch_size) == len(_batches(n, batch_size, torch.Generator().manual_seed(0)))
+
+
+def test_onecycle_and_cosine_schedules_follow_their_formulas():
+    from latentopt.trainers.common import make_lr_scheduler
+
+    def trace(schedule, lr=1e-2, steps=100):
+        opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        sched = make_lr_scheduler(opt, schedule, lr, steps)
+        out = []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+        return np.array(out)
+
+    assert np.all(trace("constant") == 1e-2)
+    one = trace("onecycle")  # Smith & Topin: lr/25 -> lr at 30 % of the steps -> lr/25e4
+    assert one[0] == pytest.approx(1e-2 / 25) and one.max() == pytest.approx(1e-2, rel=1e-3)
+    assert abs(int(one.argmax()) - 29) <= 1 and one[-1] == pytest.approx(1e-2 / 25e4, rel=0.05)
+    t = np.arange(100)
+    assert np.allclose(trace("cosine"), 1e-2 * (1 + np.cos(np.pi * t / 100)) / 2)
+    with pytest.raises(ValueError, match="lr_schedule: expected one of"):
+        trace("linear")
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_a_scheduled_training_resumes_exactly(spins, tmp_path, monkeypatch, schedule):
+    """The schedule's position is in the checkpoint: a run killed in epoch 3 and resumed equals an uninterrupted one."""
+    from latentopt.trainers import common
+
+    kw = {**TRAIN, "lr_schedule": schedule}
+    full_model, full = train_vae(spins, epochs=3, **kw)
+    real = common._train_epoch
+    calls = {"n": 0}
+
+    def dies_in_epoch_3(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(common, "_train_epoch", dies_in_epoch_3)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_vae(spins, epochs=3, checkpoint=tmp_path / "ck.pt", **kw)
+    monkeypatch.setattr(common, "_train_epoch", real)
+    resumed_model, resumed = train_vae(spins, epochs=3, checkpoint=tmp_path / "ck.pt", **kw)
+    assert state_dicts_equal(full_model, resumed_model)
+    for key in HISTORY_KEYS[:-1]:
+        assert resumed[key] == full[key]
+    # the schedule spans `epochs`: a longer run does not continue this one's checkpoint
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        train_vae(spins, epochs=4, checkpoint=tmp_path / "ck.pt", **kw)
+
+
 def test_mismatched_checkpoint_is_ignored(spins, tmp_path):
     ckpt = tmp_path / "ckpt.pt"
     train_vae(spins, epochs=1, checkpoint=ckpt, **{**TRAIN, "seed": 1})

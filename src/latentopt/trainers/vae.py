@@ -111,6 +111,7 @@ def train_vae(
     hidden: int = 512,
     augment: bool = False,
     precision: str = "fp32",
+    lr_schedule: str = "constant",
 ) -> tuple[SpinVAE, dict[str, Any]]:
     """Train a :class:`~latentopt.models.vae.SpinVAE` with Adam on the loss of Eq. 1-2.
 
@@ -145,7 +146,11 @@ def train_vae(
     batch_size : int
         Mini-batch size, ``>= 2``.
     lr : float
-        Adam learning rate (betas 0.9, 0.999).
+        Adam learning rate (betas 0.9, 0.999); the peak rate of a schedule.
+    lr_schedule : {"constant", "onecycle", "cosine"}
+        Per-step learning-rate schedule over all epochs
+        (:func:`~latentopt.trainers.common.make_lr_scheduler`); with any but ``"constant"``
+        the checkpoint fingerprint includes ``epochs``.
     val_fraction : float
         Fraction of samples held out for validation, in ``[0, 1)``.
     seed : int
@@ -205,7 +210,10 @@ def train_vae(
     fingerprint = dict(latent_dim=int(latent_dim), beta=float(beta), batch_size=int(batch_size),
                        lr=float(lr), val_fraction=float(val_fraction), seed=int(seed),
                        channels=[int(c) for c in channels], hidden=int(hidden), augment=bool(augment), n=int(n), L=int(L),
-                       shape=list(spins.shape), checksum=data_checksum(spins), precision=precision)
+                       shape=list(spins.shape), checksum=data_checksum(spins), precision=precision,
+                       lr_schedule=lr_schedule)
+    if lr_schedule != "constant":
+        fingerprint["epochs"] = int(epochs)  # the schedule spans exactly these epochs
 
     torch.manual_seed(seed)
     model = prefer_memory_format(SpinVAE(L, latent_dim, channels=channels, hidden=hidden).to(device))
@@ -214,7 +222,7 @@ def train_vae(
     history = fit(model, _spin_loss(beta), train_data, val_data, epochs=epochs, batch_size=batch_size, lr=lr,
                   seed=seed, device=device, checkpoint=checkpoint, fingerprint=fingerprint, progress=progress,
                   transform=random_translations if augment else None, desc="train VAE",
-                  autocast_dtype=torch.bfloat16 if precision == "bf16" else None)
+                  autocast_dtype=torch.bfloat16 if precision == "bf16" else None, lr_schedule=lr_schedule)
     return model, {**history, "train_indices": train_idx, "val_indices": val_idx, "precision": precision}
 
 
