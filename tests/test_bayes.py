@@ -124,7 +124,7 @@ def test_incremental_posterior_equals_a_fresh_fit(noise, tol):
     posterior of a fresh fit with the same hyper-parameters to rounding: 1e-10 (relative to the data's spread)
     for noisy data; without noise the fitted noise level sits at its 1e-6 bound, cond(K) ~ 1e9, and two full
     factorizations of the same covariance already differ by ~1e-10, hence 1e-8."""
-    from latentopt.optimizers.bayes import _fit, _IncrementalPosterior, fitted_theta, make_gp
+    from latentopt.optimizers.bayes.gp import _fit, _IncrementalPosterior, fitted_theta, make_gp
 
     rng = np.random.default_rng(1)
     X = rng.random((500, 3))
@@ -153,14 +153,14 @@ def test_incremental_posterior_equals_a_fresh_fit(noise, tol):
 def test_incremental_posterior_makes_the_same_choices(kind, monkeypatch):
     """A whole run with the incremental posterior chooses exactly the candidates of the reference path
     (fixed-hyper-parameter refit + gp_posterior every iteration), refits included."""
-    from latentopt.optimizers import bayes
+    from latentopt.optimizers.bayes import bo
 
     z, y = _surface(20)
     kw = dict(n_initial=10, iterations=30, acquisition_function=kind, kappa=3.0, xi=0.01, refit_every=6, seed=5,
               progress=False)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", False)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", False)
     ref = bayesian_optimization(z, lambda i: y[i], **kw)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", True)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", True)
     inc = bayesian_optimization(z, lambda i: y[i], **kw)
     assert np.array_equal(inc.index, ref.index)
     assert np.allclose(inc.acquisition, ref.acquisition, rtol=1e-8, atol=1e-12)
@@ -191,13 +191,13 @@ def test_bo_resumes_exactly_between_refits(tmp_path):
 
 
 def test_memory_bound_falls_back_to_the_reference_path(monkeypatch):
-    from latentopt.optimizers import bayes
+    from latentopt.optimizers.bayes import bo
 
     z, y = _surface(12)
     kw = dict(n_initial=6, iterations=6, acquisition_function="ucb", kappa=2.0, refit_every=4, seed=1, progress=False)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", False)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", False)
     ref = bayesian_optimization(z, lambda i: y[i], **kw)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", True)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_MAX_BYTES", 0)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", True)
+    monkeypatch.setattr(bo, "_INCREMENTAL_MAX_BYTES", 0)
     low_memory = bayesian_optimization(z, lambda i: y[i], **kw)
     assert np.array_equal(low_memory.index, ref.index) and np.array_equal(low_memory.acquisition, ref.acquisition)
