@@ -54,7 +54,7 @@ def main() -> None:
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     threadpool_limits(args.threads)
-    from latentopt.optimizers import bayes
+    from latentopt.optimizers.bayes import bo  # holds the incremental-posterior switch
     from latentopt.optimizers.bayes import bayesian_optimization, gp_posterior, unit_box
 
     a = np.linspace(0, 1, args.grid)
@@ -69,11 +69,11 @@ def main() -> None:
 
     runs = {}
     for incremental in (True, False):
-        bayes._INCREMENTAL_POSTERIOR = incremental
+        bo._INCREMENTAL_POSTERIOR = incremental
         runs[incremental] = bayesian_optimization(
             z, evaluate, n_initial=args.observations, iterations=args.iterations, acquisition_function="ucb",
             kappa=10.0, refit_every=args.refit_every, n_restarts=0, seed=0, progress=False)
-    bayes._INCREMENTAL_POSTERIOR = True
+    bo._INCREMENTAL_POSTERIOR = True
     for incremental, name in ((False, "reference (refit + gp_posterior)"), (True, "incremental posterior")):
         t = runs[incremental].fit_seconds
         refits = t[:: args.refit_every]

@@ -7,7 +7,10 @@ from scipy.stats import norm
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-from latentopt.optimizers.bayes import acquisition, bayesian_optimization, gp_posterior, initial_indices, random_search
+from latentopt.optimizers.bayes import (acquisition, bayesian_optimization, gp_posterior, initial_indices, make_gp,
+                                        propose_batch, random_search, unit_box)
+from latentopt.optimizers.bayes.batch import _round_seed
+from latentopt.optimizers.bayes.gp import _fit
 
 
 def _surface(n=30):
@@ -95,14 +98,56 @@ def test_bo_resumes_after_an_interruption(tmp_path):
     assert not np.array_equal(other.index[:8], full.index[:8])
 
 
-def test_early_stop_when_the_acquisition_gain_is_negligible():
+def _first_gain(kind, z, y, first, kappa, xi, gp):
+    """The early-stop gain of the first BO step, by hand from ``gp`` fitted to the initial design ``first``:
+    the best acquisition over the unexplored candidates as ``max EI / span(y)``, ``max PI`` or
+    ``(max UCB - y*) / span(y)``, with ``span`` and ``y*`` the range and maximum of the initial observations."""
+    X = unit_box(z)(z)
+    free = np.setdiff1d(np.arange(len(z)), first)
+    mean, std = gp_posterior(gp, X[free])
+    y0 = y[first]
+    best = acquisition(kind, mean, std, y0.max(), kappa=kappa, xi=xi).max()
+    span = y0.max() - y0.min()
+    return {"ei": best / span, "pi": best, "ucb": (best - y0.max()) / span}[kind]
+
+
+@pytest.mark.parametrize("kind", ["ei", "pi", "ucb"])
+def test_early_stop_at_the_hand_computed_gain(kind):
+    """The loop stops before its first BO evaluation when tol is just above the gain of the first step, computed
+    here from a GP fitted to the initial design, and goes on when tol is just below it. The objective is scaled
+    and shifted (span and y* far from 1 and 0) so that a gain without the span, with it for PI, or without y* for
+    UCB falls far outside the 1e-6 window."""
     z, y = _surface(15)
-    res = bayesian_optimization(z, lambda i: y[i], n_initial=10, iterations=50, acquisition_function="pi",
-                                tol=1.1, seed=0, progress=False)
-    assert res.stopped_early and len(res.y) == 10 and len(res.gain) == 1
-    res = bayesian_optimization(z, lambda i: y[i], n_initial=10, iterations=5, acquisition_function="ei",
-                                tol=0.0, seed=0, progress=False)
-    assert not res.stopped_early and len(res.y) == 15
+    y = 7.0 * y + 5.0
+    kw = dict(n_initial=10, iterations=3, acquisition_function=kind, kappa=3.0, xi=0.01, seed=0, progress=False)
+    first = initial_indices(len(z), 10, seed=0)
+    gp = _fit(make_gp(2, seed=0), unit_box(z)(z)[first], y[first], None, optimize=True)
+    gain = _first_gain(kind, z, y, first, 3.0, 0.01, gp)
+    assert gain > 1e-3
+    res = bayesian_optimization(z, lambda i: y[i], tol=gain * (1 + 1e-6), **kw)
+    assert res.stopped_early and len(res.y) == 10 and res.gain.tolist() == pytest.approx([gain], rel=1e-8)
+    res = bayesian_optimization(z, lambda i: y[i], tol=gain * (1 - 1e-6), **kw)
+    assert len(res.y) > 10 and res.gain[0] == pytest.approx(gain, rel=1e-8)
+    res = bayesian_optimization(z, lambda i: y[i], tol=0.0, **kw)  # tol = 0 never stops
+    assert not res.stopped_early and len(res.y) == 13
+
+
+@pytest.mark.parametrize("kind", ["ei", "pi", "ucb"])
+def test_batch_round_is_skipped_at_the_hand_computed_gain(kind):
+    """The batch proposal skips its round when tol is just above the gain of its first pick (the same gain as the
+    sequential loop, computed here from the GP fitted to the observations) and proposes q points just below it."""
+    z, y = _surface(15)
+    y = 7.0 * y + 5.0
+    first = initial_indices(len(z), 10, seed=0)
+    kw = dict(q=3, n_initial=10, acquisition_function=kind, kappa=3.0, xi=0.01, n_restarts=1, seed=0)
+    fitted = propose_batch(z, first, y[first], 1, **kw)
+    gp = _fit(make_gp(2, _round_seed(0, 10), n_restarts=1), unit_box(z)(z)[first], y[first], None, optimize=True)
+    gain = _first_gain(kind, z, y, first, 3.0, 0.01, gp)
+    assert gain > 1e-3 and fitted.gain == pytest.approx(gain, rel=1e-8)
+    above = propose_batch(z, first, y[first], 1, tol=gain * (1 + 1e-6), **kw)
+    below = propose_batch(z, first, y[first], 1, tol=gain * (1 - 1e-6), **kw)
+    assert above.skip and len(above.index) == 0
+    assert not below.skip and np.array_equal(below.index, fitted.index)
 
 
 def test_initial_points_and_random_search_are_seeded():
@@ -124,7 +169,7 @@ def test_incremental_posterior_equals_a_fresh_fit(noise, tol):
     posterior of a fresh fit with the same hyper-parameters to rounding: 1e-10 (relative to the data's spread)
     for noisy data; without noise the fitted noise level sits at its 1e-6 bound, cond(K) ~ 1e9, and two full
     factorizations of the same covariance already differ by ~1e-10, hence 1e-8."""
-    from latentopt.optimizers.bayes import _fit, _IncrementalPosterior, fitted_theta, make_gp
+    from latentopt.optimizers.bayes.gp import _IncrementalPosterior, fitted_theta
 
     rng = np.random.default_rng(1)
     X = rng.random((500, 3))
@@ -153,14 +198,14 @@ def test_incremental_posterior_equals_a_fresh_fit(noise, tol):
 def test_incremental_posterior_makes_the_same_choices(kind, monkeypatch):
     """A whole run with the incremental posterior chooses exactly the candidates of the reference path
     (fixed-hyper-parameter refit + gp_posterior every iteration), refits included."""
-    from latentopt.optimizers import bayes
+    from latentopt.optimizers.bayes import bo
 
     z, y = _surface(20)
     kw = dict(n_initial=10, iterations=30, acquisition_function=kind, kappa=3.0, xi=0.01, refit_every=6, seed=5,
               progress=False)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", False)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", False)
     ref = bayesian_optimization(z, lambda i: y[i], **kw)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", True)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", True)
     inc = bayesian_optimization(z, lambda i: y[i], **kw)
     assert np.array_equal(inc.index, ref.index)
     assert np.allclose(inc.acquisition, ref.acquisition, rtol=1e-8, atol=1e-12)
@@ -191,13 +236,13 @@ def test_bo_resumes_exactly_between_refits(tmp_path):
 
 
 def test_memory_bound_falls_back_to_the_reference_path(monkeypatch):
-    from latentopt.optimizers import bayes
+    from latentopt.optimizers.bayes import bo
 
     z, y = _surface(12)
     kw = dict(n_initial=6, iterations=6, acquisition_function="ucb", kappa=2.0, refit_every=4, seed=1, progress=False)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", False)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", False)
     ref = bayesian_optimization(z, lambda i: y[i], **kw)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_POSTERIOR", True)
-    monkeypatch.setattr(bayes, "_INCREMENTAL_MAX_BYTES", 0)
+    monkeypatch.setattr(bo, "_INCREMENTAL_POSTERIOR", True)
+    monkeypatch.setattr(bo, "_INCREMENTAL_MAX_BYTES", 0)
     low_memory = bayesian_optimization(z, lambda i: y[i], **kw)
     assert np.array_equal(low_memory.index, ref.index) and np.array_equal(low_memory.acquisition, ref.acquisition)
