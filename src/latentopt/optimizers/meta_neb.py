@@ -43,7 +43,8 @@ import torch
 from latentopt.physics import single_spin, spheres
 
 from .common import Checkpointer
-from .neb import EnergyFn, paper_step, path_maximum
+from .neb_band import paper_step
+from .neb_path import EnergyFn, path_maximum
 
 PARAMS = ("gamma", "mu", "beta")
 META_OPTIMIZERS = ("adam", "bb")
