@@ -1,9 +1,9 @@
 """Meta-learning of the NEB parameters (gamma, mu, beta), Bushuev & Lobanov, Nanosystems 11, 642 (2020), Sec. 3.
 
-The NEB map ``M(gamma, mu, beta)`` (:func:`latentopt.optimizers.neb.paper_step`: smooth
+The NEB map ``M(gamma, mu, beta)`` (:func:`latentopt.optimizers.neb_band.paper_step`: smooth
 tangent, spring force, geodesic update; differentiable) is unrolled ``K`` times from a
 random path ``S^(0)``. With ``Q[S]`` the maximum energy along the piecewise-geodesic path
-(:func:`latentopt.optimizers.neb.path_maximum`, batched golden section + parabolic step,
+(:func:`latentopt.optimizers.neb_path.path_maximum`, batched golden section + parabolic step,
 differentiable by the envelope theorem) and ``Q0`` the exact saddle energy,
 
     Delta^(k) = Q[S^(k)] - Q0,   rho^(k) = Delta^(k+1) / Delta^(k),
@@ -19,19 +19,15 @@ updates on one set, the paper: 20); a fixed held-out test set gives the test los
 
 Differences from the paper: our NEB map works on the sphere (geodesic distances, tangent
 projection, exponential-map update) where the paper used spherical coordinates, and the
-spring term sits inside the step (:mod:`latentopt.optimizers.neb`), so the learned values
+spring term sits inside the step (:mod:`latentopt.optimizers.neb_band`), so the learned values
 are not directly comparable with the paper's gamma = 0.077.
 
-Benchmark (the paper's Figs. 1-2): single spin ``E = -K1 S_x^2 - K2 S_z^2``
-(:mod:`latentopt.physics.single_spin`), paths of 8-14 images perturbed by at most 5% of the
-path length around the exact MEP. :func:`convergence_benchmark` runs M on held-out paths and
-records ``Delta^(k)``; the speed-up is the ratio of the median numbers of iterations needed to
-reach ``Delta < 1e-6``.
+Paths, the barrier error ``Delta`` and the convergence benchmark (the paper's Figs. 1-2) are in
+:mod:`latentopt.optimizers.neb_benchmark` (re-exported here).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,100 +36,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from latentopt.physics import single_spin, spheres
+from latentopt.physics import single_spin
 
 from .common import Checkpointer
-from .neb_band import paper_step
-from .neb_path import EnergyFn, path_maximum
+from .neb_band import PARAMS, paper_step
+from .neb_benchmark import BenchmarkResult, _seed, barrier_error, convergence_benchmark, path_set, random_paths
+from .neb_path import EnergyFn
 
-PARAMS = ("gamma", "mu", "beta")
 META_OPTIMIZERS = ("adam", "bb")
 
 __all__ = ["PARAMS", "META_OPTIMIZERS", "random_paths", "path_set", "unrolled_loss", "MetaResult", "meta_learn",
            "convergence_benchmark", "BenchmarkResult"]
-
-
-def _seed(*parts) -> int:
-    """A 63-bit seed from any parts (stable across runs and platforms)."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
-
-
-def random_paths(n_paths: int, n_images: int, perturbation: float = 0.05, bend: float = 0.0,
-                 seed: int = 0, dtype=torch.float64) -> torch.Tensor:
-    """Random single-spin paths around the exact MEP (Bushuev & Lobanov 2020, Fig. 1a).
-
-    Start from the exact MEP with equally spaced images (:func:`latentopt.physics.single_spin.mep`,
-    through ``+y``, length ``pi``); each interior image is rotated by an angle uniform in
-    ``[0, perturbation * pi]`` in a uniformly random tangent direction; with ``bend > 0`` the
-    whole path is first bent out of the easy plane by ``A sin(pi k / (m - 1))`` (rotation
-    towards ``z``) with ``A`` uniform in ``[-bend * pi, bend * pi]``. End images stay at the minima.
-
-    Parameters
-    ----------
-    n_paths, n_images : int
-        ``n_images >= 3``.
-    perturbation, bend : float
-        Fractions of the path length ``pi``.
-    seed : int
-
-    Returns
-    -------
-    Tensor, shape (n_paths, n_images, 3)
-    """
-    if int(n_paths) < 1:
-        raise ValueError(f"n_paths: expected >= 1, got {n_paths}")
-    if int(n_images) < 3:
-        raise ValueError(f"n_images: expected >= 3, got {n_images}")
-    if perturbation < 0 or bend < 0:
-        raise ValueError(f"perturbation, bend: expected non-negative fractions, got {perturbation}, {bend}")
-    g = torch.Generator().manual_seed(int(seed))
-    P, m = int(n_paths), int(n_images)
-    base = single_spin.mep(m, dtype=dtype).expand(P, m, 3).clone()
-    ez = torch.tensor([0.0, 0.0, 1.0], dtype=dtype)
-    k = torch.arange(m, dtype=dtype)
-    amp = (2 * torch.rand(P, generator=g, dtype=dtype) - 1) * bend * math.pi
-    disp = amp[:, None, None] * torch.sin(math.pi * k / (m - 1))[None, :, None] * ez
-    x = spheres.exp_map(base, disp, dim=2)
-    e1, e2 = spheres.tangent_basis(x, dim=2)
-    phi = 2 * math.pi * torch.rand(P, m, 1, generator=g, dtype=dtype)
-    r = torch.rand(P, m, 1, generator=g, dtype=dtype) * perturbation * math.pi
-    jitter = r * (torch.cos(phi) * e1 + torch.sin(phi) * e2)
-    jitter[:, 0] = 0.0
-    jitter[:, -1] = 0.0
-    x = spheres.exp_map(x, jitter, dim=2)
-    x[:, 0], x[:, -1] = base[:, 0], base[:, -1]
-    return x
-
-
-def path_set(n_paths: int, images: tuple[int, int] = (8, 14), perturbation: float = 0.05, bend: float = 0.0,
-             seed: int = 0, path_generator: Callable | None = None) -> list[torch.Tensor]:
-    """``n_paths`` random paths with image counts drawn uniformly from ``images`` (inclusive), grouped by count.
-
-    Parameters
-    ----------
-    path_generator : callable, optional
-        ``(n_paths, n_images, seed) -> (P, m, 3, *sites)``; default :func:`random_paths` with
-        ``perturbation`` and ``bend``.
-
-    Returns
-    -------
-    list of Tensor, each shape (P_m, m, 3, *sites)
-        One group per image count present (ascending ``m``).
-    """
-    lo, hi = int(images[0]), int(images[1])
-    if lo < 3 or hi < lo:
-        raise ValueError(f"images: expected a range (lo, hi) with 3 <= lo <= hi, got {images}")
-    if path_generator is None:
-        def path_generator(n, m, s):
-            return random_paths(n, m, perturbation, bend, s)
-    rng = np.random.default_rng(_seed("counts", seed))
-    counts = rng.integers(lo, hi + 1, size=int(n_paths))
-    return [path_generator(int((counts == m).sum()), int(m), _seed("paths", seed, int(m))) for m in np.unique(counts)]
-
-
-def _delta(energy_fn: EnergyFn, images: torch.Tensor, q0: float) -> torch.Tensor:
-    q, _, _ = path_maximum(energy_fn, images)
-    return q - q0
 
 
 def unrolled_loss(energy_fn: EnergyFn, paths: torch.Tensor, gamma, mu, beta, K: int = 5, q0: float = 0.0,
@@ -158,11 +71,11 @@ def unrolled_loss(energy_fn: EnergyFn, paths: torch.Tensor, gamma, mu, beta, K: 
     Tensor, shape (P,)
     """
     x = paths
-    d_prev = _delta(energy_fn, x, q0).clamp_min(floor)
+    d_prev = barrier_error(energy_fn, x, q0).clamp_min(floor)
     total = torch.zeros_like(d_prev)
     for _ in range(int(K)):
         x = paper_step(x, energy_fn, gamma, mu, beta, climbing=climbing, create_graph=True)
-        d = _delta(energy_fn, x, q0).clamp_min(floor)
+        d = barrier_error(energy_fn, x, q0).clamp_min(floor)
         total = total + torch.log(d) - torch.log(d_prev)
         d_prev = d
     return total / int(K)
@@ -497,90 +410,3 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
     return MetaResult(params=dict(zip(PARAMS, final)), initial=dict(zip(PARAMS, init)),
                       train_loss=np.asarray(st.train), test_loss=np.asarray(st.test),
                       param_history=np.asarray(st.params), wall_time=st.elapsed, settings=settings)
-
-
-@dataclass
-class BenchmarkResult:
-    """Convergence of the NEB map on a set of paths (the paper's Fig. 2).
-
-    Attributes
-    ----------
-    delta : ndarray, shape (iterations + 1, P)
-        Barrier error ``Delta^(k) = Q[S^(k)] - Q0`` per iteration and path.
-    rate : ndarray, shape (iterations, P)
-        ``rho^(k) = Delta^(k+1) / Delta^(k)``.
-    iterations_to_threshold : ndarray, shape (P,)
-        First ``k`` with ``Delta^(k) < threshold`` (``inf`` if never within ``max_iter``).
-    median_iterations : float
-    threshold : float
-    final_barrier_error : ndarray, shape (P,)
-        ``Delta`` at the last iteration run.
-    wall_time : float
-    """
-
-    delta: np.ndarray
-    rate: np.ndarray
-    iterations_to_threshold: np.ndarray
-    median_iterations: float
-    threshold: float
-    final_barrier_error: np.ndarray
-    wall_time: float
-
-
-def convergence_benchmark(params, paths: torch.Tensor | list, *, energy_fn: EnergyFn | None = None,
-                          q0: float | None = None, max_iter: int = 5000, record: int = 60,
-                          threshold: float = 1e-6, climbing: bool = False) -> BenchmarkResult:
-    """Run the NEB map with fixed parameters on held-out paths and record the barrier error.
-
-    Stops when every path has reached ``Delta < threshold`` or after ``max_iter`` iterations;
-    ``delta`` is recorded for the first ``record`` iterations (the paper's 60) and the
-    iteration counts to the threshold over the whole run.
-
-    Parameters
-    ----------
-    params : dict or (gamma, mu, beta)
-    paths : Tensor (P, m, 3, *sites) or list of such groups
-    energy_fn, q0 : as for :func:`meta_learn`
-    max_iter : int
-    record : int
-        Iterations whose ``Delta`` are kept.
-    threshold : float
-    climbing : bool
-
-    Returns
-    -------
-    BenchmarkResult
-    """
-    energy_fn = energy_fn or single_spin.energy_fn()
-    q0 = single_spin.saddle_energy() if q0 is None else float(q0)
-    gamma, mu, beta = (params[p] for p in PARAMS) if isinstance(params, dict) else params
-    groups = paths if isinstance(paths, (list, tuple)) else [paths]
-    t0 = time.perf_counter()
-    deltas, hits, finals = [], [], []
-    for x in groups:
-        x = x.detach()
-        d = _delta(energy_fn, x, q0).detach()
-        hist = [d.cpu().numpy()]
-        hit = np.where(hist[0] < threshold, 0.0, np.inf)
-        for k in range(1, int(max_iter) + 1):
-            with torch.enable_grad():
-                x = paper_step(x, energy_fn, gamma, mu, beta, climbing=climbing, create_graph=False).detach()
-            d = _delta(energy_fn, x, q0).detach().cpu().numpy()
-            if k <= record:
-                hist.append(d)
-            hit = np.where(np.isinf(hit) & (d < threshold), float(k), hit)
-            if k >= record and np.isfinite(hit).all():
-                break
-            if not np.isfinite(d).all():
-                break
-        deltas.append(np.stack(hist))
-        hits.append(hit)
-        finals.append(d)
-    n_rec = min(len(h) for h in deltas)
-    delta = np.concatenate([h[:n_rec] for h in deltas], axis=1)
-    hit = np.concatenate(hits)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = delta[1:] / delta[:-1]
-    return BenchmarkResult(delta=delta, rate=rate, iterations_to_threshold=hit,
-                           median_iterations=float(np.median(hit)), threshold=threshold,
-                           final_barrier_error=np.concatenate(finals), wall_time=time.perf_counter() - t0)

@@ -42,8 +42,9 @@ from latentopt.physics import spheres
 from .neb_path import EnergyFn
 
 TANGENTS = ("improved", "smooth")
+PARAMS = ("gamma", "mu", "beta")   # the parameters of the map M (:func:`paper_step`), in this order
 
-__all__ = ["TANGENTS", "smooth_weight", "path_energy_gradient", "tangents", "Forces", "neb_forces",
+__all__ = ["TANGENTS", "PARAMS", "smooth_weight", "path_energy_gradient", "tangents", "Forces", "neb_forces",
            "image_force_norm", "paper_step"]
 
 
