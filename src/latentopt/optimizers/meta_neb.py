@@ -1,9 +1,9 @@
 """Meta-learning of the NEB parameters (gamma, mu, beta), Bushuev & Lobanov, Nanosystems 11, 642 (2020), Sec. 3.
 
-The NEB map ``M(gamma, mu, beta)`` (:func:`latentopt.optimizers.neb.paper_step`: smooth
+The NEB map ``M(gamma, mu, beta)`` (:func:`latentopt.optimizers.neb_band.paper_step`: smooth
 tangent, spring force, geodesic update; differentiable) is unrolled ``K`` times from a
 random path ``S^(0)``. With ``Q[S]`` the maximum energy along the piecewise-geodesic path
-(:func:`latentopt.optimizers.neb.path_maximum`, batched golden section + parabolic step,
+(:func:`latentopt.optimizers.neb_path.path_maximum`, batched golden section + parabolic step,
 differentiable by the envelope theorem) and ``Q0`` the exact saddle energy,
 
     Delta^(k) = Q[S^(k)] - Q0,   rho^(k) = Delta^(k+1) / Delta^(k),
@@ -19,19 +19,15 @@ updates on one set, the paper: 20); a fixed held-out test set gives the test los
 
 Differences from the paper: our NEB map works on the sphere (geodesic distances, tangent
 projection, exponential-map update) where the paper used spherical coordinates, and the
-spring term sits inside the step (:mod:`latentopt.optimizers.neb`), so the learned values
+spring term sits inside the step (:mod:`latentopt.optimizers.neb_band`), so the learned values
 are not directly comparable with the paper's gamma = 0.077.
 
-Benchmark (the paper's Figs. 1-2): single spin ``E = -K1 S_x^2 - K2 S_z^2``
-(:mod:`latentopt.physics.single_spin`), paths of 8-14 images perturbed by at most 5% of the
-path length around the exact MEP. :func:`convergence_benchmark` runs M on held-out paths and
-records ``Delta^(k)``; the speed-up is the ratio of the median numbers of iterations needed to
-reach ``Delta < 1e-6``.
+Paths, the barrier error ``Delta`` and the convergence benchmark (the paper's Figs. 1-2) are in
+:mod:`latentopt.optimizers.neb_benchmark` (re-exported here).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,99 +36,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from latentopt.physics import single_spin, spheres
+from latentopt.physics import single_spin
 
 from .common import Checkpointer
-from .neb import EnergyFn, paper_step, path_maximum
+from .neb_band import PARAMS, paper_step
+from .neb_benchmark import BenchmarkResult, _seed, barrier_error, convergence_benchmark, path_set, random_paths
+from .neb_path import EnergyFn
 
-PARAMS = ("gamma", "mu", "beta")
 META_OPTIMIZERS = ("adam", "bb")
 
 __all__ = ["PARAMS", "META_OPTIMIZERS", "random_paths", "path_set", "unrolled_loss", "MetaResult", "meta_learn",
            "convergence_benchmark", "BenchmarkResult"]
-
-
-def _seed(*parts) -> int:
-    """A 63-bit seed from any parts (stable across runs and platforms)."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
-
-
-def random_paths(n_paths: int, n_images: int, perturbation: float = 0.05, bend: float = 0.0,
-                 seed: int = 0, dtype=torch.float64) -> torch.Tensor:
-    """Random single-spin paths around the exact MEP (Bushuev & Lobanov 2020, Fig. 1a).
-
-    Start from the exact MEP with equally spaced images (:func:`latentopt.physics.single_spin.mep`,
-    through ``+y``, length ``pi``); each interior image is rotated by an angle uniform in
-    ``[0, perturbation * pi]`` in a uniformly random tangent direction; with ``bend > 0`` the
-    whole path is first bent out of the easy plane by ``A sin(pi k / (m - 1))`` (rotation
-    towards ``z``) with ``A`` uniform in ``[-bend * pi, bend * pi]``. End images stay at the minima.
-
-    Parameters
-    ----------
-    n_paths, n_images : int
-        ``n_images >= 3``.
-    perturbation, bend : float
-        Fractions of the path length ``pi``.
-    seed : int
-
-    Returns
-    -------
-    Tensor, shape (n_paths, n_images, 3)
-    """
-    if int(n_paths) < 1:
-        raise ValueError(f"n_paths: expected >= 1, got {n_paths}")
-    if int(n_images) < 3:
-        raise ValueError(f"n_images: expected >= 3, got {n_images}")
-    if perturbation < 0 or bend < 0:
-        raise ValueError(f"perturbation, bend: expected non-negative fractions, got {perturbation}, {bend}")
-    g = torch.Generator().manual_seed(int(seed))
-    P, m = int(n_paths), int(n_images)
-    base = single_spin.mep(m, dtype=dtype).expand(P, m, 3).clone()
-    ez = torch.tensor([0.0, 0.0, 1.0], dtype=dtype)
-    k = torch.arange(m, dtype=dtype)
-    amp = (2 * torch.rand(P, generator=g, dtype=dtype) - 1) * bend * math.pi
-    disp = amp[:, None, None] * torch.sin(math.pi * k / (m - 1))[None, :, None] * ez
-    x = spheres.exp_map(base, disp, dim=2)
-    e1, e2 = spheres.tangent_basis(x, dim=2)
-    phi = 2 * math.pi * torch.rand(P, m, 1, generator=g, dtype=dtype)
-    r = torch.rand(P, m, 1, generator=g, dtype=dtype) * perturbation * math.pi
-    jitter = r * (torch.cos(phi) * e1 + torch.sin(phi) * e2)
-    jitter[:, 0] = 0.0
-    jitter[:, -1] = 0.0
-    x = spheres.exp_map(x, jitter, dim=2)
-    x[:, 0], x[:, -1] = base[:, 0], base[:, -1]
-    return x
-
-
-def path_set(n_paths: int, images: tuple[int, int] = (8, 14), perturbation: float = 0.05, bend: float = 0.0,
-             seed: int = 0, path_generator: Callable | None = None) -> list[torch.Tensor]:
-    """``n_paths`` random paths with image counts drawn uniformly from ``images`` (inclusive), grouped by count.
-
-    Parameters
-    ----------
-    path_generator : callable, optional
-        ``(n_paths, n_images, seed) -> (P, m, 3, *sites)``; default :func:`random_paths` with
-        ``perturbation`` and ``bend``.
-
-    Returns
-    -------
-    list of Tensor, each shape (P_m, m, 3, *sites)
-        One group per image count present (ascending ``m``).
-    """
-    lo, hi = int(images[0]), int(images[1])
-    if lo < 3 or hi < lo:
-        raise ValueError(f"images: expected a range (lo, hi) with 3 <= lo <= hi, got {images}")
-    if path_generator is None:
-        def path_generator(n, m, s):
-            return random_paths(n, m, perturbation, bend, s)
-    rng = np.random.default_rng(_seed("counts", seed))
-    counts = rng.integers(lo, hi + 1, size=int(n_paths))
-    return [path_generator(int((counts == m).sum()), int(m), _seed("paths", seed, int(m))) for m in np.unique(counts)]
-
-
-def _delta(energy_fn: EnergyFn, images: torch.Tensor, q0: float) -> torch.Tensor:
-    q, _, _ = path_maximum(energy_fn, images)
-    return q - q0
 
 
 def unrolled_loss(energy_fn: EnergyFn, paths: torch.Tensor, gamma, mu, beta, K: int = 5, q0: float = 0.0,
@@ -157,11 +71,11 @@ def unrolled_loss(energy_fn: EnergyFn, paths: torch.Tensor, gamma, mu, beta, K: 
     Tensor, shape (P,)
     """
     x = paths
-    d_prev = _delta(energy_fn, x, q0).clamp_min(floor)
+    d_prev = barrier_error(energy_fn, x, q0).clamp_min(floor)
     total = torch.zeros_like(d_prev)
     for _ in range(int(K)):
         x = paper_step(x, energy_fn, gamma, mu, beta, climbing=climbing, create_graph=True)
-        d = _delta(energy_fn, x, q0).clamp_min(floor)
+        d = barrier_error(energy_fn, x, q0).clamp_min(floor)
         total = total + torch.log(d) - torch.log(d_prev)
         d_prev = d
     return total / int(K)
@@ -209,6 +123,194 @@ def _group_loss(energy_fn, groups, gamma, mu, beta, K, q0, climbing):
     losses = [unrolled_loss(energy_fn, g, gamma, mu, beta, K, q0, climbing) for g in groups]
     n = sum(len(g) for g in groups)
     return sum(l.sum() for l in losses) / n
+
+
+def _check_meta_settings(initial, learn, optimizer: str, **counts) -> list[float]:
+    """The initial ``(gamma, mu, beta)`` as floats after checking the settings of :func:`meta_learn`.
+
+    Raises
+    ------
+    ValueError
+        On non-positive initial parameters, an unknown parameter or optimizer, a count below 1.
+    """
+    init = [float(v) for v in initial]
+    if len(init) != 3 or not all(v > 0 and math.isfinite(v) for v in init):
+        raise ValueError(f"initial: expected three positive numbers (gamma, mu, beta), got {initial!r}")
+    bad = [p for p in learn if p not in PARAMS]
+    if bad or not learn:
+        raise ValueError(f"learn: expected a non-empty subset of {PARAMS}, got {list(learn)!r}")
+    if optimizer not in META_OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {META_OPTIMIZERS}, got {optimizer!r}")
+    for name, v in counts.items():
+        if int(v) < 1:
+            raise ValueError(f"{name}: expected >= 1, got {v}")
+    return init
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """The unrolled loss (:func:`unrolled_loss`) with the fixed settings of one training run."""
+
+    energy_fn: EnergyFn
+    K: int
+    q0: float
+    climbing: bool
+
+    def batch(self, paths: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """Mean loss over ``paths (P, m, 3, *sites)`` at ``p = (gamma, mu, beta)``, differentiable in ``p``."""
+        return unrolled_loss(self.energy_fn, paths, p[0], p[1], p[2], self.K, self.q0, self.climbing).mean()
+
+    def value(self, paths: torch.Tensor, theta: torch.Tensor) -> float:
+        """Mean loss over ``paths`` at the log-parameters ``theta (3,)``, without a graph to ``theta``."""
+        with torch.enable_grad():
+            p = theta.detach().exp()
+            return float(self.batch(paths, p).detach())
+
+    def test(self, groups: list, theta: torch.Tensor) -> float:
+        """Mean loss over all paths of ``groups`` (the held-out set) at the log-parameters ``theta``."""
+        with torch.enable_grad():
+            p = theta.detach().exp()
+            return float(_group_loss(self.energy_fn, groups, p[0], p[1], p[2], self.K, self.q0, self.climbing).detach())
+
+    def gradient(self, paths: torch.Tensor, theta: torch.Tensor, mask: torch.Tensor, epoch: int,
+                 ) -> tuple[float, torch.Tensor]:
+        """Mean loss over ``paths`` and its gradient in ``theta (3,)``, zero where ``mask`` is 0.
+
+        Raises
+        ------
+        FloatingPointError
+            On a non-finite loss or gradient (the NEB map diverged).
+        """
+        p = theta.exp()
+        loss = self.batch(paths, p)
+        (grad,) = torch.autograd.grad(loss, theta)
+        grad = grad * mask
+        if not torch.isfinite(grad).all() or not torch.isfinite(loss):
+            raise FloatingPointError(f"meta_learn: non-finite loss or gradient at epoch {epoch} "
+                                     f"(params {theta.detach().exp().tolist()}); lower lr or the initial gamma")
+        return float(loss.detach()), grad
+
+
+@dataclass
+class _MetaState:
+    """Training state between updates (what a checkpoint holds).
+
+    ``theta`` the log-parameters ``(3,)`` (requires grad), ``adam`` its Adam optimizer, ``nu``
+    the current Barzilai-Borwein step, ``step_scale`` the backtracking factor on the step
+    (halved after a rejected update, doubled back to at most 1 after an accepted one);
+    ``train``, ``test``, ``params`` the histories of :class:`MetaResult`; ``next`` the first
+    epoch to run; ``elapsed`` the seconds of earlier sessions.
+    """
+
+    theta: torch.Tensor
+    adam: torch.optim.Adam
+    nu: float | None = None
+    step_scale: float = 1.0
+    train: list = field(default_factory=list)
+    test: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+    next: int = 0
+    elapsed: float = 0.0
+
+    @classmethod
+    def start(cls, init: list[float], lr: float, state: dict | None, epochs: int) -> "_MetaState":
+        """At ``log(init)``, or resumed from a checkpoint ``state`` not beyond ``epochs``."""
+        theta = torch.tensor(init, dtype=torch.float64).log().requires_grad_(True)
+        st = cls(theta=theta, adam=torch.optim.Adam([theta], lr=lr))
+        if state is not None and state["next"] <= int(epochs):
+            with torch.no_grad():
+                theta.copy_(state["theta"])
+            st.adam.load_state_dict(state["adam"])
+            st.nu, st.step_scale = state["nu"], state["step_scale"]
+            st.train, st.test, st.params = state["train"], state["test"], state["params"]
+            st.next, st.elapsed = state["next"], state["elapsed"]
+        return st
+
+    def snapshot(self, next_epoch: int, seconds: float) -> dict:
+        """Checkpoint state before epoch ``next_epoch``, ``seconds`` into this session."""
+        return dict(theta=self.theta.detach().clone(), adam=self.adam.state_dict(), nu=self.nu,
+                    step_scale=self.step_scale, train=self.train, test=self.test, params=self.params,
+                    next=next_epoch, elapsed=self.elapsed + seconds)
+
+
+def _epoch_paths(path_generator: Callable, n_paths: int, images: tuple[int, int], seed: int, epoch: int,
+                 ) -> torch.Tensor:
+    """The training paths of ``epoch``: one image count drawn from ``images`` (inclusive), seeded per epoch."""
+    rng = np.random.default_rng(_seed("train-count", seed, epoch))
+    m = int(rng.integers(images[0], images[1] + 1))
+    return path_generator(int(n_paths), m, _seed("train", seed, epoch))
+
+
+def _bb_step_size(theta: torch.Tensor, grad: torch.Tensor, bb_prev: tuple | None, nu: float | None,
+                  step_scale: float, lr: float) -> float:
+    """Barzilai-Borwein step (BB1, ``s.s / s.y``) from the secant to ``bb_prev = (theta, grad)``.
+
+    Where the loss is not convex along the last step (``s.y <= 0``, e.g. ln rho is concave in
+    ln gamma far below the stability edge) the step doubles instead; without a secant (a new
+    path set, or after a rejected update) the last step times ``step_scale``, or ``lr`` at first.
+    """
+    if bb_prev is not None:
+        ds, dg = theta - bb_prev[0], grad - bb_prev[1]
+        sy = float((ds * dg).sum())
+        return float((ds * ds).sum()) / sy if sy > 0 else 2.0 * nu
+    return nu * step_scale if nu is not None else lr
+
+
+def _adam_update(theta: torch.Tensor, grad: torch.Tensor, adam: torch.optim.Adam, lr: float,
+                 max_log_step: float) -> None:
+    """One Adam step of ``theta`` (in place) with learning rate ``lr``, clipped to ``max_log_step`` per parameter."""
+    before = theta.detach().clone()
+    theta.grad = grad
+    for group in adam.param_groups:
+        group["lr"] = lr
+    adam.step()
+    step = (theta - before).clamp(-max_log_step, max_log_step)
+    theta.copy_(before + step)
+
+
+def _update(st: _MetaState, grad: torch.Tensor, bb_prev: tuple | None, *, optimizer: str, lr: float,
+            max_log_step: float) -> tuple | None:
+    """Move ``st.theta`` (in place, under no_grad) by one update of ``optimizer``; returns the new BB secant memory."""
+    if optimizer == "adam":
+        _adam_update(st.theta, grad, st.adam, lr * st.step_scale, max_log_step)
+        return bb_prev
+    st.nu = _bb_step_size(st.theta.detach(), grad, bb_prev, st.nu, st.step_scale, lr)
+    bb_prev = (st.theta.detach().clone(), grad.clone())
+    st.theta.sub_((st.nu * grad).clamp(-max_log_step, max_log_step))
+    return bb_prev
+
+
+def _meta_epoch(st: _MetaState, objective: _Objective, paths: torch.Tensor, mask: torch.Tensor, steps: int,
+                epoch: int, **update) -> None:
+    """``steps`` updates of ``st`` on one path set with backtracking (:func:`meta_learn`, ``optimizer``).
+
+    An update that raises the loss on ``paths`` above the last accepted one is halved back
+    towards it (and ``st.step_scale`` with it); the last update of the epoch is checked the
+    same way and undone if it raises the loss. ``update``: ``optimizer``, ``lr``,
+    ``max_log_step`` (:func:`_update`).
+    """
+    theta = st.theta
+    prev = None          # last accepted (theta, loss, grad) on this batch
+    bb_prev = None       # BB secant memory, reset with every new batch
+    for _ in range(int(steps)):
+        st.params.append(theta.detach().exp().tolist())
+        lval, grad = objective.gradient(paths, theta, mask, epoch)
+        st.train.append(lval)
+        with torch.no_grad():
+            if prev is not None and lval > prev[1]:
+                # the step made the loss on this batch worse: go back half way (backtracking)
+                theta.copy_(prev[0] + 0.5 * (theta.detach() - prev[0]))
+                st.step_scale *= 0.5
+                bb_prev = None
+                continue
+            prev = (theta.detach().clone(), lval, grad.clone())
+            bb_prev = _update(st, grad, bb_prev, **update)
+        st.step_scale = min(1.0, 2.0 * st.step_scale)  # recover after accepted steps
+    if prev is not None and not objective.value(paths, theta) <= prev[1]:
+        # the last proposed step must not worsen this batch either
+        with torch.no_grad():
+            theta.copy_(prev[0])
+        st.step_scale *= 0.5
 
 
 def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), learn=PARAMS, q0: float | None = None,
@@ -276,18 +378,8 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
     """
     energy_fn = energy_fn or single_spin.energy_fn()
     q0 = single_spin.saddle_energy() if q0 is None else float(q0)
-    init = [float(v) for v in initial]
-    if len(init) != 3 or not all(v > 0 and math.isfinite(v) for v in init):
-        raise ValueError(f"initial: expected three positive numbers (gamma, mu, beta), got {initial!r}")
-    bad = [p for p in learn if p not in PARAMS]
-    if bad or not learn:
-        raise ValueError(f"learn: expected a non-empty subset of {PARAMS}, got {list(learn)!r}")
-    if optimizer not in META_OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {META_OPTIMIZERS}, got {optimizer!r}")
-    for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch), ("n_paths", n_paths),
-                    ("n_test", n_test), ("K", K)):
-        if int(v) < 1:
-            raise ValueError(f"{name}: expected >= 1, got {v}")
+    init = _check_meta_settings(initial, learn, optimizer, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                n_paths=n_paths, n_test=n_test, K=K)
     if path_generator is None:
         def path_generator(n, m, s):
             return random_paths(n, m, perturbation, bend, s)
@@ -295,184 +387,26 @@ def meta_learn(energy_fn: EnergyFn | None = None, *, initial=(0.01, 1.0, 3.0), l
                     n_paths=n_paths, n_test=n_test, images=list(images), perturbation=perturbation, bend=bend, K=K,
                     optimizer=optimizer, lr=lr, max_log_step=max_log_step, climbing=climbing, seed=seed)
     mask = torch.tensor([p in learn for p in PARAMS], dtype=torch.float64)
-    theta = torch.tensor(init, dtype=torch.float64).log().requires_grad_(True)
-    adam = torch.optim.Adam([theta], lr=lr)
-    nu: float | None = None   # current Barzilai-Borwein step (log-parameters)
-    step_scale = 1.0          # shrinks after rejected steps, grows back after accepted ones
+    objective = _Objective(energy_fn, K, q0, climbing)
     test = path_set(n_test, images, seed=_seed("test", seed), path_generator=path_generator)
-
-    def test_loss() -> float:
-        with torch.enable_grad():
-            p = theta.detach().exp()
-            return float(_group_loss(energy_fn, test, p[0], p[1], p[2], K, q0, climbing).detach())
-
     # epochs is left out of the fingerprint: a longer rerun continues from the checkpoint
     ckpt = Checkpointer(checkpoint, {k: v for k, v in settings.items() if k != "epochs"}, checkpoint_every)
-    train_hist: list[float] = []
-    test_hist: list[float] = []
-    param_hist: list[list[float]] = []
-    start, elapsed = 0, 0.0
-    state = ckpt.load()
-    if state is not None and state["next"] <= int(epochs):
-        with torch.no_grad():
-            theta.copy_(state["theta"])
-        adam.load_state_dict(state["adam"])
-        nu, step_scale = state["nu"], state["step_scale"]
-        train_hist, test_hist, param_hist = state["train"], state["test"], state["params"]
-        start, elapsed = state["next"], state["elapsed"]
+    st = _MetaState.start(init, lr, ckpt.load(), epochs)
     t0 = time.perf_counter()
-    if not test_hist:
-        test_hist.append(test_loss())
-    for epoch in range(start, int(epochs)):
-        rng = np.random.default_rng(_seed("train-count", seed, epoch))
-        m = int(rng.integers(images[0], images[1] + 1))
-        paths = path_generator(int(n_paths), m, _seed("train", seed, epoch))
-        prev = None          # last accepted (theta, loss, grad) on this batch
-        bb_prev = None       # BB secant memory, reset with every new batch
-        for _ in range(int(steps_per_epoch)):
-            param_hist.append(theta.detach().exp().tolist())
-            p = theta.exp()
-            loss = unrolled_loss(energy_fn, paths, p[0], p[1], p[2], K, q0, climbing).mean()
-            (grad,) = torch.autograd.grad(loss, theta)
-            grad = grad * mask
-            if not torch.isfinite(grad).all() or not torch.isfinite(loss):
-                raise FloatingPointError(f"meta_learn: non-finite loss or gradient at epoch {epoch} "
-                                         f"(params {theta.detach().exp().tolist()}); lower lr or the initial gamma")
-            lval = float(loss.detach())
-            train_hist.append(lval)
-            with torch.no_grad():
-                if prev is not None and lval > prev[1]:
-                    # the step made the loss on this batch worse: go back half way (backtracking)
-                    theta.copy_(prev[0] + 0.5 * (theta.detach() - prev[0]))
-                    step_scale *= 0.5
-                    bb_prev = None
-                    continue
-                prev = (theta.detach().clone(), lval, grad.clone())
-                if optimizer == "adam":
-                    before = theta.detach().clone()
-                    theta.grad = grad
-                    for group in adam.param_groups:
-                        group["lr"] = lr * step_scale
-                    adam.step()
-                    step = (theta - before).clamp(-max_log_step, max_log_step)
-                    theta.copy_(before + step)
-                else:
-                    if bb_prev is not None:
-                        ds, dg = theta.detach() - bb_prev[0], grad - bb_prev[1]
-                        sy = float((ds * dg).sum())
-                        # BB1 step; where the loss is not convex along the step (sy <= 0, e.g. ln rho is
-                        # concave in ln gamma far below the stability edge) the step doubles instead
-                        nu = float((ds * ds).sum()) / sy if sy > 0 else 2.0 * nu
-                    else:
-                        nu = nu * step_scale if nu is not None else lr
-                    bb_prev = (theta.detach().clone(), grad.clone())
-                    theta.sub_((nu * grad).clamp(-max_log_step, max_log_step))
-            step_scale = min(1.0, 2.0 * step_scale)  # recover after accepted steps
-        if prev is not None:  # the last proposed step must not worsen this batch either
-            with torch.enable_grad():
-                p = theta.detach().exp()
-                last = float(unrolled_loss(energy_fn, paths, p[0], p[1], p[2], K, q0, climbing).mean().detach())
-            if not last <= prev[1]:
-                with torch.no_grad():
-                    theta.copy_(prev[0])
-                step_scale *= 0.5
-        test_hist.append(test_loss())
+    if not st.test:
+        st.test.append(objective.test(test, st.theta))
+    for epoch in range(st.next, int(epochs)):
+        paths = _epoch_paths(path_generator, n_paths, images, seed, epoch)
+        _meta_epoch(st, objective, paths, mask, steps_per_epoch, epoch, optimizer=optimizer, lr=lr,
+                    max_log_step=max_log_step)
+        st.test.append(objective.test(test, st.theta))
         if progress is not None:
-            progress(epoch, train_hist[-1], test_hist[-1])
-        now = time.perf_counter()
-        ckpt.maybe_save(epoch, lambda: dict(theta=theta.detach().clone(), adam=adam.state_dict(), nu=nu,
-                                            step_scale=step_scale, train=train_hist, test=test_hist,
-                                            params=param_hist, next=epoch + 1, elapsed=elapsed + now - t0))
-    elapsed += time.perf_counter() - t0
-    final = theta.detach().exp().tolist()
-    param_hist.append(final)
+            progress(epoch, st.train[-1], st.test[-1])
+        seconds = time.perf_counter() - t0
+        ckpt.maybe_save(epoch, lambda: st.snapshot(epoch + 1, seconds))
+    st.elapsed += time.perf_counter() - t0
+    final = st.theta.detach().exp().tolist()
+    st.params.append(final)
     return MetaResult(params=dict(zip(PARAMS, final)), initial=dict(zip(PARAMS, init)),
-                      train_loss=np.asarray(train_hist), test_loss=np.asarray(test_hist),
-                      param_history=np.asarray(param_hist), wall_time=elapsed, settings=settings)
-
-
-@dataclass
-class BenchmarkResult:
-    """Convergence of the NEB map on a set of paths (the paper's Fig. 2).
-
-    Attributes
-    ----------
-    delta : ndarray, shape (iterations + 1, P)
-        Barrier error ``Delta^(k) = Q[S^(k)] - Q0`` per iteration and path.
-    rate : ndarray, shape (iterations, P)
-        ``rho^(k) = Delta^(k+1) / Delta^(k)``.
-    iterations_to_threshold : ndarray, shape (P,)
-        First ``k`` with ``Delta^(k) < threshold`` (``inf`` if never within ``max_iter``).
-    median_iterations : float
-    threshold : float
-    final_barrier_error : ndarray, shape (P,)
-        ``Delta`` at the last iteration run.
-    wall_time : float
-    """
-
-    delta: np.ndarray
-    rate: np.ndarray
-    iterations_to_threshold: np.ndarray
-    median_iterations: float
-    threshold: float
-    final_barrier_error: np.ndarray
-    wall_time: float
-
-
-def convergence_benchmark(params, paths: torch.Tensor | list, *, energy_fn: EnergyFn | None = None,
-                          q0: float | None = None, max_iter: int = 5000, record: int = 60,
-                          threshold: float = 1e-6, climbing: bool = False) -> BenchmarkResult:
-    """Run the NEB map with fixed parameters on held-out paths and record the barrier error.
-
-    Stops when every path has reached ``Delta < threshold`` or after ``max_iter`` iterations;
-    ``delta`` is recorded for the first ``record`` iterations (the paper's 60) and the
-    iteration counts to the threshold over the whole run.
-
-    Parameters
-    ----------
-    params : dict or (gamma, mu, beta)
-    paths : Tensor (P, m, 3, *sites) or list of such groups
-    energy_fn, q0 : as for :func:`meta_learn`
-    max_iter : int
-    record : int
-        Iterations whose ``Delta`` are kept.
-    threshold : float
-    climbing : bool
-
-    Returns
-    -------
-    BenchmarkResult
-    """
-    energy_fn = energy_fn or single_spin.energy_fn()
-    q0 = single_spin.saddle_energy() if q0 is None else float(q0)
-    gamma, mu, beta = (params[p] for p in PARAMS) if isinstance(params, dict) else params
-    groups = paths if isinstance(paths, (list, tuple)) else [paths]
-    t0 = time.perf_counter()
-    deltas, hits, finals = [], [], []
-    for x in groups:
-        x = x.detach()
-        d = _delta(energy_fn, x, q0).detach()
-        hist = [d.cpu().numpy()]
-        hit = np.where(hist[0] < threshold, 0.0, np.inf)
-        for k in range(1, int(max_iter) + 1):
-            with torch.enable_grad():
-                x = paper_step(x, energy_fn, gamma, mu, beta, climbing=climbing, create_graph=False).detach()
-            d = _delta(energy_fn, x, q0).detach().cpu().numpy()
-            if k <= record:
-                hist.append(d)
-            hit = np.where(np.isinf(hit) & (d < threshold), float(k), hit)
-            if k >= record and np.isfinite(hit).all():
-                break
-            if not np.isfinite(d).all():
-                break
-        deltas.append(np.stack(hist))
-        hits.append(hit)
-        finals.append(d)
-    n_rec = min(len(h) for h in deltas)
-    delta = np.concatenate([h[:n_rec] for h in deltas], axis=1)
-    hit = np.concatenate(hits)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = delta[1:] / delta[:-1]
-    return BenchmarkResult(delta=delta, rate=rate, iterations_to_threshold=hit,
-                           median_iterations=float(np.median(hit)), threshold=threshold,
-                           final_barrier_error=np.concatenate(finals), wall_time=time.perf_counter() - t0)
+                      train_loss=np.asarray(st.train), test_loss=np.asarray(st.test),
+                      param_history=np.asarray(st.params), wall_time=st.elapsed, settings=settings)
