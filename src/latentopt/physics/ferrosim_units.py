@@ -27,6 +27,12 @@ import math
 FIELD_UNITS = ("E_c", "ferrosim_Ec")
 
 
+def _check_double_well(alpha1: float, alpha2: float) -> None:
+    """Raise ValueError unless ``alpha1 < 0 < alpha2`` (``f`` is a double well)."""
+    if not (alpha1 < 0 and alpha2 > 0):
+        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+
+
 def coercive_field(alpha1: float, alpha2: float) -> float:
     """Intrinsic coercive field of ``f = alpha1 p^2 + alpha2 p^4 - E p``.
 
@@ -52,8 +58,7 @@ def coercive_field(alpha1: float, alpha2: float) -> float:
     ValueError
         If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
     """
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    _check_double_well(alpha1, alpha2)
     return 4.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (6.0 * alpha2))
 
 
@@ -84,8 +89,7 @@ def ferrosim_coercive_field(alpha1: float, alpha2: float) -> float:
     ValueError
         If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
     """
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    _check_double_well(alpha1, alpha2)
     return 2.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (3.0 * alpha2))
 
 
@@ -107,7 +111,12 @@ def field_unit_value(unit: str, alpha1: float, alpha2: float) -> float:
 
 
 def remanent_polarization(alpha1: float, alpha2: float) -> float:
-    """``P_r = sqrt(-alpha1 / (2 alpha2))``, the zero-field minimum of ``f`` along an axis."""
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
+    """``P_r = sqrt(-alpha1 / (2 alpha2))``, the zero-field minimum of ``f`` along an axis.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
+    """
+    _check_double_well(alpha1, alpha2)
     return math.sqrt(-alpha1 / (2.0 * alpha2))
