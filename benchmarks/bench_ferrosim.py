@@ -27,13 +27,17 @@ from latentopt.physics import ferrosim as current
 
 
 def load_revision(rev: str):
-    """``latentopt.physics.ferrosim`` as of git revision ``rev``, imported under another name."""
+    """``latentopt.physics.ferrosim`` as of git revision ``rev``, imported under another name.
+
+    It is imported as a module of ``latentopt.physics``, so that its relative imports (the
+    units, lattice and curl modules) resolve to this checkout's.
+    """
     repo = Path(__file__).resolve().parents[1]
     src = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:src/latentopt/physics/ferrosim.py"],
                          check=True, capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp(prefix="bench_ferrosim_")) / "ferrosim_baseline.py"
     path.write_text(src)
-    spec = importlib.util.spec_from_file_location("ferrosim_baseline", path)
+    spec = importlib.util.spec_from_file_location("latentopt.physics.ferrosim_baseline", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)

@@ -4,7 +4,7 @@ Prints spin updates per second at L = 128 (J = 1, D = 0.3) for
 
 - ``plain``: the textbook kernel: typewriter site order, ``np.random.random()`` draws,
   modulo neighbour lookup, scalar libm, one thread, one sample after the other;
-- ``scalar``: latentopt's pre-vectorization kernel (:func:`latentopt.physics.heatbath._anneal_scalar`):
+- ``scalar``: latentopt's pre-vectorization kernel (``anneal_scalar`` of ``tests/heatbath_reference.py``):
   checkerboard order, per-sample xoshiro256** streams in registers, neighbour tables,
   samples in parallel over numba threads;
 - ``simd``: :func:`latentopt.physics.heatbath.anneal`: the same streams, 16 samples per
@@ -26,16 +26,21 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import numba
 import numpy as np
 
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics import heatbath as hb
-from latentopt.physics.heatbath import _anneal_scalar, anneal, heatbath_direction
+from latentopt.physics.heatbath import anneal
 from latentopt.physics.states import random_states
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from heatbath_reference import anneal_scalar, heatbath_direction  # noqa: E402  (the tests' reference kernel)
 
 
 @numba.njit(cache=True)
@@ -120,11 +125,11 @@ def main():
 
     plain_anneal(init[0].copy(), temps[:2], J, Dx, Dy, B, 0)  # compile
     anneal(ChiralMagnet(L=16, K=args.K), np.arange(2), 0, temps[:2])
-    _anneal_scalar(ChiralMagnet(L=16, K=args.K), np.arange(2), 0, temps[:2])
+    anneal_scalar(ChiralMagnet(L=16, K=args.K), np.arange(2), 0, temps[:2])
     threads = sorted({1, numba.config.NUMBA_NUM_THREADS})
     kernels = {"plain": None}
     for t in threads:
-        kernels[f"scalar, {t} thread(s)"] = (_anneal_scalar, t)
+        kernels[f"scalar, {t} thread(s)"] = (anneal_scalar, t)
         kernels[f"simd,   {t} thread(s)"] = (anneal, t)
     rates = {k: [] for k in kernels}
     cpu = {k: [] for k in kernels}

@@ -16,18 +16,8 @@ quenched random defect field and the depolarization field of the mean polarizati
     F_K = (K / 4) sum_i sum_{j in nn(i)} w_ij |p_i - p_j|^2 + (K / 2) sum_i s_i |p_i|^2
 
 with ``f_0`` the field-free Landau part and the bond weights ``w_ij = w_ji`` and self
-weights ``s_i`` of the lattice's ``boundary`` (:func:`neighbour_table`,
-:func:`self_coupling`; ``n_i`` is the number of actual neighbours of ``i``):
-
-- ``"periodic"``: ``w_ij = 1/4``, ``s_i = 0``; ``F_K = (K/8) sum_bonds |p_i - p_j|^2``.
-- ``"open"``: no bonds across the edges; ``w_ij = (1/n_i + 1/n_j) / 2``, ``s_i = 0``:
-  each site's coupling energy ``K/(4 n_i) sum_j |p_i - p_j|^2`` is averaged over the
-  neighbours it has.
-- ``"ferrosim"``: FerroSim's native lattice (its neighbour search does not wrap, yet the
-  coupling divides by 4): no bonds across the edges, ``w_ij = 1/4``,
-  ``s_i = (4 - n_i)/4``. Then ``F_K = (K/2) sum_i |p_i|^2 - (K/4) sum_bonds p_i . p_j``
-  ``= (K/8) [sum_bonds |p_i - p_j|^2 + sum_i (4 - n_i) |p_i|^2]``: every missing
-  neighbour is a phantom site held at ``p = 0``.
+weights ``s_i`` of the lattice's ``boundary``: ``"periodic"``, ``"open"`` or FerroSim's
+own ``"ferrosim"`` lattice (:mod:`latentopt.physics.ferrosim_lattice`).
 
 The gradient is
 
@@ -50,125 +40,37 @@ for fields up to 20 ``E_c``. Unlike FerroSim, no random subset of sites is froze
 step, so a run is a deterministic function of the field history.
 
 Units (``field_unit``): every field (applied histories, defect strengths, stability
-bounds) is a number times a field unit,
-
-- ``"E_c"`` (default): the intrinsic (Landau) coercive field of a single site for
-  switching along one axis, ``E_c = (4/3) |alpha1| sqrt(-alpha1 / (6 alpha2))``: the field
-  at which the polarized state ``p = P_r x_hat``, ``P_r = sqrt(-alpha1 / (2 alpha2))``,
-  loses stability against a *longitudinal* change when the field is applied antiparallel
-  along the same axis (:func:`coercive_field`). In 2D the transverse mode can go unstable
-  earlier (for the default ``alpha3 < 6 alpha2`` at about 0.79 E_c, by rotation), so a
-  site with a perpendicular perturbation may switch below ``E_c``.
-- ``"ferrosim_Ec"``: FerroSim's ``Ec = (2/3) |alpha1| sqrt(|alpha1| / (3 alpha2))``, the
-  coercive field of its uniaxial double well ``alpha1 p^2 / 2 + alpha2 p^4 / 4``, which it
-  uses for the tetragonal free energy above too (:func:`ferrosim_coercive_field`); it is
-  ``E_c / sqrt(2)``. The lecture's numbers (A <= 0.75, |B| <= 0.5, defect strengths) are
-  in this unit.
+bounds) is a number times a field unit, the single-site coercive field ``"E_c"`` (default)
+or FerroSim's ``"ferrosim_Ec"`` (:mod:`latentopt.physics.ferrosim_units`).
 
 Arrays follow ``docs/design.md``: a polarization map is ``(2, N, N)`` with channels
 ``(p_x, p_y)``, the last axis x and the one before it y; a batch is ``(B, 2, N, N)``.
 FerroSim's maps (``getPmat``) have the same shape but take axis -2 (its first lattice
-index) as x: see :func:`curl` for how its ``calc_curl`` relates to latentopt's.
+index) as x: see :func:`curl` (:mod:`latentopt.physics.ferrosim_curl`) for how its
+``calc_curl`` relates to latentopt's.
+
+This module holds the model, its initial states and defects, the free energy and the
+dynamics; it re-exports the units, lattice and curl functions, so that they can be
+imported from here.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-BOUNDARIES = ("periodic", "open", "ferrosim")
+from .ferrosim_curl import OBJECTIVES, curl, curl_objective
+from .ferrosim_lattice import BOUNDARIES, neighbour_table, self_coupling
+from .ferrosim_units import (FIELD_UNITS, coercive_field, ferrosim_coercive_field, field_unit_value,
+                             remanent_polarization)
+
+__all__ = ["BOUNDARIES", "FIELD_UNITS", "INITIAL_STATES", "OBJECTIVES", "FerroSim", "coercive_field", "curl",
+           "curl_objective", "defect_fields", "ferrosim_coercive_field", "field_unit_value", "force", "free_energy",
+           "initial_polarization", "neighbour_table", "remanent_polarization", "self_coupling", "simulate"]
+
 INITIAL_STATES = ("poled", "random")
-#: field units (module docstring): latentopt's tetragonal coercive field, FerroSim's ``Ec``
-FIELD_UNITS = ("E_c", "ferrosim_Ec")
-
-
-def coercive_field(alpha1: float, alpha2: float) -> float:
-    """Intrinsic coercive field of ``f = alpha1 p^2 + alpha2 p^4 - E p``.
-
-    ``E(p) = 2 alpha1 p + 4 alpha2 p^3`` has its turning point at
-    ``p_c^2 = -alpha1 / (6 alpha2)``, so ``E_c = (4/3) |alpha1| p_c``.
-
-    Parameters
-    ----------
-    alpha1 : float
-        Quadratic Landau coefficient, ``< 0`` (ferroelectric phase).
-    alpha2 : float
-        Quartic coefficient, ``> 0``.
-
-    This is the 1D (longitudinal) coercive field; see the module docstring for 2D.
-
-    Returns
-    -------
-    float
-        ``E_c`` in the units of the free energy per unit polarization.
-
-    Raises
-    ------
-    ValueError
-        If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
-    """
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
-    return 4.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (6.0 * alpha2))
-
-
-def ferrosim_coercive_field(alpha1: float, alpha2: float) -> float:
-    """FerroSim's field unit ``Ec = (2/3) |alpha1| sqrt(|alpha1| / (3 alpha2))``.
-
-    FerroSim (R. K. Vasudevan, ``Ferro2DSim.__init__``) scales every applied and defect
-    field by this value in all its modes. It is the coercive field of the uniaxial double
-    well ``alpha1 p^2 / 2 + alpha2 p^4 / 4`` (``E(p) = alpha1 p + alpha2 p^3``, turning
-    point ``p_c^2 = -alpha1 / (3 alpha2)``, ``E = (2/3) |alpha1| p_c``). For the
-    tetragonal free energy ``alpha1 p^2 + alpha2 p^4`` that both codes integrate it is
-    :func:`coercive_field` divided by ``sqrt(2)``.
-
-    Parameters
-    ----------
-    alpha1 : float
-        ``< 0``.
-    alpha2 : float
-        ``> 0``.
-
-    Returns
-    -------
-    float
-        FerroSim's ``Ec`` in the units of the free energy per unit polarization.
-
-    Raises
-    ------
-    ValueError
-        If ``alpha1 >= 0`` or ``alpha2 <= 0`` (no double well).
-    """
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
-    return 2.0 / 3.0 * abs(alpha1) * math.sqrt(-alpha1 / (3.0 * alpha2))
-
-
-def field_unit_value(unit: str, alpha1: float, alpha2: float) -> float:
-    """Value of the field unit ``unit`` (:data:`FIELD_UNITS`) in Landau units (free energy per unit polarization).
-
-    ``"E_c"``: :func:`coercive_field`; ``"ferrosim_Ec"``: :func:`ferrosim_coercive_field`.
-
-    Raises
-    ------
-    ValueError
-        On an unknown unit or without a double well.
-    """
-    if unit == "E_c":
-        return coercive_field(alpha1, alpha2)
-    if unit == "ferrosim_Ec":
-        return ferrosim_coercive_field(alpha1, alpha2)
-    raise ValueError(f"field_unit: expected one of {FIELD_UNITS}, got {unit!r}")
-
-
-def remanent_polarization(alpha1: float, alpha2: float) -> float:
-    """``P_r = sqrt(-alpha1 / (2 alpha2))``, the zero-field minimum of ``f`` along an axis."""
-    if not (alpha1 < 0 and alpha2 > 0):
-        raise ValueError(f"alpha1 < 0 < alpha2 expected for a double well, got alpha1={alpha1}, alpha2={alpha2}")
-    return math.sqrt(-alpha1 / (2.0 * alpha2))
 
 
 @dataclass(frozen=True)
@@ -193,12 +95,12 @@ class FerroSim:
     substeps : int
         Euler steps per value of the field history.
     boundary : {"periodic", "open", "ferrosim"}
-        Lattice edges and coupling weights (module docstring).
+        Lattice edges and coupling weights (:mod:`latentopt.physics.ferrosim_lattice`).
     field_direction : tuple of float
         In-plane direction of the applied field (normalized here).
     field_unit : {"E_c", "ferrosim_Ec"}
         Unit of every field given to this model: applied fields, defect fields and the
-        arguments of :meth:`stability` (module docstring; :attr:`field_unit_value`).
+        arguments of :meth:`stability` (:mod:`latentopt.physics.ferrosim_units`; :attr:`field_unit_value`).
     """
 
     N: int
@@ -280,67 +182,6 @@ class FerroSim:
         lam = (2 * abs(self.alpha1) + (12 * self.alpha2 + 6 * abs(self.alpha3)) * p_max ** 2
                + rows * self.K + self.alpha_dep)
         return self.gamma * self.dt * lam
-
-
-# --------------------------------------------------------------------------- lattice tables
-def neighbour_table(N: int, boundary: str) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours and coupling weights of every site of an ``N x N`` lattice.
-
-    Parameters
-    ----------
-    N : int
-    boundary : {"periodic", "open", "ferrosim"}
-
-    Returns
-    -------
-    nbr : ndarray of int64, shape (N*N, 4)
-        Flat indices (``y * N + x``) of the +x, -x, +y, -y neighbours; -1 where a site of
-        an open or ``"ferrosim"`` lattice has none. On a periodic lattice with N = 1 or 2 a
-        site may list the same neighbour twice, as the periodic images do.
-    weight : ndarray of float64, shape (N*N, 4)
-        Bond weights ``w_ij`` (module docstring; 0 where there is no neighbour), so that the
-        coupling force is ``-K [s_i p_i + sum_j w_ij (p_i - p_j)]``: ``1/4`` (periodic,
-        ``"ferrosim"``) or ``(1/n_i + 1/n_j) / 2`` (open).
-    """
-    if boundary not in BOUNDARIES:
-        raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {boundary!r}")
-    y, x = np.divmod(np.arange(N * N), N)
-    cand = [(y, x + 1), (y, x - 1), (y + 1, x), (y - 1, x)]
-    nbr = np.empty((N * N, 4), dtype=np.int64)
-    for k, (yy, xx) in enumerate(cand):
-        if boundary == "periodic":
-            nbr[:, k] = (yy % N) * N + xx % N
-        else:
-            inside = (yy >= 0) & (yy < N) & (xx >= 0) & (xx < N)
-            nbr[:, k] = np.where(inside, yy * N + xx, -1)
-    if boundary == "ferrosim":
-        return nbr, np.where(nbr >= 0, 0.25, 0.0)
-    count = (nbr >= 0).sum(axis=1).astype(float)
-    inv = np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
-    weight = np.where(nbr >= 0, 0.5 * (inv[:, None] + inv[np.maximum(nbr, 0)]), 0.0)
-    return nbr, weight
-
-
-def self_coupling(N: int, boundary: str) -> np.ndarray:
-    """Self weights ``s_i`` of the coupling (module docstring): ``(4 - n_i) / 4`` on a ``"ferrosim"`` lattice.
-
-    A missing neighbour of FerroSim's lattice acts as a phantom site with ``p = 0``: the
-    coupling force ``-K (p_i - sum_{j existing} p_j / 4)`` is
-    ``-K [(4 - n_i)/4 p_i + sum_j (p_i - p_j) / 4]``. Zero for ``"periodic"`` and ``"open"``.
-
-    Parameters
-    ----------
-    N : int
-    boundary : {"periodic", "open", "ferrosim"}
-
-    Returns
-    -------
-    ndarray of float64, shape (N*N,)
-    """
-    nbr, _ = neighbour_table(N, boundary)
-    if boundary != "ferrosim":
-        return np.zeros(N * N)
-    return (4 - (nbr >= 0).sum(axis=1)) / 4.0
 
 
 def defect_fields(N: int, fraction: float, strength: float, seed: int) -> np.ndarray:
@@ -584,92 +425,3 @@ def simulate(model: FerroSim, fields: np.ndarray, p0: np.ndarray, defects: np.nd
     return (out, mean) if return_mean else out
 
 
-# --------------------------------------------------------------------------- curl and objectives
-def curl(p: np.ndarray, boundary: str = "periodic") -> np.ndarray:
-    """Discrete curl ``(curl p)_z = dp_y/dx - dp_x/dy`` of polarization maps.
-
-    Central differences (lattice constant 1): with periodic wrap-around on a
-    ``"periodic"`` and on a ``"ferrosim"`` lattice, one-sided differences on the edges of
-    an ``"open"`` one (:func:`numpy.gradient`). A counter-clockwise vortex ``p = (-y, x)``
-    has curl ``+2``.
-
-    On a ``"ferrosim"`` lattice the curl wraps around as FerroSim's ``calc_curl`` does
-    (its indices ``i - 1`` and ``(i + 1) % N`` wrap although its lattice does not), so
-    that the objective means what the lecture's did; the edge terms then difference
-    sites on opposite, uncoupled edges.
-
-    Axes: FerroSim's ``calc_curl`` takes array axis -2 (its first lattice index) as x and
-    axis -1 as y; latentopt takes axis -1 as x (``docs/design.md``). On the same map ``P``
-    (shape ``(2, N, N)``) ``calc_curl(P) == curl(P.swapaxes(-1, -2), "periodic").T``
-    (checked against FerroSim's code to 2e-16 on a random 7 x 7 map), so
-    ``sum |calc_curl(P)| == curl_objective(P.swapaxes(-1, -2))``; ``curl_objective(P)``
-    itself differs (e.g. 34.74 against 35.84 on that map). The dynamics do not mix
-    lattice axes with polarization components (isotropic coupling, uniform field), so
-    both conventions describe statistically equal lattices; only a given map's curl
-    depends on which axis is x.
-
-    Parameters
-    ----------
-    p : ndarray, shape (..., 2, N, N)
-        Channels ``(p_x, p_y)``; axis -1 is x, axis -2 is y.
-    boundary : {"periodic", "open", "ferrosim"}
-
-    Returns
-    -------
-    ndarray, shape (..., N, N)
-    """
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim < 3 or p.shape[-3] != 2:
-        raise ValueError(f"p: expected shape (..., 2, N, N), got {p.shape}")
-    px, py = p[..., 0, :, :], p[..., 1, :, :]
-    if boundary in ("periodic", "ferrosim"):
-        dpy_dx = 0.5 * (np.roll(py, -1, axis=-1) - np.roll(py, 1, axis=-1))
-        dpx_dy = 0.5 * (np.roll(px, -1, axis=-2) - np.roll(px, 1, axis=-2))
-    elif boundary == "open":
-        if p.shape[-1] < 2:
-            return np.zeros(p.shape[:-3] + p.shape[-2:])
-        dpy_dx = np.gradient(py, axis=-1)
-        dpx_dy = np.gradient(px, axis=-2)
-    else:
-        raise ValueError(f"boundary: expected one of {BOUNDARIES}, got {boundary!r}")
-    return dpy_dx - dpx_dy
-
-
-#: objectives of a final polarization map, see :func:`curl_objective`
-OBJECTIVES = ("curl", "curl_normalized", "curl_unit")
-
-
-def curl_objective(p: np.ndarray, kind: str = "curl", boundary: str = "periodic", eps: float = 1e-3) -> np.ndarray:
-    """Scalar curl objectives of final polarization maps (the lecture's target functions).
-
-    - ``"curl"``: ``sum_sites |curl p|``.
-    - ``"curl_normalized"``: ``sum_sites |curl p| / max(|<p>|, eps)``, the curl per unit
-      net polarization.
-    - ``"curl_unit"``: ``sum_sites |curl (p / |p|)|``, the curl of the normalized vectors
-      (the lecture's "normalized curl": how much the field rotates regardless of
-      magnitude).
-
-    Parameters
-    ----------
-    p : ndarray, shape (..., 2, N, N)
-    kind : {"curl", "curl_normalized", "curl_unit"}
-    boundary : {"periodic", "open", "ferrosim"}
-        Edge treatment of :func:`curl` (whose docstring relates it to FerroSim's
-        ``calc_curl``: same objective on the map with its two lattice axes swapped).
-    eps : float
-        Floor of ``|<p>|`` (curl_normalized) and ``|p|`` (curl_unit).
-
-    Returns
-    -------
-    ndarray, shape (...)
-    """
-    p = np.asarray(p, dtype=np.float64)
-    if kind == "curl":
-        return np.abs(curl(p, boundary)).sum(axis=(-2, -1))
-    if kind == "curl_normalized":
-        mean = np.hypot(p[..., 0, :, :].mean(axis=(-2, -1)), p[..., 1, :, :].mean(axis=(-2, -1)))
-        return np.abs(curl(p, boundary)).sum(axis=(-2, -1)) / np.maximum(mean, eps)
-    if kind == "curl_unit":
-        norm = np.maximum(np.hypot(p[..., 0, :, :], p[..., 1, :, :]), eps)
-        return np.abs(curl(p / norm[..., None, :, :], boundary)).sum(axis=(-2, -1))
-    raise ValueError(f"objective: expected one of {OBJECTIVES}, got {kind!r}")

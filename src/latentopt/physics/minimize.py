@@ -121,6 +121,152 @@ def _torque(g: torch.Tensor) -> torch.Tensor:
     return per.flatten(1).max(dim=1).values if per.ndim > 1 else per
 
 
+def _initial_states(states, tol: float, memory: int, max_angle: float, device) -> torch.Tensor:
+    """Check :func:`minimize`'s arguments; return the states normalized, in float64, on ``device``.
+
+    Raises
+    ------
+    ValueError
+        On a bad shape or non-positive ``tol``, ``memory``, ``max_angle``.
+    """
+    x = torch.as_tensor(states)
+    if x.ndim < 2 or x.shape[1] != 3:
+        raise ValueError(f"states: expected (n, 3, *sites), got {tuple(x.shape)}")
+    if not tol > 0:
+        raise ValueError(f"tol: expected a positive torque, got {tol}")
+    if int(memory) < 1:
+        raise ValueError(f"memory: expected >= 1, got {memory}")
+    if not 0 < max_angle <= math.pi:
+        raise ValueError(f"max_angle: expected an angle in (0, pi], got {max_angle}")
+    dev = torch.device(device) if device is not None else x.device
+    return spheres.normalize(x.to(dev, torch.float64))
+
+
+def _lbfgs_direction(x: torch.Tensor, g: torch.Tensor, S: list[torch.Tensor],
+                     Y: list[torch.Tensor]) -> torch.Tensor:
+    """L-BFGS search direction ``d = -P H g`` by the two-loop recursion (Nocedal & Wright, Alg. 7.4).
+
+    The pairs ``(s_j, y_j)`` of ``S``, ``Y`` (oldest first, each ``(n, 3, *sites)``) are
+    carried to the tangent space at ``x`` by projection; a pair with ``s.y <= 0`` is skipped
+    (``rho = 0``). The initial inverse Hessian is ``(s.y)/(y.y)`` of the newest pair, and
+    without history ``1 / max(torque, 1)``, so that the first step turns the most-turning
+    spin by about 1 rad before the cap of :func:`_capped_step`. Per state of the batch.
+    """
+    q = g.clone()
+    Sp = [spheres.project_tangent(x, s) for s in S]
+    Yp = [spheres.project_tangent(x, y) for y in Y]
+    alphas = []
+    rhos = []
+    for s, y in zip(reversed(Sp), reversed(Yp)):
+        sy = _bdot(s, y)
+        rho = torch.where(sy > 0, 1.0 / sy.clamp_min(1e-300), torch.zeros_like(sy))
+        a = rho * _bdot(s, q)
+        q = q - _bexp(a, q) * y
+        alphas.append(a)
+        rhos.append(rho)
+    if Sp:
+        sy, yy = _bdot(Sp[-1], Yp[-1]), _bdot(Yp[-1], Yp[-1])
+        h0 = torch.where((sy > 0) & (yy > 0), sy / yy.clamp_min(1e-300), torch.ones_like(sy))
+    else:
+        h0 = 1.0 / torch.clamp(_torque(g), min=1.0)
+    r = _bexp(h0, q) * q
+    for s, y, a, rho in zip(Sp, Yp, reversed(alphas), reversed(rhos)):
+        b = rho * _bdot(y, r)
+        r = r + _bexp(a - b, r) * s
+    return -spheres.project_tangent(x, r)
+
+
+def _ensure_descent(g: torch.Tensor, d: torch.Tensor, S: list[torch.Tensor], Y: list[torch.Tensor]):
+    """Steepest descent ``-g`` for the states where ``d`` is not a descent direction (``g.d >= 0``).
+
+    Those states also forget their history (their pairs in ``S``, ``Y`` are zeroed).
+
+    Returns
+    -------
+    d : Tensor, shape (n, 3, *sites)
+    gd : Tensor, shape (n,)
+        The directional derivative ``g.d``.
+    S, Y : list of Tensor
+        New lists (the arguments are not modified).
+    """
+    gd = _bdot(g, d)
+    bad = ~(gd < 0)
+    if bool(bad.any()):
+        d = torch.where(_bexp(bad, d), -g, d)
+        gd = _bdot(g, d)
+        keep = _bexp(~bad, S[0]) if S else None
+        S = [torch.where(keep, s, torch.zeros_like(s)) for s in S]
+        Y = [torch.where(keep, y, torch.zeros_like(y)) for y in Y]
+    return d, gd, S, Y
+
+
+def _capped_step(d: torch.Tensor, max_angle: float) -> torch.Tensor:
+    """Initial step length per state, ``(n,)``: 1, or less so that no spin turns by more than ``max_angle``."""
+    big = spheres.spin_norm(d, 1).flatten(1).max(dim=1).values
+    return torch.where(big > max_angle, max_angle / big.clamp_min(1e-300), torch.ones_like(big))
+
+
+def _armijo(energy_fn: EnergyFn, x: torch.Tensor, e: torch.Tensor, g: torch.Tensor, d: torch.Tensor,
+            gd: torch.Tensor, alpha: torch.Tensor, done: torch.Tensor, max_backtracks: int):
+    """Armijo backtracking along the great circles ``exp_x(alpha d)``, per state (Nocedal & Wright, Alg. 3.1).
+
+    A state accepts the first ``alpha`` (halved after each failure) with
+    ``E(exp_x(alpha d)) <= E(x) + c1 alpha g.d + 16 eps max(|E|, 1)`` (``c1 = 1e-4``; the
+    last term allows for the rounding of the energy itself). States in ``done`` are not
+    moved. Gives up after ``max_backtracks`` trials.
+
+    Returns
+    -------
+    x_new, e_new, g_new : Tensor
+        The accepted states, energies and projected gradients (the old ones where none
+        was accepted).
+    accepted : Tensor of bool, shape (n,)
+        ``done`` or a step was accepted.
+    evaluations : int
+        Energy + gradient evaluations of the batch.
+    """
+    eps = torch.finfo(torch.float64).eps
+    accepted = done
+    x_new, e_new, g_new = x.clone(), e.clone(), g.clone()
+    evaluations = 0
+    for _ in range(int(max_backtracks)):
+        todo = ~accepted
+        if not bool(todo.any()):
+            break
+        xt = spheres.exp_map(x, _bexp(alpha, d) * d)
+        et, gt = _energy_grad(energy_fn, xt)
+        evaluations += 1
+        slack = 16 * eps * e.abs().clamp_min(1.0)
+        ok = todo & (et <= e + 1e-4 * alpha * gd + slack)
+        x_new = torch.where(_bexp(ok, x), xt, x_new)
+        e_new = torch.where(ok, et, e_new)
+        g_new = torch.where(_bexp(ok, g), gt, g_new)
+        accepted = accepted | ok
+        alpha = torch.where(ok, alpha, 0.5 * alpha)
+    return x_new, e_new, g_new, accepted, evaluations
+
+
+def _history_pair(x: torch.Tensor, x_new: torch.Tensor, g: torch.Tensor, g_new: torch.Tensor,
+                  moved: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The L-BFGS pair ``(s, y)`` of a step ``x -> x_new``, in the tangent space at ``x_new``.
+
+    ``s = P_new log_x(x_new)`` (the step carried to the new point), ``y = g_new - P_new g``;
+    zero for the states that did not move (``~moved``), so that they add nothing.
+    """
+    s_new = spheres.log_map(x, x_new)
+    y_new = g_new - spheres.project_tangent(x_new, g)
+    s_new = spheres.project_tangent(x_new, s_new)
+    frozen = ~moved
+    s_new = torch.where(_bexp(frozen, s_new), torch.zeros_like(s_new), s_new)
+    y_new = torch.where(_bexp(frozen, y_new), torch.zeros_like(y_new), y_new)
+    return s_new, y_new
+
+
+def _remember(S: list[torch.Tensor], Y: list[torch.Tensor], s: torch.Tensor, y: torch.Tensor, memory: int):
+    """The history with the pair ``(s, y)`` appended, keeping the newest ``memory`` pairs (new lists)."""
+    return (S + [s])[-int(memory):], (Y + [y])[-int(memory):]
+
+
 def minimize(energy_fn: EnergyFn, states: torch.Tensor, *, tol: float = 1e-6, max_iter: int = 20000,
              memory: int = 10, max_angle: float = 0.3, max_backtracks: int = 30,
              device: torch.device | str | None = None) -> MinimizeResult:
@@ -155,18 +301,8 @@ def minimize(energy_fn: EnergyFn, states: torch.Tensor, *, tol: float = 1e-6, ma
     ValueError
         On a bad shape or non-positive ``tol``, ``memory``, ``max_angle``.
     """
-    x = torch.as_tensor(states)
-    if x.ndim < 2 or x.shape[1] != 3:
-        raise ValueError(f"states: expected (n, 3, *sites), got {tuple(x.shape)}")
-    if not tol > 0:
-        raise ValueError(f"tol: expected a positive torque, got {tol}")
-    if int(memory) < 1:
-        raise ValueError(f"memory: expected >= 1, got {memory}")
-    if not 0 < max_angle <= math.pi:
-        raise ValueError(f"max_angle: expected an angle in (0, pi], got {max_angle}")
-    dev = torch.device(device) if device is not None else x.device
-    x = spheres.normalize(x.to(dev, torch.float64))
-    n = x.shape[0]
+    x = _initial_states(states, tol, memory, max_angle, device)
+    n, dev = x.shape[0], x.device
     t0 = time.perf_counter()
     e, g = _energy_grad(energy_fn, x)
     evals = 1
@@ -176,78 +312,19 @@ def minimize(energy_fn: EnergyFn, states: torch.Tensor, *, tol: float = 1e-6, ma
     active = torch.ones(n, dtype=torch.bool, device=dev)
     iters = torch.zeros(n, dtype=torch.long, device=dev)
     e_hist, t_hist = [e.cpu().numpy()], [_torque(g).cpu().numpy()]
-    eps = torch.finfo(torch.float64).eps
-    for it in range(int(max_iter)):
-        torque = _torque(g)
-        active = active & (torque >= tol)
+    for _ in range(int(max_iter)):
+        active = active & (_torque(g) >= tol)
         if not bool(active.any()):
             break
-        # two-loop recursion, history carried to the current tangent space by projection
-        q = g.clone()
-        Sp = [spheres.project_tangent(x, s) for s in S]
-        Yp = [spheres.project_tangent(x, y) for y in Y]
-        alphas = []
-        rhos = []
-        for s, y in zip(reversed(Sp), reversed(Yp)):
-            sy = _bdot(s, y)
-            rho = torch.where(sy > 0, 1.0 / sy.clamp_min(1e-300), torch.zeros_like(sy))
-            a = rho * _bdot(s, q)
-            q = q - _bexp(a, q) * y
-            alphas.append(a)
-            rhos.append(rho)
-        if Sp:
-            sy, yy = _bdot(Sp[-1], Yp[-1]), _bdot(Yp[-1], Yp[-1])
-            h0 = torch.where((sy > 0) & (yy > 0), sy / yy.clamp_min(1e-300), torch.ones_like(sy))
-        else:
-            h0 = 1.0 / torch.clamp(_torque(g), min=1.0)  # first step: largest rotation ~ 1 rad, then capped
-        r = _bexp(h0, q) * q if torch.is_tensor(h0) else h0 * q
-        for s, y, a, rho in zip(Sp, Yp, reversed(alphas), reversed(rhos)):
-            b = rho * _bdot(y, r)
-            r = r + _bexp(a - b, r) * s
-        d = -spheres.project_tangent(x, r)
-        gd = _bdot(g, d)
-        bad = ~(gd < 0)
-        if bool(bad.any()):  # not a descent direction: steepest descent for those states
-            d = torch.where(_bexp(bad, d), -g, d)
-            gd = _bdot(g, d)
-            keep = _bexp(~bad, S[0]) if S else None  # forget the history of those states only
-            S = [torch.where(keep, s, torch.zeros_like(s)) for s in S]
-            Y = [torch.where(keep, y, torch.zeros_like(y)) for y in Y]
-        big = spheres.spin_norm(d, 1).flatten(1).max(dim=1).values
-        step = torch.where(big > max_angle, max_angle / big.clamp_min(1e-300), torch.ones_like(big))
-        # Armijo backtracking per state
-        accepted = ~active
-        x_new, e_new, g_new = x.clone(), e.clone(), g.clone()
-        alpha = step.clone()
-        for _ in range(int(max_backtracks)):
-            todo = ~accepted
-            if not bool(todo.any()):
-                break
-            xt = spheres.exp_map(x, _bexp(alpha, d) * d)
-            et, gt = _energy_grad(energy_fn, xt)
-            evals += 1
-            slack = 16 * eps * e.abs().clamp_min(1.0)  # rounding of the energy itself
-            ok = todo & (et <= e + 1e-4 * alpha * gd + slack)
-            x_new = torch.where(_bexp(ok, x), xt, x_new)
-            e_new = torch.where(ok, et, e_new)
-            g_new = torch.where(_bexp(ok, g), gt, g_new)
-            accepted = accepted | ok
-            alpha = torch.where(ok, alpha, 0.5 * alpha)
-        stalled = ~accepted
-        active = active & ~stalled
-        s_new = spheres.log_map(x, x_new)
-        y_new = g_new - spheres.project_tangent(x_new, g)
-        s_new = spheres.project_tangent(x_new, s_new)  # carry the step to the new point
-        iters = iters + (active & accepted).long()
-        frozen = ~(active & accepted)
-        s_new = torch.where(_bexp(frozen, s_new), torch.zeros_like(s_new), s_new)
-        y_new = torch.where(_bexp(frozen, y_new), torch.zeros_like(y_new), y_new)
+        d, gd, S, Y = _ensure_descent(g, _lbfgs_direction(x, g, S, Y), S, Y)
+        x_new, e_new, g_new, accepted, n_evals = _armijo(energy_fn, x, e, g, d, gd, _capped_step(d, max_angle),
+                                                         ~active, max_backtracks)
+        evals += n_evals
+        active = active & accepted  # a stalled state (no step accepted) stops
+        iters = iters + active.long()
+        s_new, y_new = _history_pair(x, x_new, g, g_new, active)
+        S, Y = _remember(S, Y, s_new, y_new, memory)
         x, e, g = x_new, e_new, g_new
-        S.append(s_new)
-        Y.append(y_new)
-        if len(S) > memory:
-            S.pop(0)
-            Y.pop(0)
         e_hist.append(e.cpu().numpy())
         t_hist.append(_torque(g).cpu().numpy())
     torque = _torque(g)
