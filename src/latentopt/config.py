@@ -65,6 +65,23 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<config>"
 
 
+#: the schema keywords of a number's bounds
+_BOUNDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+
+
+def _accepted_range(err: jsonschema.exceptions.ValidationError) -> str:
+    """``"; accepted range [lo, hi]"`` for a number outside its bounds (``(`` / ``)``: exclusive), else ``""``.
+
+    jsonschema's own message names only the bound that was crossed.
+    """
+    if err.validator not in _BOUNDS:
+        return ""
+    s = err.schema
+    lo = f"[{s['minimum']}" if "minimum" in s else f"({s.get('exclusiveMinimum', '-inf')}"
+    hi = f"{s['maximum']}]" if "maximum" in s else f"{s.get('exclusiveMaximum', 'inf')})"
+    return f"; accepted range {lo}, {hi}"
+
+
 def load_schema(path: str | Path) -> dict:
     """Read the config schema and merge in the ``$defs`` of its per-kind files.
 
@@ -183,7 +200,7 @@ def validate_config(config: dict, schema: dict | str | Path, root: str | Path = 
     errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        raise ConfigError(f"{_key(err.absolute_path)}: {err.message}")
+        raise ConfigError(f"{_key(err.absolute_path)}: {err.message}{_accepted_range(err)}")
     for name, study in cfg["studies"].items():
         _check_study(f"studies.{name}", study, Path(root), cfg["studies"])
     return canonical(cfg)

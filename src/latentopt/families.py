@@ -131,8 +131,9 @@ def sample_family(name: str, n: int, steps: int, seed: int,
     bounds = family_ranges(name, ranges)
     rng = np.random.default_rng(np.random.SeedSequence([seed, _stable_hash(name)]))
     params = rng.uniform(bounds[:, 0], bounds[:, 1], size=(int(n), len(bounds)))
-    traj = FAMILIES[name].function(time_axis(steps), params, rng)
-    return np.asarray(traj, dtype=np.float64).reshape(int(n), -1), params
+    t = time_axis(steps)
+    traj = FAMILIES[name].function(t, params, rng)
+    return np.asarray(traj, dtype=np.float64).reshape(int(n), len(t)), params
 
 
 def _stable_hash(text: str) -> int:

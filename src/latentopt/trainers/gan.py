@@ -256,178 +256,363 @@ def train_rugan(
     ValueError
         On malformed data or out-of-range settings (the message names the argument).
     """
-    spins = np.asarray(spins)
-    if spins.ndim != 4 or spins.shape[1] != 3 or spins.shape[2] != spins.shape[3]:
-        raise ValueError(f"spins: expected shape (n, 3, L, L), got {spins.shape}")
-    n, _, L, _ = spins.shape
-    if n < 2:
-        raise ValueError(f"spins: need at least 2 states, got {n}")
-    if not np.isfinite(spins).all():
-        raise ValueError("spins: contains NaN or inf")
-    energies = np.asarray(energies, dtype=np.float64)
-    if energies.shape != (n,) or not np.isfinite(energies).all():
-        raise ValueError(f"energies: expected {n} finite values, got shape {energies.shape}")
-    if epochs < 1:
-        raise ValueError(f"epochs: expected a positive int, got {epochs}")
-    if batch_size < 2:
-        raise ValueError(f"batch_size: expected an int >= 2 (BatchNorm), got {batch_size}")
-    if n_critic < 1:
-        raise ValueError(f"n_critic: expected an int >= 1, got {n_critic}")
-    if not lr > 0:
-        raise ValueError(f"lr: expected a positive float, got {lr}")
-    lr_critic = float(lr if lr_critic is None else lr_critic)
-    if not lr_critic > 0:
-        raise ValueError(f"lr_critic: expected a positive float, got {lr_critic}")
-    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-        raise ValueError(f"betas: expected two floats in [0, 1), got {betas}")
-    if not 0.0 <= ema < 1.0:
-        raise ValueError(f"ema: expected a decay in [0, 1), got {ema}")
-    if energy_weight < 0:
-        raise ValueError(f"energy_weight: expected a float >= 0, got {energy_weight}")
-    if energy_weight > 0 and model is None:
-        raise ValueError("energy_weight: the exact-energy term needs the Hamiltonian (model)")
-    energy_scales = [int(s) for s in energy_scales]
-    if not energy_scales or min(energy_scales) < 1:
-        raise ValueError(f"energy_scales: expected positive ints, got {energy_scales}")
-    if lambda_gp < 0 or lambda_ct < 0:
-        raise ValueError(f"lambda_gp, lambda_ct: expected floats >= 0, got {lambda_gp}, {lambda_ct}")
-    device = as_device(device)
-    batch_size = min(int(batch_size), n)
-    gen_kw = dict(generator or {})
-    crit_kw = dict(critic or {})
-    for key in ("L", "label_mean", "label_std"):
-        if key in gen_kw:
-            raise ValueError(f"generator: key {key!r} is set by the trainer")
-    label_mean = float(energies.mean())
-    label_std = float(energies.std()) or 1.0
-
+    spins, energies = _check_data(spins, energies)
+    cfg = _settings(len(spins), epochs, batch_size=batch_size, n_critic=n_critic, lr=lr, lr_critic=lr_critic,
+                    betas=betas, lambda_gp=lambda_gp, lambda_ct=lambda_ct, ct_margin=ct_margin, augment=augment,
+                    ema=ema, energy_weight=energy_weight, energy_scales=energy_scales, seed=seed,
+                    generator=generator, critic=critic, model=model, n_monitor=n_monitor, device=device)
     spins32 = np.ascontiguousarray(spins, dtype=np.float32)
-    fingerprint = dict(batch_size=batch_size, n_critic=int(n_critic), lr=float(lr), lr_critic=lr_critic, betas=[float(b) for b in betas],
-                       lambda_gp=float(lambda_gp), lambda_ct=float(lambda_ct), ct_margin=float(ct_margin),
-                       augment=bool(augment), ema=float(ema), energy_weight=float(energy_weight),
-                       energy_scales=energy_scales, seed=int(seed), generator=_plain(gen_kw), critic=_plain(crit_kw),
-                       model=None if model is None else _plain(dataclasses.asdict(model)), n_monitor=int(n_monitor),
-                       shape=list(spins.shape), checksum=data_checksum(spins32),
-                       label_checksum=[float(energies.sum()), float(energies @ np.arange(1, n + 1))])
-
-    torch.manual_seed(seed)
-    G = RUGANGenerator(L, **gen_kw, label_mean=label_mean, label_std=label_std).to(device)
-    C = RUGANCritic(**crit_kw, label_mean=label_mean, label_std=label_std).to(device)
-    G_avg = copy.deepcopy(G) if ema > 0 else G
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=tuple(betas), eps=1e-8)
-    opt_c = torch.optim.Adam(C.parameters(), lr=lr_critic, betas=tuple(betas), eps=1e-8)
-    rng = torch.Generator().manual_seed(seed)
-    data = torch.from_numpy(spins32)
-    labels = torch.from_numpy(energies.astype(np.float32))
-
-    # fixed monitoring noise and labels, from their own stream (do not touch ``rng``)
-    mon_rng = torch.Generator().manual_seed(seed + 1_000_003)
-    n_mon = int(min(n_monitor, n)) if model is not None else 0
-    mon_z = torch.randn((n_mon, *G.noise_shape(1)), generator=mon_rng).to(device)
-    mon_e = labels[torch.randint(0, n, (n_mon,), generator=mon_rng)].to(device)
-    n_cal = max(4 * batch_size, 256)
-    cal_z = torch.randn((n_cal, *G.noise_shape(1)), generator=mon_rng).to(device)
-    cal_e = labels[torch.randint(0, n, (n_cal,), generator=mon_rng)].to(device)
-
-    history: dict[str, list[float]] = {k: [] for k in GAN_HISTORY_KEYS}
-    start, step, g_steps = 0, 0, 0
+    fingerprint = _fingerprint(cfg, spins32, energies)
+    run = _new_training(cfg, spins.shape[-1], float(energies.mean()), float(energies.std()) or 1.0)
+    inputs = _training_inputs(cfg, spins32, energies, run.G)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     state = _load_checkpoint(checkpoint, fingerprint, epochs) if checkpoint is not None else None
     if state is not None:
-        G.load_state_dict(state["generator"])
-        G_avg.load_state_dict(state["generator_avg"])
-        C.load_state_dict(state["critic"])
-        opt_g.load_state_dict(state["opt_generator"])
-        opt_c.load_state_dict(state["opt_critic"])
-        torch.set_rng_state(state["torch_rng_state"])
-        if device.type == "cuda" and state.get("cuda_rng_state") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng_state"], device)
-        rng.set_state(state["rng_state"])
-        history = {k: list(state["history"][k]) for k in GAN_HISTORY_KEYS}
-        start, step, g_steps = int(state["epoch"]), int(state["step"]), int(state["generator_steps"])
+        _restore(run, state, cfg.device)
+    _run_epochs(run, cfg, inputs, epochs, checkpoint, fingerprint, progress)
+    recalibrate_batchnorm(run.G_avg, inputs.cal_z, inputs.cal_e, cfg.batch_size)
+    run.C.eval()
+    return run.G_avg, run.C, {**run.history, "generator_steps": run.g_steps}
 
-    noise_shape = G.noise_shape(1)
-    bar = tqdm(range(start, epochs), initial=start, total=epochs, disable=not progress, desc="train RUGAN",
+
+# --- the steps of train_rugan -----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    """The checked settings of one :func:`train_rugan` run: its parameters but ``epochs``, ``checkpoint``, ``progress``.
+
+    ``batch_size`` is capped at the number of states, ``lr_critic`` is filled in, ``device``
+    a :class:`torch.device` and ``energy_scales`` a list of ints; the rest is as given.
+    """
+
+    batch_size: int
+    n_critic: int
+    lr: float
+    lr_critic: float
+    betas: Sequence[float]
+    lambda_gp: float
+    lambda_ct: float
+    ct_margin: float
+    augment: bool
+    ema: float
+    energy_weight: float
+    energy_scales: list[int]
+    seed: int
+    generator: dict[str, Any]
+    critic: dict[str, Any]
+    model: ChiralMagnet | None
+    n_monitor: int
+    device: torch.device
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inputs:
+    """The training set on the CPU and the fixed noise of the monitoring and batch-norm calibration passes.
+
+    ``data (n, 3, L, L)`` and ``labels (n,)`` float32; ``mon_z (n_mon, ...)``, ``mon_e (n_mon,)``
+    (:func:`_monitor`) and ``cal_z (n_cal, ...)``, ``cal_e (n_cal,)`` (:func:`recalibrate_batchnorm`) on the device.
+    """
+
+    data: torch.Tensor
+    labels: torch.Tensor
+    mon_z: torch.Tensor
+    mon_e: torch.Tensor
+    cal_z: torch.Tensor
+    cal_e: torch.Tensor
+
+
+@dataclasses.dataclass
+class _Training:
+    """What a training run updates and a checkpoint holds.
+
+    ``G_avg`` is ``G`` itself without EMA; ``epoch`` counts the finished epochs, ``step`` the
+    critic updates and ``g_steps`` the generator updates (all across resumes).
+    """
+
+    G: RUGANGenerator
+    C: RUGANCritic
+    G_avg: RUGANGenerator
+    opt_g: torch.optim.Adam
+    opt_c: torch.optim.Adam
+    rng: torch.Generator
+    history: dict[str, list[float]]
+    epoch: int = 0
+    step: int = 0
+    g_steps: int = 0
+
+
+#: checkpoint entry -> the :class:`_Training` field whose ``state_dict`` it holds, in the order of loading
+_CHECKPOINT_PARTS = {"generator": "G", "generator_avg": "G_avg", "critic": "C", "opt_generator": "opt_g",
+                     "opt_critic": "opt_c"}
+
+
+def _raise_if(bad: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` when ``bad``."""
+    if bad:
+        raise ValueError(message)
+
+
+def _check_data(spins: np.ndarray, energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training states ``(n, 3, L, L)`` (``n >= 2``, finite) and their labels as float64 ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        On a malformed array (the message names it).
+    """
+    spins = np.asarray(spins)
+    _raise_if(spins.ndim != 4 or spins.shape[1] != 3 or spins.shape[2] != spins.shape[3],
+              f"spins: expected shape (n, 3, L, L), got {spins.shape}")
+    n = spins.shape[0]
+    _raise_if(n < 2, f"spins: need at least 2 states, got {n}")
+    _raise_if(not np.isfinite(spins).all(), "spins: contains NaN or inf")
+    energies = np.asarray(energies, dtype=np.float64)
+    _raise_if(energies.shape != (n,) or not np.isfinite(energies).all(),
+              f"energies: expected {n} finite values, got shape {energies.shape}")
+    return spins, energies
+
+
+def _settings(n: int, epochs: int, *, batch_size: int, n_critic: int, lr: float, lr_critic: float | None,
+              betas: Sequence[float], lambda_gp: float, lambda_ct: float, ct_margin: float, augment: bool,
+              ema: float, energy_weight: float, energy_scales: Sequence[int], seed: int,
+              generator: Mapping[str, Any] | None, critic: Mapping[str, Any] | None, model: ChiralMagnet | None,
+              n_monitor: int, device: str | torch.device) -> _Settings:
+    """Check :func:`train_rugan`'s settings for ``n`` training states and fill in the derived ones.
+
+    Raises
+    ------
+    ValueError
+        On an out-of-range setting (the message names it).
+    """
+    _raise_if(epochs < 1, f"epochs: expected a positive int, got {epochs}")
+    _raise_if(batch_size < 2, f"batch_size: expected an int >= 2 (BatchNorm), got {batch_size}")
+    _raise_if(n_critic < 1, f"n_critic: expected an int >= 1, got {n_critic}")
+    _raise_if(not lr > 0, f"lr: expected a positive float, got {lr}")
+    lr_critic = float(lr if lr_critic is None else lr_critic)
+    _raise_if(not lr_critic > 0, f"lr_critic: expected a positive float, got {lr_critic}")
+    _raise_if(len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas),
+              f"betas: expected two floats in [0, 1), got {betas}")
+    _raise_if(not 0.0 <= ema < 1.0, f"ema: expected a decay in [0, 1), got {ema}")
+    _raise_if(energy_weight < 0, f"energy_weight: expected a float >= 0, got {energy_weight}")
+    _raise_if(energy_weight > 0 and model is None,
+              "energy_weight: the exact-energy term needs the Hamiltonian (model)")
+    energy_scales = [int(s) for s in energy_scales]
+    _raise_if(not energy_scales or min(energy_scales) < 1,
+              f"energy_scales: expected positive ints, got {energy_scales}")
+    _raise_if(lambda_gp < 0 or lambda_ct < 0,
+              f"lambda_gp, lambda_ct: expected floats >= 0, got {lambda_gp}, {lambda_ct}")
+    device = as_device(device)
+    gen_kw, crit_kw = dict(generator or {}), dict(critic or {})
+    for key in ("L", "label_mean", "label_std"):
+        _raise_if(key in gen_kw, f"generator: key {key!r} is set by the trainer")
+    return _Settings(batch_size=min(int(batch_size), n), n_critic=n_critic, lr=lr, lr_critic=lr_critic, betas=betas,
+                     lambda_gp=lambda_gp, lambda_ct=lambda_ct, ct_margin=ct_margin, augment=augment, ema=ema,
+                     energy_weight=energy_weight, energy_scales=energy_scales, seed=seed, generator=gen_kw,
+                     critic=crit_kw, model=model, n_monitor=n_monitor, device=device)
+
+
+def _fingerprint(cfg: _Settings, spins32: np.ndarray, energies: np.ndarray) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: every setting but the device, and the data.
+
+    ``spins32 (n, 3, L, L)`` float32 and ``energies (n,)`` enter through checksums.
+    """
+    n = len(energies)
+    return dict(batch_size=cfg.batch_size, n_critic=int(cfg.n_critic), lr=float(cfg.lr), lr_critic=cfg.lr_critic,
+                betas=[float(b) for b in cfg.betas], lambda_gp=float(cfg.lambda_gp), lambda_ct=float(cfg.lambda_ct),
+                ct_margin=float(cfg.ct_margin), augment=bool(cfg.augment), ema=float(cfg.ema),
+                energy_weight=float(cfg.energy_weight), energy_scales=cfg.energy_scales, seed=int(cfg.seed),
+                generator=_plain(cfg.generator), critic=_plain(cfg.critic),
+                model=None if cfg.model is None else _plain(dataclasses.asdict(cfg.model)),
+                n_monitor=int(cfg.n_monitor), shape=list(spins32.shape), checksum=data_checksum(spins32),
+                label_checksum=[float(energies.sum()), float(energies @ np.arange(1, n + 1))])
+
+
+def _new_training(cfg: _Settings, L: int, label_mean: float, label_std: float) -> _Training:
+    """Fresh networks (weights from the global torch RNG, seeded with ``cfg.seed``), Adam and the training RNG."""
+    torch.manual_seed(cfg.seed)
+    G = RUGANGenerator(L, **cfg.generator, label_mean=label_mean, label_std=label_std).to(cfg.device)
+    C = RUGANCritic(**cfg.critic, label_mean=label_mean, label_std=label_std).to(cfg.device)
+    adam = dict(betas=tuple(cfg.betas), eps=1e-8)
+    return _Training(G=G, C=C, G_avg=copy.deepcopy(G) if cfg.ema > 0 else G,
+                     opt_g=torch.optim.Adam(G.parameters(), lr=cfg.lr, **adam),
+                     opt_c=torch.optim.Adam(C.parameters(), lr=cfg.lr_critic, **adam),
+                     rng=torch.Generator().manual_seed(cfg.seed), history={k: [] for k in GAN_HISTORY_KEYS})
+
+
+def _training_inputs(cfg: _Settings, spins32: np.ndarray, energies: np.ndarray, G: RUGANGenerator) -> _Inputs:
+    """The training tensors and the fixed monitoring and calibration noise and labels.
+
+    The fixed draws come from their own stream (seed ``cfg.seed + 1_000_003``), not from
+    the training RNG; ``min(n_monitor, n)`` monitoring states (none without ``model``) and
+    ``max(4 batch_size, 256)`` calibration states.
+    """
+    data = torch.from_numpy(spins32)
+    labels = torch.from_numpy(energies.astype(np.float32))
+    mon_rng = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    n, noise_shape = len(labels), G.noise_shape(1)
+    n_mon = int(min(cfg.n_monitor, n)) if cfg.model is not None else 0
+    mon_z = torch.randn((n_mon, *noise_shape), generator=mon_rng).to(cfg.device)
+    mon_e = labels[torch.randint(0, n, (n_mon,), generator=mon_rng)].to(cfg.device)
+    n_cal = max(4 * cfg.batch_size, 256)
+    cal_z = torch.randn((n_cal, *noise_shape), generator=mon_rng).to(cfg.device)
+    cal_e = labels[torch.randint(0, n, (n_cal,), generator=mon_rng)].to(cfg.device)
+    return _Inputs(data=data, labels=labels, mon_z=mon_z, mon_e=mon_e, cal_z=cal_z, cal_e=cal_e)
+
+
+def _critic_step(run: _Training, cfg: _Settings, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """One critic update on real states ``x (b, 3, L, L)`` with labels ``e (b,)`` (CPU).
+
+    ``L_C = -W + lambda_gp GP + lambda_ct CT`` (module docstring) with fakes generated,
+    without gradients, for the same labels. Draws from ``run.rng`` in this order: the
+    translations (with ``augment``), the noise ``z``, the interpolation weights ``eps``.
+
+    Returns
+    -------
+    Tensor, shape (4,), float64, CPU
+        ``[L_C, W, GP, CT]`` of the update.
+    """
+    if cfg.augment:
+        x = random_translations(x, run.rng)
+    x, e = x.to(cfg.device), e.to(cfg.device)
+    z = torch.randn((cfg.batch_size, *run.G.noise_shape(1)), generator=run.rng).to(cfg.device)
+    eps = torch.rand(cfg.batch_size, generator=run.rng).to(cfg.device)
+    with torch.no_grad():
+        fake = run.G(z, e)
+    ct, real_score = consistency_term(run.C, x, e, cfg.ct_margin)
+    fake_score = run.C(fake, e)
+    gp = gradient_penalty(run.C, x, fake, e, eps)
+    w_est = real_score.mean() - fake_score.mean()
+    loss_c = -w_est + cfg.lambda_gp * gp + cfg.lambda_ct * ct
+    run.opt_c.zero_grad(set_to_none=True)
+    loss_c.backward()
+    run.opt_c.step()
+    return torch.stack([loss_c, w_est, gp, ct]).detach().double().cpu()
+
+
+def _energy_term(run: _Training, cfg: _Settings, fake: torch.Tensor, e: torch.Tensor,
+                 labels: torch.Tensor) -> torch.Tensor:
+    """The generator's exact-energy term (``energy_weight`` in :func:`train_rugan`), summed over ``energy_scales``.
+
+    Scale 1 is the generator batch ``fake`` with labels ``e``; each scale ``s > 1`` adds
+    ``max(2, batch_size // s^2)`` states of ``s`` times the size, from noise and labels drawn
+    from ``run.rng``.
+    """
+    G = run.G
+    loss = _energy_loss(fake, e, cfg.model, G.label_std)
+    for s in cfg.energy_scales:
+        if s == 1:
+            continue
+        m = max(2, cfg.batch_size // (s * s))
+        z = torch.randn((m, *G.noise_shape(s)), generator=run.rng).to(cfg.device)
+        e_big = labels[torch.randint(0, len(labels), (m,), generator=run.rng)].to(cfg.device)
+        loss = loss + _energy_loss(G(z, e_big), e_big, cfg.model, G.label_std)
+    return loss
+
+
+def _generator_step(run: _Training, cfg: _Settings, labels: torch.Tensor) -> tuple[float, float]:
+    """One generator update, ``L_G = -E[C(G(z, l), l)]`` plus the weighted exact-energy term when it is on.
+
+    The noise and then the labels (from the training labels ``(n,)``) are drawn from
+    ``run.rng``. Returns ``(L_G, energy term)``, the latter 0 when ``energy_weight`` is 0.
+    """
+    z = torch.randn((cfg.batch_size, *run.G.noise_shape(1)), generator=run.rng).to(cfg.device)
+    e = labels[torch.randint(0, len(labels), (cfg.batch_size,), generator=run.rng)].to(cfg.device)
+    fake = run.G(z, e)
+    loss_g = -run.C(fake, e).mean()
+    loss_e = _energy_term(run, cfg, fake, e, labels) if cfg.energy_weight > 0 else None
+    loss_total = loss_g if loss_e is None else loss_g + cfg.energy_weight * loss_e
+    run.opt_g.zero_grad(set_to_none=True)
+    loss_total.backward()
+    run.opt_g.step()
+    run.g_steps += 1
+    return float(loss_g.detach()), 0.0 if loss_e is None else float(loss_e.detach())
+
+
+def _train_epoch(run: _Training, cfg: _Settings, inputs: _Inputs) -> tuple[float, ...]:
+    """One pass over the shuffled training states in critic batches (a trailing partial batch is dropped).
+
+    A generator update (and the EMA update of ``G_avg``) follows every ``n_critic``-th
+    critic update, counted across epochs.
+
+    Returns
+    -------
+    tuple of 6 floats
+        Means over the epoch's critic updates of ``L_C, W, GP, CT``, then over its
+        generator updates of ``L_G`` and the energy term (NaN without a generator update;
+        the energy term NaN when it is off).
+    """
+    run.G.train()
+    run.C.train()
+    n, b = len(inputs.data), cfg.batch_size
+    sums = torch.zeros(4, dtype=torch.float64)  # critic_loss, wasserstein, gp, ct
+    g_sum, e_sum, n_c, n_g = 0.0, 0.0, 0, 0
+    perm = torch.randperm(n, generator=run.rng)
+    for idx in perm[:n - n % b].split(b):
+        sums += _critic_step(run, cfg, inputs.data[idx], inputs.labels[idx])
+        n_c += 1
+        run.step += 1
+        if run.step % cfg.n_critic:
+            continue
+        loss_g, loss_e = _generator_step(run, cfg, inputs.labels)
+        if cfg.ema > 0:
+            _update_average(run.G_avg, run.G, cfg.ema)
+        g_sum, e_sum, n_g = g_sum + loss_g, e_sum + loss_e, n_g + 1
+    means = (sums / max(n_c, 1)).tolist()
+    e_mean = e_sum / n_g if (n_g and cfg.energy_weight > 0) else math.nan
+    return (*means, g_sum / n_g if n_g else math.nan, e_mean)
+
+
+def _record_epoch(history: dict[str, list[float]], values: Sequence[float]) -> None:
+    """Append one epoch's values, in the order of :data:`GAN_HISTORY_KEYS`, to ``history``."""
+    for key, value in zip(GAN_HISTORY_KEYS, values, strict=True):
+        history[key].append(float(value))
+
+
+def _checkpoint_state(run: _Training, fingerprint: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Everything a later call needs to resume exactly (weights on the CPU, optimizers, RNG states, history)."""
+    return {
+        "epoch": run.epoch, "step": run.step, "generator_steps": run.g_steps, "fingerprint": fingerprint,
+        "generator": {k: v.detach().cpu() for k, v in run.G.state_dict().items()},
+        "generator_avg": {k: v.detach().cpu() for k, v in run.G_avg.state_dict().items()},
+        "critic": {k: v.detach().cpu() for k, v in run.C.state_dict().items()},
+        "opt_generator": run.opt_g.state_dict(), "opt_critic": run.opt_c.state_dict(),
+        "torch_rng_state": torch.get_rng_state(),
+        "cuda_rng_state": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "rng_state": run.rng.get_state(), "history": run.history,
+    }
+
+
+def _restore(run: _Training, state: Mapping[str, Any], device: torch.device) -> None:
+    """Load a checkpoint of :func:`_checkpoint_state` into ``run`` (and the global torch RNG)."""
+    for key, attr in _CHECKPOINT_PARTS.items():
+        getattr(run, attr).load_state_dict(state[key])
+    torch.set_rng_state(state["torch_rng_state"])
+    if device.type == "cuda" and state.get("cuda_rng_state") is not None:
+        torch.cuda.set_rng_state(state["cuda_rng_state"], device)
+    run.rng.set_state(state["rng_state"])
+    run.history = {k: list(state["history"][k]) for k in GAN_HISTORY_KEYS}
+    run.epoch, run.step, run.g_steps = int(state["epoch"]), int(state["step"]), int(state["generator_steps"])
+
+
+def _run_epochs(run: _Training, cfg: _Settings, inputs: _Inputs, epochs: int, checkpoint: Path | None,
+                fingerprint: dict[str, Any], progress: bool) -> None:
+    """Train from epoch ``run.epoch`` to ``epochs``: each epoch's updates, monitoring, history and checkpoint."""
+    bar = tqdm(range(run.epoch, epochs), initial=run.epoch, total=epochs, disable=not progress, desc="train RUGAN",
                unit="epoch")
     for epoch in bar:
         t0 = time.perf_counter()
-        G.train()
-        C.train()
-        sums = torch.zeros(4, dtype=torch.float64)  # critic_loss, wasserstein, gp, ct
-        g_sum, e_sum, n_c, n_g = 0.0, 0.0, 0, 0
-        perm = torch.randperm(n, generator=rng)
-        for b in range(n // batch_size):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            x = data[idx]
-            if augment:
-                x = random_translations(x, rng)
-            x, e = x.to(device), labels[idx].to(device)
-            z = torch.randn((batch_size, *noise_shape), generator=rng).to(device)
-            eps = torch.rand(batch_size, generator=rng).to(device)
-            with torch.no_grad():
-                fake = G(z, e)
-            ct, real_score = consistency_term(C, x, e, ct_margin)
-            fake_score = C(fake, e)
-            gp = gradient_penalty(C, x, fake, e, eps)
-            w_est = real_score.mean() - fake_score.mean()
-            loss_c = -w_est + lambda_gp * gp + lambda_ct * ct
-            opt_c.zero_grad(set_to_none=True)
-            loss_c.backward()
-            opt_c.step()
-            sums += torch.stack([loss_c, w_est, gp, ct]).detach().double().cpu()
-            n_c += 1
-            step += 1
-            if step % n_critic == 0:
-                z = torch.randn((batch_size, *noise_shape), generator=rng).to(device)
-                e_g = labels[torch.randint(0, n, (batch_size,), generator=rng)].to(device)
-                fake_g = G(z, e_g)
-                loss_g = -C(fake_g, e_g).mean()
-                loss_total = loss_g
-                if energy_weight > 0:
-                    loss_e = _energy_loss(fake_g, e_g, model, G.label_std)
-                    for s_big in energy_scales:
-                        if s_big == 1:
-                            continue
-                        m = max(2, batch_size // (s_big * s_big))
-                        z_big = torch.randn((m, *G.noise_shape(s_big)), generator=rng).to(device)
-                        e_big = labels[torch.randint(0, n, (m,), generator=rng)].to(device)
-                        loss_e = loss_e + _energy_loss(G(z_big, e_big), e_big, model, G.label_std)
-                    loss_total = loss_g + energy_weight * loss_e
-                    e_sum += float(loss_e.detach())
-                opt_g.zero_grad(set_to_none=True)
-                loss_total.backward()
-                opt_g.step()
-                if ema > 0:
-                    _update_average(G_avg, G, ema)
-                g_sum += float(loss_g.detach())
-                n_g += 1
-                g_steps += 1
-        if ema > 0:  # the averaged weights need their own batch-norm statistics
-            recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
-        mae, r = _monitor(G_avg, model, mon_z, mon_e)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        means = (sums / max(n_c, 1)).tolist()
-        e_mean = e_sum / n_g if (n_g and energy_weight > 0) else math.nan
-        for key, value in zip(GAN_HISTORY_KEYS, (*means, g_sum / n_g if n_g else math.nan, e_mean, mae, r,
-                                                 time.perf_counter() - t0)):
-            history[key].append(float(value))
-        bar.set_postfix(W=f"{means[1]:.3g}", mae=f"{mae:.3g}", r=f"{r:.3f}")
+        losses = _train_epoch(run, cfg, inputs)
+        if cfg.ema > 0:  # the averaged weights need their own batch-norm statistics
+            recalibrate_batchnorm(run.G_avg, inputs.cal_z, inputs.cal_e, cfg.batch_size)
+        mae, r = _monitor(run.G_avg, cfg.model, inputs.mon_z, inputs.mon_e)
+        if cfg.device.type == "cuda":
+            torch.cuda.synchronize(cfg.device)
+        _record_epoch(run.history, (*losses, mae, r, time.perf_counter() - t0))
+        run.epoch = epoch + 1
+        bar.set_postfix(W=f"{losses[1]:.3g}", mae=f"{mae:.3g}", r=f"{r:.3f}")
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, {
-                "epoch": epoch + 1, "step": step, "generator_steps": g_steps, "fingerprint": fingerprint,
-                "generator": {k: v.detach().cpu() for k, v in G.state_dict().items()},
-                "generator_avg": {k: v.detach().cpu() for k, v in G_avg.state_dict().items()},
-                "critic": {k: v.detach().cpu() for k, v in C.state_dict().items()},
-                "opt_generator": opt_g.state_dict(), "opt_critic": opt_c.state_dict(),
-                "torch_rng_state": torch.get_rng_state(),
-                "cuda_rng_state": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "rng_state": rng.get_state(), "history": history,
-            })
+            _save_checkpoint(checkpoint, _checkpoint_state(run, fingerprint, cfg.device))
     bar.close()
-    recalibrate_batchnorm(G_avg, cal_z, cal_e, batch_size)
-    C.eval()
-    return G_avg, C, {**history, "generator_steps": g_steps}
 
 
 @torch.no_grad()

@@ -169,17 +169,8 @@ def train_jrvae(
 
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
-        net.train()
-        totals = torch.zeros(4, dtype=torch.float64, device=device)
-        for idx in _batches(len(data), int(batch_size), order):
-            batch = data[idx].to(device, non_blocking=True)
-            terms = jrvae_loss(net, batch, float(bc[epoch]), float(bd[epoch]), temperature=float(tau[epoch]),
-                               generator=noise)
-            optimizer.zero_grad(set_to_none=True)
-            terms[0].backward()
-            optimizer.step()
-            totals += torch.stack(terms).detach().double() * len(idx)
-        totals = (totals / len(data)).tolist()
+        totals = _train_epoch(net, optimizer, data, int(batch_size), order, noise, device,
+                              float(bc[epoch]), float(bd[epoch]), float(tau[epoch]))
         for key, value in zip(HISTORY_KEYS, totals + [bc[epoch], bd[epoch], tau[epoch], time.perf_counter() - t0]):
             history[key].append(float(value))
         if checkpoint is not None and ((epoch + 1) % int(checkpoint_every) == 0 or epoch + 1 == epochs):
@@ -190,6 +181,43 @@ def train_jrvae(
                 "noise_state": noise.get_state(), "history": history})
     net.eval()
     return net, {key: np.asarray(history[key], dtype=np.float64) for key in HISTORY_KEYS}
+
+
+def _train_epoch(net: JointVAE, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int,
+                 order: torch.Generator, noise: torch.Generator, device: torch.device, beta_c: float, beta_d: float,
+                 temperature: float) -> list[float]:
+    """One epoch of Adam steps on the jrVAE loss (Biswas et al. 2023, Eq. 1) over shuffled batches of ``data``.
+
+    Parameters
+    ----------
+    net : JointVAE
+        Trained in place (put in train mode), on ``device``.
+    optimizer : torch.optim.Optimizer
+    data : Tensor, shape (n, H, W)
+        Images on the CPU.
+    batch_size : int
+    order, noise : torch.Generator
+        The batch order (:func:`latentopt.trainers.common._batches`) and the
+        reparameterisation / Gumbel noise.
+    device : torch.device
+    beta_c, beta_d, temperature : float
+        The epoch's KL weights and Gumbel-softmax temperature.
+
+    Returns
+    -------
+    list of 4 floats
+        Per-sample means over the epoch of ``[loss, reconstruction, kl_c, kl_d]``.
+    """
+    net.train()
+    totals = torch.zeros(4, dtype=torch.float64, device=device)
+    for idx in _batches(len(data), batch_size, order):
+        batch = data[idx].to(device, non_blocking=True)
+        terms = jrvae_loss(net, batch, beta_c, beta_d, temperature=temperature, generator=noise)
+        optimizer.zero_grad(set_to_none=True)
+        terms[0].backward()
+        optimizer.step()
+        totals += torch.stack(terms).detach().double() * len(idx)
+    return (totals / len(data)).tolist()
 
 
 def encode_images(model: JointVAE, images: np.ndarray, batch_size: int = 1024) -> dict[str, np.ndarray]:
