@@ -276,7 +276,7 @@ def test_recalibrate_batchnorm_sets_population_statistics():
 
 
 def test_energy_term_is_the_exact_energy_mismatch(data):
-    from latentopt.trainers.gan import _energy_loss
+    from latentopt.trainers.wgan_losses import energy_loss as _energy_loss
 
     spins, energies, model = data
     x = torch.from_numpy(spins[:4]).double()
