@@ -1,4 +1,4 @@
-"""Every shell command shown in README.md and config/README.md runs, so the docs cannot drift from the CLI.
+"""Every shell command shown in README.md, config/README.md and docs/*.md runs, so the docs cannot drift from the CLI.
 
 Commands are taken from ```bash blocks and from inline code spans that start with
 ``snakemake``, ``python`` or ``pip``. Workflow runs are executed as dry runs (``-n``) in a
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "config/README.md")
+DOCS = ("README.md", "config/README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")))
 PROGRAMS = ("snakemake", "python", "pip")
 
 
@@ -117,9 +117,24 @@ def _schema_keys(node, path=""):
 
 def test_every_config_key_is_documented():
     """Each key of the config schemas appears in config/README.md (in a code span), so the docs cannot drift."""
-    doc = (REPO / "config/README.md").read_text()
+    doc = re.sub(r"```.*?```", "", (REPO / "config/README.md").read_text(), flags=re.S)  # code spans, not blocks
     words = {w for span in re.findall(r"`([^`]+)`", doc) for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span)}
     schemas = [REPO / "workflow/schemas/config.schema.yaml", *sorted((REPO / "workflow/schemas/kinds").glob("*.yaml"))]
     missing = [f"{schema.name}{where}" for schema in schemas
                for key, where in _schema_keys(yaml.safe_load(schema.read_text())) if key not in words]
     assert not missing, f"config keys not documented in config/README.md: {missing}"
+
+
+def test_the_docs_pages_are_read():
+    """The commands of the docs/ pages (troubleshooting, cluster, development) are among those run."""
+    pages = {doc for doc, _ in COMMANDS}
+    assert {"docs/troubleshooting.md", "docs/cluster.md", "docs/development.md"} <= pages, pages
+
+
+def test_links_resolve():
+    """Every relative link of the docs names a file or folder of the repository."""
+    broken = [f"{doc}: {target}" for doc in DOCS
+              for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (REPO / doc).read_text())
+              if "://" not in target and not ((REPO / doc).parent / target).resolve().exists()]
+    assert not broken, broken
+
