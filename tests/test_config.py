@@ -208,8 +208,8 @@ def test_snakemake_rejects_bad_config_before_any_job(tmp_path):
 
 
 def test_readme_example_study_is_valid():
-    """The 'Adding a study' example in README.md validates."""
-    text = (REPO / "README.md").read_text()
+    """The 'Adding a study' examples in config/README.md validate."""
+    text = (REPO / "config/README.md").read_text()
     block = text.split("## Adding a study", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     cfg = validate_config(yaml.safe_load(block), SCHEMA, root=REPO)
     runs = cfg["studies"]["field-B0.05"]["optimize"]

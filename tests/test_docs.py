@@ -1,10 +1,13 @@
-"""Every shell command shown in README.md and config/README.md runs, so the docs cannot drift from the CLI.
+"""Every shell command shown in README.md, config/README.md and docs/*.md runs, so the docs cannot drift from the CLI.
 
 Commands are taken from ```bash blocks and from inline code spans that start with
 ``snakemake``, ``python`` or ``pip``. Workflow runs are executed as dry runs (``-n``) in a
 scratch directory that sees the repository's config, resources and profile; placeholders
 are filled in (``N`` cores -> 2, ``FILE`` / ``my.yaml`` -> a copy of the default config).
 The install line and the test command are what ``.ci/run`` executes verbatim.
+
+config/README.md's key tables are generated from the schema (:mod:`latentopt.schema_docs`);
+the tests check that the committed tables are the generated ones.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from latentopt.config import load_schema
+from latentopt.schema_docs import MARKER, fill, literal, table, type_of
+
 REPO = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "config/README.md")
+DOCS = ("README.md", "config/README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md")))
 PROGRAMS = ("snakemake", "python", "pip")
 
 
@@ -75,6 +81,7 @@ def as_dry_run(cmd: str) -> list[str] | None:
     argv = shlex.split(cmd)
     argv = ["2" if a == "N" else a for a in argv]
     argv = ["my.yaml" if a in ("FILE", "my.yaml") else a for a in argv]
+    argv = [a for a in argv if a != "--write"]  # a docs rewrite is run as its check: tests change no tracked file
     if argv[0] == "pip" or argv[:3] == ["python", "-m", "pytest"]:
         return None
     if argv[0] == "snakemake":
@@ -117,9 +124,95 @@ def _schema_keys(node, path=""):
 
 def test_every_config_key_is_documented():
     """Each key of the config schemas appears in config/README.md (in a code span), so the docs cannot drift."""
-    doc = (REPO / "config/README.md").read_text()
+    doc = re.sub(r"```.*?```", "", (REPO / "config/README.md").read_text(), flags=re.S)  # code spans, not blocks
     words = {w for span in re.findall(r"`([^`]+)`", doc) for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", span)}
     schemas = [REPO / "workflow/schemas/config.schema.yaml", *sorted((REPO / "workflow/schemas/kinds").glob("*.yaml"))]
     missing = [f"{schema.name}{where}" for schema in schemas
                for key, where in _schema_keys(yaml.safe_load(schema.read_text())) if key not in words]
     assert not missing, f"config keys not documented in config/README.md: {missing}"
+
+
+def test_the_docs_pages_are_read():
+    """The commands of the docs/ pages (troubleshooting, cluster, development) are among those run."""
+    pages = {doc for doc, _ in COMMANDS}
+    assert {"docs/troubleshooting.md", "docs/cluster.md", "docs/development.md"} <= pages, pages
+
+
+def test_links_resolve():
+    """Every relative link of the docs names a file or folder of the repository."""
+    broken = [f"{doc}: {target}" for doc in DOCS
+              for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (REPO / doc).read_text())
+              if "://" not in target and not ((REPO / doc).parent / target).resolve().exists()]
+    assert not broken, broken
+
+
+def test_config_key_tables_are_generated_from_the_schema():
+    """config/README.md's key tables are exactly what the schema's types, defaults and descriptions give."""
+    text = (REPO / "config/README.md").read_text()
+    assert len(MARKER.findall(text)) >= 30
+    generated = fill(text, load_schema(REPO / "workflow/schemas/config.schema.yaml"))
+    assert generated == text, "config/README.md is stale: run python -m latentopt.schema_docs config/README.md --write"
+
+
+TOY = {
+    "properties": {"study": {"$ref": "#/$defs/study"}},
+    "$defs": {
+        "seed": {"type": "integer", "minimum": 0},
+        "study": {
+            "type": "object",
+            "required": ["L"],
+            "properties": {
+                "L": {"type": "integer", "minimum": 2, "maximum": 512, "description": "lattice | side"},
+                "rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 1.0e-8},
+                "seed": {"$ref": "#/$defs/seed", "default": 3, "description": "seed"},
+                "mode": {"enum": ["a", "b"], "default": "a"},
+                "pool": {"type": ["integer", "null"], "minimum": 2, "default": None},
+                "B": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3,
+                      "default": [0.0, 0.0, 1.0]},
+                "grid": {"type": "object", "description": "the grid", "default": {},
+                         "properties": {"n": {"type": "integer", "minimum": 1, "default": 4}}},
+                "other": {"$ref": "#/$defs/seed", "description": "a referenced node stays one row"},
+                "algorithm": {"enum": ["ga", "sgd"]},
+                "lr": {"type": "number", "description": "step"},
+            },
+            "allOf": [{"if": {"properties": {"algorithm": {"const": "ga"}}},
+                       "then": {"properties": {"algorithm": True, "lr": {"default": 0.5},
+                                               "population": {"type": "integer", "default": 10}}}},
+                      {"if": {"properties": {"algorithm": {"const": "sgd"}}},
+                       "then": {"properties": {"algorithm": True, "lr": {"default": 0.01}}}}],
+        },
+    },
+}
+
+
+def test_key_table_rows():
+    """Types, defaults and descriptions of a toy schema, rendered as the config tables render them."""
+    rows = table(TOY, "study").splitlines()[2:]
+    assert rows == [
+        "| `L` | int 2 to 512 | required | lattice \\| side |",
+        "| `rate` | number in (0, 1] | `1e-8` |  |",
+        "| `seed` | int >= 0 | `3` | seed |",
+        "| `mode` | `a` \\| `b` | `a` |  |",
+        "| `pool` | int >= 2 or null | `null` |  |",
+        "| `B` | list of 3 numbers | `[0.0, 0.0, 1.0]` |  |",
+        "| `grid` | mapping | `{}` | the grid |",
+        "| `grid.n` | int >= 1 | `4` |  |",
+        "| `other` | int >= 0 |  | a referenced node stays one row |",
+        "| `algorithm` | `ga` \\| `sgd` |  |  |",
+        "| `lr` | number |  | step |",  # the branches disagree (0.5, 0.01): no single default
+    ]
+    assert table(TOY, "study/ga").splitlines()[2:] == ["| `population` | int | `10` |  |"]
+    assert table(TOY, "study grid").splitlines()[2:] == ["| `grid` | mapping | `{}` | the grid |",
+                                                        "| `grid.n` | int >= 1 | `4` |  |"]
+    assert literal({"kind": "skyrmion", "r": [1, None, True]}) == "{kind: skyrmion, r: [1, null, true]}"
+    assert type_of(TOY, {"oneOf": [{"type": "boolean"}, {"type": "string"}]}) == "bool or string"
+
+
+def test_stale_tables_are_regenerated_and_unknown_keys_fail():
+    stale = "prose\n<!-- keys: study/ga -->\n| key | hand-written |\n<!-- end keys -->\nmore prose\n"
+    assert fill(stale, TOY) == ("prose\n<!-- keys: study/ga -->\n| key | type | default | meaning |\n"
+                                "| --- | --- | --- | --- |\n| `population` | int | `10` |  |\n"
+                                "<!-- end keys -->\nmore prose\n")
+    for spec in ("nosuch", "study nosuch", "study/nosuch"):
+        with pytest.raises(KeyError):
+            table(TOY, spec)

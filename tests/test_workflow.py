@@ -355,7 +355,7 @@ def run_and_kill_when(workdir: Path, config: Path, appears: Path, timeout: float
 
 
 def test_sigkill_during_training_and_optimization_then_unlock_resumes_bit_identically(tmp_path):
-    """README "Troubleshooting": after kill -9, `snakemake --unlock` and the same command finish the run from the
+    """docs/troubleshooting.md: after kill -9, `snakemake --unlock` and the same command finish the run from the
     checkpoints, with outputs identical to an uninterrupted run."""
     config = tmp_path / "kill.yaml"
     config.write_text(yaml.safe_dump(KILL_STUDY))

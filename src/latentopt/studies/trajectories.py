@@ -5,7 +5,7 @@ ground_truth (the objective on the whole grid) -> bayes/<run> (Bayesian optimiza
 the feasible points) -> evaluate_trajectories (+ plot_bo_run per run). Kalinin's lecture
 ("BO in the latent space", FerroSIM curl) and Biswas et al. 2023 (zBO, Table 1). Each
 function takes validated config blocks and arrays and returns the arrays of its output
-file (``README.md``, "Outputs"); the thin scripts in ``workflow/scripts/trajectories/``
+file (``docs/outputs.md``); the thin scripts in ``workflow/scripts/trajectories/``
 only read Snakemake's inputs and write the outputs.
 """
 
