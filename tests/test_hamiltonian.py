@@ -144,6 +144,9 @@ def test_numba_and_torch_agree(dmi, K, B):
     tp.energy_per_spin(t64, m).sum().backward()
     assert np.abs(-t64.grad.numpy() * 32**2 - effective_field(s, m)).max() < 1e-10
     assert np.abs(tp.energy_per_spin(t64, m).detach().numpy() - energy_per_spin(s, m)).max() < 1e-13
+    # the closed-form torch field (used by the descent steps of relaxed objectives) is the numba field
+    assert np.abs(tp.effective_field(t64.detach(), m).numpy() - effective_field(s, m)).max() < 1e-13
+    assert np.abs(tp.effective_field(t32, m).numpy() - effective_field(s, m)).max() < 1e-5
 
 
 def test_bad_inputs():

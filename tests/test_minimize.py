@@ -125,3 +125,28 @@ def test_descend_is_differentiable_and_works_in_inference_mode():
         inside = mz.descend(e, s, 2, mz.descent_step(model))
     assert torch.equal(inside, mz.descend(e, s, 2, mz.descent_step(model)))
     assert not inside.requires_grad
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_descend_with_the_closed_form_field_equals_the_autograd_descent(dmi):
+    """field_fn (torch_physics.effective_field) replaces the autograd gradient: same steps, same gradients."""
+    from latentopt.physics.torch_physics import effective_field
+
+    model = ChiralMagnet(L=6, J=1.0, D=0.4, K=0.15, B=(0.05, -0.1, 0.2), dmi=dmi)
+    e = mz.chiral_magnet_energy_fn(model)
+    field = lambda x: effective_field(x, model)  # noqa: E731
+    step = mz.descent_step(model)
+    s = torch.randn(3, 3, 6, 6, generator=torch.Generator().manual_seed(4))
+    assert torch.allclose(mz.descend(e, s, 4, step, field_fn=field), mz.descend(e, s, 4, step), atol=1e-13)
+    with torch.inference_mode():  # as the genetic algorithm calls it
+        inside = mz.descend(e, s, 4, step, field_fn=field)
+    assert torch.equal(inside, mz.descend(e, s, 4, step, field_fn=field)) and not inside.requires_grad
+
+    def relaxed_energy(x, field_fn):
+        return e(mz.descend(e, x, 2, step, field_fn=field_fn))
+
+    x = s[:2].clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: relaxed_energy(x, field), (x,))  # unrolled through the field
+    (g_field,) = torch.autograd.grad(relaxed_energy(x, field).sum(), x)
+    (g_auto,) = torch.autograd.grad(relaxed_energy(x, None).sum(), x)
+    assert torch.allclose(g_field, g_auto, atol=1e-11)

@@ -397,7 +397,8 @@ def descent_step(model: ChiralMagnet) -> float:
     return 1.5 / lam
 
 
-def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float) -> torch.Tensor:
+def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float,
+            field_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """``steps`` fixed-size projected-gradient steps on the spheres, ``s <- (s - step P g) / |s - step P g|``.
 
     A short, batched relaxation for use inside objectives (``relax_steps`` of optimize runs):
@@ -418,6 +419,11 @@ def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float) 
         Number of steps (0 returns the normalized states).
     step : float
         Step size, e.g. :func:`descent_step` of the Hamiltonian.
+    field_fn : callable, optional
+        ``(n, 3, *sites) -> (n, 3, *sites)``: the effective field ``-dE/ds`` of ``energy_fn``
+        in closed form (e.g. :func:`latentopt.physics.torch_physics.effective_field`), used
+        instead of the autograd gradient (about 3x cheaper; equal to it up to rounding). It
+        must be written in differentiable torch operations for the unrolled case.
 
     Returns
     -------
@@ -436,6 +442,12 @@ def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float) 
     if int(steps) == 0:
         return spheres.normalize(states)
     unrolled = states.requires_grad
+    if field_fn is not None:
+        with torch.set_grad_enabled(unrolled):
+            x = spheres.normalize(states)
+            for _ in range(int(steps)):
+                x = spheres.normalize(x + step * spheres.project_tangent(x, field_fn(x)))
+        return x
     with torch.inference_mode(False), torch.enable_grad():
         x = spheres.normalize(states.clone() if torch.is_inference(states) else states)
         for _ in range(int(steps)):

@@ -121,6 +121,59 @@ def energy_per_spin(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     return e.mean(dim=(-2, -1))
 
 
+def _cross_const(a: Components, d_vec, k: int) -> torch.Tensor | None:
+    """Component ``k`` of ``a x d`` for a constant vector ``d``; None where it is exactly zero."""
+    i, j = (k + 1) % 3, (k + 2) % 3
+    out = None
+    if d_vec[j] != 0.0:
+        out = a[i] * float(d_vec[j])
+    if d_vec[i] != 0.0:
+        part = a[j] * float(d_vec[i])
+        out = -part if out is None else out - part
+    return out
+
+
+def effective_field(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
+    """Effective field ``h_i = -dE/ds_i``, batched and differentiable.
+
+    ``h_i = J sum_j s_j + sum_j s_j x D_ij + 2K s_i^z z_hat + B`` (docs/design.md, "Effective
+    field"), with ``D_{i,i-d} = -D_d``: for each bond direction ``d`` (+x, +y) the neighbours
+    ``s_{i+d}`` and ``s_{i-d}`` contribute ``J (s_{i+d} + s_{i-d}) + (s_{i+d} - s_{i-d}) x D_d``.
+    The same field as :func:`latentopt.physics.hamiltonian.effective_field` (numba) and as
+    minus the autograd gradient of ``L^2`` :func:`energy_per_spin` (both tested), at about a
+    third of the cost of the autograd gradient.
+
+    Parameters
+    ----------
+    spins : Tensor, shape (n, 3, L, L)
+    model : ChiralMagnet
+
+    Returns
+    -------
+    Tensor, shape (n, 3, L, L)
+        Field in energy units (J).
+    """
+    _check(spins)
+    d = model.dmi_vectors()
+    c = _components(spins)
+    h = [None, None, None]
+    for axis, (dx, dy) in enumerate(((1, 0), (0, 1))):
+        plus, minus = _neighbour(c, dx, dy), _neighbour(c, -dx, -dy)
+        diff = tuple(p - m for p, m in zip(plus, minus))
+        for k in range(3):
+            term = float(model.J) * (plus[k] + minus[k])
+            dmi = _cross_const(diff, d[axis], k)
+            if dmi is not None:
+                term = term + dmi
+            h[k] = term if h[k] is None else h[k] + term
+    if model.K != 0.0:
+        h[2] = h[2] + 2.0 * float(model.K) * c[2]
+    for k in range(3):
+        if model.B[k] != 0.0:
+            h[k] = h[k] + float(model.B[k])
+    return torch.stack(h, dim=1)
+
+
 def _solid_angle(a: Components, b: Components, c: Components) -> torch.Tensor:
     triple = a[0] * _cross(b, c, 0) + a[1] * _cross(b, c, 1) + a[2] * _cross(b, c, 2)
     return 2.0 * torch.atan2(triple, 1.0 + _dot(a, b) + _dot(b, c) + _dot(c, a))
