@@ -110,7 +110,10 @@ import latentopt.trainers.vae as trainer_module  # noqa: E402
 from latentopt.latent import frozen_decoder, prior_codes  # noqa: E402
 from latentopt.metrics import reconstruction_ssim, set_metrics  # noqa: E402
 from latentopt.models.vae import SpinVAE, load_model  # noqa: E402
-from latentopt.optimizers import genetic, make_objective, single_code, stochastic  # noqa: E402
+from latentopt.optimizers import make_objective  # noqa: E402
+from latentopt.optimizers.genetic import genetic  # noqa: E402
+from latentopt.optimizers.single_code import single_code  # noqa: E402
+from latentopt.optimizers.stochastic import stochastic  # noqa: E402
 from latentopt.optimizers.objectives import Objective  # noqa: E402
 from latentopt.physics import torch_physics as tp  # noqa: E402
 from latentopt.physics.hamiltonian import ChiralMagnet  # noqa: E402

@@ -1,58 +1,20 @@
 """Latent-space optimizers (Park et al. 2022): single-code modification, genetic, stochastic.
 
-:func:`run` dispatches a run's ``algorithm`` setting to the implementation.
+:func:`run` dispatches a run's ``algorithm`` setting to the implementation. The subpackage
+:mod:`latentopt.optimizers.bayes` (Gaussian-process BO) and the NEB modules live here too.
+Names are loaded on first use (``lazy_loader``, as scikit-image does), so that a job that
+only needs the Gaussian process, e.g. a BO round, does not import torch. The algorithms
+themselves are imported from their modules (``from latentopt.optimizers.genetic import
+genetic``): the package attribute ``genetic`` is the submodule.
 """
 
-from __future__ import annotations
+import lazy_loader as lazy
 
-import torch
-
-from .common import OptimizationResult
-from .genetic import genetic
-from .objectives import OBJECTIVES, Objective, make_objective
-from .single_code import single_code
-from .stochastic import stochastic
-
-ALGORITHMS = ("genetic", "stochastic", "single_code")
-
-__all__ = ["ALGORITHMS", "OBJECTIVES", "Objective", "OptimizationResult", "make_objective", "run",
-           "genetic", "stochastic", "single_code"]
-
-# run settings that are not keyword arguments of the algorithms
-_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary", "polish", "relax_steps"}
-
-
-def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings: dict, *,
-        device: torch.device | str = "cpu", checkpoint=None, progress: bool = False,
-        context: dict | None = None) -> OptimizationResult:
-    """Run one optimizer from a config run block.
-
-    Parameters
-    ----------
-    algorithm : {"genetic", "stochastic", "single_code"}
-    decode : callable
-        ``decode(z (m, N)) -> (m, 3, L, L)`` on ``device``.
-    objective : Objective
-    latent_dim : int
-    settings : dict
-        The run block (``config/README.md``); algorithm keyword arguments are taken from it.
-        ``single_code`` draws its ``codes`` initial codes from N(0, I) with ``seed``.
-    context : dict, optional
-        Extra checkpoint fingerprint (decoder digest, system, boundary digest).
-
-    Raises
-    ------
-    ValueError
-        On an unknown algorithm.
-    """
-    kwargs = {k: v for k, v in settings.items() if k not in _RUN_KEYS}
-    common = dict(device=device, checkpoint=checkpoint, progress=progress, context=context)
-    if algorithm == "genetic":
-        return genetic(decode, objective, latent_dim, **kwargs, **common)
-    if algorithm == "stochastic":
-        return stochastic(decode, objective, latent_dim, **kwargs, **common)
-    if algorithm == "single_code":
-        codes, seed = kwargs.pop("codes", 16), kwargs.pop("seed", 0)
-        z0 = torch.randn(codes, latent_dim, generator=torch.Generator().manual_seed(int(seed)))
-        return single_code(decode, objective, z0, **kwargs, **common)
-    raise ValueError(f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r}")
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submod_attrs={
+        "common": ["OptimizationResult"],
+        "dispatch": ["ALGORITHMS", "run"],
+        "objectives": ["OBJECTIVES", "Objective", "make_objective"],
+    },
+)

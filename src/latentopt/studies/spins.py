@@ -27,8 +27,9 @@ from latentopt.io import array_digest, file_digest, read_attrs, read_h5
 from latentopt.latent import load_decoder, prior_codes
 from latentopt.metrics import reconstruction_ssim, set_metrics
 from latentopt.models.vae import SpinVAE, load_model
-from latentopt.optimizers import make_objective, single_code
+from latentopt.optimizers import make_objective
 from latentopt.optimizers import run as run_optimizer
+from latentopt.optimizers.single_code import single_code
 from latentopt.optimizers.common import result_datasets
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, lowest_commensurate_spiral, nodal_points

@@ -32,7 +32,7 @@ from skopt.learning import GaussianProcessRegressor
 from tqdm.auto import tqdm
 
 from latentopt.errors import DivergedError
-from latentopt.optimizers.common import Checkpointer
+from latentopt.optimizers.checkpoint import Checkpointer
 
 from .acquisitions import acquisition, check_acquisition, early_stop_gain
 from .gp import _fit, _fixed_fit_theta, _IncrementalPosterior, fitted_theta, gp_posterior, make_gp, unit_box
