@@ -14,11 +14,11 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/spins.smk"
-include: "workflow/rules/trajectories.smk"
-include: "workflow/rules/schedules.smk"
-include: "workflow/rules/transitions.smk"
-include: "workflow/rules/upscaling.smk"
+
+
+for kind in studies.KINDS:
+
+    include: f"workflow/rules/{kind}.smk"
 
 
 rule all:

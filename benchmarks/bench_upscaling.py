@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 import torch
 
+from latentopt.config import load_schema
 from latentopt.models.rugan import RUGANGenerator, generate, load_generator
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.heatbath import anneal
-from latentopt.studies.upscaling import GAN_DEFAULTS, thermal_schedule
+from latentopt.studies.upscaling import thermal_schedule
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
 
 
 def main():
@@ -47,7 +51,8 @@ def main():
         G = load_generator(args.generator, args.device)
     else:
         keys = ("noise_channels", "channels", "out_channels", "n_blocks", "upsample", "label_every_block", "film_hidden")
-        G = RUGANGenerator(args.L, **{k: GAN_DEFAULTS[k] for k in keys}).to(args.device).eval()
+        gan = load_schema(SCHEMA)["$defs"]["rugan"]["properties"]  # the default architecture of a study
+        G = RUGANGenerator(args.L, **{k: gan[k]["default"] for k in keys}).to(args.device).eval()
     L = G.L
     sched = thermal_schedule(2.0, args.T, max(1, args.sweeps * 2 // 3), args.sweeps - max(1, args.sweeps * 2 // 3))
     anneal(ChiralMagnet(L=4), np.arange(1), 0, sched[:2])  # compile

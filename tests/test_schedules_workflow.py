@@ -28,7 +28,7 @@ def sched_run(tmp_path_factory):
 def test_contracted_files(sched_run):
     workdir, _ = sched_run
     cfg = yaml.safe_load(TINY.read_text())["studies"]["kl"]
-    res = workdir / "results/kl"
+    res = workdir / "results/schedules/kl"
     images, _ = h5(res / "data/images.h5")
     n = len(images["labels"])
     assert images["images"].shape[0] == n and images["images"].shape[1:] == (16, 16)
@@ -81,7 +81,7 @@ def test_two_evaluations_ran_side_by_side(sched_run):
         if m:
             rule = m.group(1)
         m = re.match(r"\s*jobid: (\d+)", line)
-        if m and rule in ("evaluate_schedule", "evaluate_pool_point"):
+        if m and rule in ("schedules_score", "schedules_score_pool"):
             running.add(m.group(1))
             most = max(most, len(running))
             rule = None
@@ -112,11 +112,11 @@ def test_raising_iterations_runs_only_the_new_rounds(sched_run, tmp_path):
     cfg = yaml.safe_load(TINY.read_text())
     cfg["studies"]["kl"]["optimize"]["zbo"]["iterations"] = 8  # two more rounds of q = 2
     jobs = planned_jobs(workdir, cfg, tmp_path)
-    assert jobs.get("propose_round") == 2 and jobs.get("evaluate_schedule") == 4, jobs
-    assert jobs.get("evaluate_pool_point") == 4, jobs  # the pool grows with the budget: 4 new points
-    for rule in ("images", "schedule_trajectories", "train_schedule_vae", "schedule_grid"):
+    assert jobs.get("schedules_propose") == 2 and jobs.get("schedules_score") == 4, jobs
+    assert jobs.get("schedules_score_pool") == 4, jobs  # the pool grows with the budget: 4 new points
+    for rule in ("schedules_images", "schedules_families", "schedules_train", "schedules_grid"):
         assert rule not in jobs, jobs
-    assert jobs.get("final_model", 0) <= 1, jobs  # at most the zBO model, when the best schedule changes
+    assert jobs.get("schedules_final", 0) <= 1, jobs  # at most the zBO model, when the best schedule changes
 
 
 def test_a_skipped_round_trains_nothing(sched_run, tmp_path):
@@ -124,7 +124,7 @@ def test_a_skipped_round_trains_nothing(sched_run, tmp_path):
     from latentopt.studies import schedules
 
     workdir, _ = sched_run
-    res = workdir / "results/kl"
+    res = workdir / "results/schedules/kl"
     cfg = yaml.safe_load(TINY.read_text())["studies"]["kl"]
     run = {**cfg["optimize"]["zbo"], "tol": 1e9, "xi": 0.0, "acquisition": "ei", "kappa": 10.0, "strategy":
            "constant_liar", "liar": "min", "n_restarts": 2}

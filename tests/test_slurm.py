@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slurm
 #: what the local reference run builds: the tiny spin study's metrics (and so every file before them)
 LOCAL_TARGETS = ("results/tiny/metrics.json",)
 
-TORCH_RULES = {"train_vae", "generate", "relax", "optimize", "evaluate",  # spins
-               "train_schedule_vae", "schedule_grid", "evaluate_schedule", "evaluate_pool_point", "final_model"}
-LOCAL_RULES = {"merge_dataset", "plot_run", "plot_schedule_run", "all"}
+TORCH_RULES = {"spins_train", "spins_generate", "spins_modify", "spins_optimize", "spins_evaluate",
+               "schedules_train", "schedules_grid", "schedules_score", "schedules_score_pool", "schedules_final"}
+LOCAL_RULES = {"spins_merge", "spins_plot", "schedules_plot", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +110,12 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
     n_runs = len(cfg["optimize"])
     zbo = yaml.safe_load(config_file.read_text())["studies"]["kl"]["optimize"]["zbo"]
     rounds = 1 + zbo["iterations"] // zbo["q"]
-    expected = {"simulate_shard": cfg["simulate"]["shards"], "train_vae": 1, "generate": 1, "relax": 1,
-                "optimize": n_runs, "evaluate": 1,
-                "images": 1, "schedule_trajectories": 1, "train_schedule_vae": 1, "schedule_grid": 1,
-                "propose_round": rounds, "evaluate_schedule": zbo["n_initial"] + zbo["iterations"],
-                "evaluate_pool_point": zbo["iterations"], "gather_bo": 1, "final_model": 4,
-                "evaluate_schedules": 1}
+    expected = {"spins_simulate": cfg["simulate"]["shards"], "spins_train": 1, "spins_generate": 1, "spins_modify": 1,
+                "spins_optimize": n_runs, "spins_evaluate": 1,
+                "schedules_images": 1, "schedules_families": 1, "schedules_train": 1, "schedules_grid": 1,
+                "schedules_propose": rounds, "schedules_score": zbo["n_initial"] + zbo["iterations"],
+                "schedules_score_pool": zbo["iterations"], "schedules_optimize": 1, "schedules_final": 4,
+                "schedules_evaluate": 1}
     assert {rule: len(v) for rule, v in by_rule.items()} == expected, jobs
     assert all(r["state"] == "COMPLETED" for r in jobs), jobs
     assert all(r["partition"] == "debug" for r in jobs), jobs
@@ -126,17 +126,17 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
             assert ("gres/gpu=1" in r["tres"]) == (rule in TORCH_RULES), (rule, r["tres"])
     # the submitted options, as the plugin logged them
     calls = re.findall(r"sbatch call: (.*)", log)
-    shard_call = next(c for c in calls if "rule_simulate_shard" in c)
-    vae_call = next(c for c in calls if "rule_train_vae" in c)
+    shard_call = next(c for c in calls if "rule_spins_simulate" in c)
+    vae_call = next(c for c in calls if "rule_spins_train" in c)
     assert "--gpus=1" in vae_call and "--gpus" not in shard_call
     # every zBO evaluation (one jrVAE training) was a job of its own, asking for a GPU
-    evaluations = by_rule["evaluate_schedule"]
+    evaluations = by_rule["schedules_score"]
     assert len({r["id"] for r in evaluations}) == zbo["n_initial"] + zbo["iterations"]
     assert all("gres/gpu=1" in r["tres"] for r in evaluations)
     assert re.search(r"--mem \d+", shard_call) and re.search(r"-t \d+", shard_call)
     assert "-p debug" in shard_call or "-p 'debug'" in shard_call
     print("sbatch options, simulate shard:", shard_call)
-    print("sbatch options, train_vae:", vae_call)
+    print("sbatch options, spins_train:", vae_call)
 
 
 def test_outputs_equal_a_local_run(runs):

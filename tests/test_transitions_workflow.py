@@ -27,7 +27,7 @@ def run(tmp_path_factory):
 def test_contracted_files(run):
     cfg = yaml.safe_load(TINY.read_text())["studies"]["collapse"]
     L, m = cfg["system"]["L"], cfg["neb"]["images"]
-    res = run / "results/collapse"
+    res = run / "results/transitions/collapse"
     ends, _ = h5(res / "transitions/end_states.h5")
     assert ends["W"].round().tolist() == [-1.0, 0.0] and ends["energy"][0] > ends["energy"][1]
     vp, attrs = h5(res / "transitions/vp.h5")

@@ -29,7 +29,7 @@ def run(tmp_path_factory):
 def test_contracted_files(run):
     cfg = yaml.safe_load(TINY.read_text())["studies"]["up"]
     L, n = cfg["system"]["L"], cfg["simulate"]["n_samples"]
-    res = run / "results/up"
+    res = run / "results/upscaling/up"
     data, attrs = h5(res / "data/dataset.h5")
     assert data["spins"].shape == (n, 3, L, L) and data["T"].shape == (n,)
     np.testing.assert_allclose(data["energy"], energy_per_spin(data["spins"].astype(np.float64), ChiralMagnet(L=L)),
@@ -79,7 +79,7 @@ def test_more_scales_rerun_only_the_new_scale(run, tmp_path):
     proc = snakemake(run, "-n", config=path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    assert "generated/x4.h5" in out and "train_gan" not in out and "thermal_shard" not in out
+    assert "generated/x4.h5" in out and "upscaling_train" not in out and "upscaling_simulate" not in out
 
 
 def test_nothing_to_do_after_run(run):

@@ -31,7 +31,8 @@ def test_dry_run_of_default_config_on_fresh_directory(tmp_path):
     proc = snakemake(tmp_path, "-n", "--quiet", "rules", config=REPO / "config/config.yaml")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    for rule in ("simulate_shard", "merge_dataset", "train_vae", "generate", "relax", "optimize", "evaluate"):
+    for rule in ("spins_simulate", "spins_merge", "spins_train", "spins_generate", "spins_modify", "spins_optimize",
+                 "spins_evaluate"):
         assert rule in out
     assert not (tmp_path / "results").exists()
 
@@ -50,7 +51,7 @@ def test_explicit_kind_gives_the_same_dag(tmp_path):
         proc = snakemake(tmp_path / name, "--dag", config=path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         dags.append(proc.stdout)
-    assert "train_trajectory_vae" in dags[0] and "simulate_shard" in dags[0]
+    assert "trajectories_train" in dags[0] and "spins_simulate" in dags[0]
     assert dags[0] == dags[1]
 
 
@@ -155,8 +156,8 @@ def test_changed_setting_reruns_only_affected_jobs(tiny_run, tmp_path):
     cfg = yaml.safe_load(TINY.read_text())
     cfg["studies"]["tiny"]["optimize"]["ga-W"]["seed"] = 40
     jobs = planned_jobs(tiny_run, cfg, tmp_path)
-    assert jobs.get("optimize") == 1 and jobs.get("plot_run") == 1 and jobs.get("evaluate") == 1, jobs
-    for rule in ("simulate_shard", "merge_dataset", "train_vae", "generate", "relax"):
+    assert jobs.get("spins_optimize") == 1 and jobs.get("spins_plot") == 1 and jobs.get("spins_evaluate") == 1, jobs
+    for rule in ("spins_simulate", "spins_merge", "spins_train", "spins_generate", "spins_modify"):
         assert rule not in jobs, jobs
 
 
@@ -165,8 +166,8 @@ def test_vae_change_reruns_everything_downstream(tiny_run, tmp_path):
     cfg["studies"]["tiny"]["vae"]["epochs"] = 3
     jobs = planned_jobs(tiny_run, cfg, tmp_path)
     n_runs = len(cfg["studies"]["tiny"]["optimize"])
-    assert jobs.get("train_vae") == 1 and jobs.get("relax") == 1 and jobs.get("optimize") == n_runs, jobs
-    assert "simulate_shard" not in jobs and "merge_dataset" not in jobs, jobs
+    assert jobs.get("spins_train") == 1 and jobs.get("spins_modify") == 1 and jobs.get("spins_optimize") == n_runs, jobs
+    assert "spins_simulate" not in jobs and "spins_merge" not in jobs, jobs
 
 
 def test_progress_and_threads_rerun_nothing(tiny_run, tmp_path):
@@ -205,7 +206,7 @@ def ferro_run(tmp_path_factory):
 def test_trajectory_study_contracted_files(ferro_run):
     cfg = yaml.safe_load(TINY_FERRO.read_text())["studies"]["ferro"]
     n, T, G = cfg["trajectories"]["n"], cfg["trajectories"]["steps"], cfg["latent"]["grid"]
-    res = ferro_run / "results/ferro"
+    res = ferro_run / "results/trajectories/ferro"
     train, attrs = h5(res / "trajectories/train.h5")
     assert train["trajectories"].shape == (n, T) and train["params"].shape == (n, 4)
     assert "trajectories" in attrs
@@ -260,10 +261,10 @@ def test_trajectory_study_without_ground_truth_simulates_random_search(ferro_run
     cfg["studies"]["ferro"]["optimize"] = {"ucb": cfg["studies"]["ferro"]["optimize"]["ucb"]}
     path = tmp_path / "no_truth.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake(ferro_run, "--cores", "2", "--forcerun", "bayes", config=path)
+    proc = snakemake(ferro_run, "--cores", "2", "--forcerun", "trajectories_optimize", config=path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    bo, _ = h5(ferro_run / "results/ferro/bo/ucb.h5")
-    truth, _ = h5(ferro_run / "results/ferro/latent/ground_truth.h5")  # from the first run
+    bo, _ = h5(ferro_run / "results/trajectories/ferro/bo/ucb.h5")
+    truth, _ = h5(ferro_run / "results/trajectories/ferro/latent/ground_truth.h5")  # from the first run
     ok = np.flatnonzero(np.isfinite(truth["y"]))
     from latentopt.optimizers.bayes import random_search
     expected = random_search(truth["y"][ok], len(bo["y"]), 5, seed=1)

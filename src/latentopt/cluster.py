@@ -1,17 +1,24 @@
-"""Cluster resource estimates (memory in MB, runtime in minutes) for each workflow stage.
+"""The cluster resource model: memory in MB and runtime in minutes of a job, from a study's sizes.
 
-The rules pass these to Snakemake as ``resources: mem_mb=..., runtime=...`` so that
+The rules pass the estimates to Snakemake as ``resources: mem_mb=..., runtime=...`` so that
 ``--profile slurm`` requests what a study needs: a paper-scale study (35,000 states of
 128 x 128) asks for far more than the quickstart. Estimates are deliberately generous
 (about 2x the CPU timings measured on a 2-core laptop, plus a fixed start-up allowance);
 the torch stages assume a GPU is ``GPU_SPEEDUP`` times faster when they request one.
-Functions take a study's validated config block (and a run block) and return
-``{"mem_mb": int, "runtime": int}``.
+
+This module holds what the kinds share: the measured rates, :func:`minutes` and :func:`mb`,
+and the estimators of the shared trajectory layers (families, trajectory VAE, decoded latent
+grid). Each kind's own estimators are in its hooks module (``latentopt.studies.hooks.<kind>``,
+table ``ESTIMATES``, asked through :meth:`latentopt.studies.Kind.estimate`). Every estimator
+has one signature, ``estimator(study, run=None, *, threads=1, gpu=False)``: the study's
+validated config block, the run's block for a rule with a run wildcard, the job's threads and
+whether it asks for a GPU; it returns ``{"mem_mb": int, "runtime": int}``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 #: seconds per heat-bath spin update and per thread (measured: ~65-110 M updates/s/thread with the kernel
 #: vectorized across samples; 3x margin)
@@ -26,251 +33,57 @@ GPU_SPEEDUP = 10.0
 BASE_MINUTES = 5
 
 
-def _state_mb(L: int, n: int, bytes_per_value: int = 4) -> float:
+def state_mb(L: int, n: int, bytes_per_value: int = 4) -> float:
+    """Megabytes of ``n`` states of ``3 x L x L`` values."""
     return n * 3 * L * L * bytes_per_value / 2**20
 
 
-def _scale(L: int) -> float:
+def lattice_scale(L: int) -> float:
+    """Cost of an ``L x L`` state relative to the 64 x 64 of the measured rates."""
     return (L / 64) ** 2
 
 
-def _minutes(seconds: float, gpu: bool = False) -> int:
+def minutes(seconds: float, gpu: bool = False) -> int:
     """Runtime request: start-up allowance plus twice the estimated compute time."""
     return int(math.ceil(BASE_MINUTES + 2 * seconds / (GPU_SPEEDUP if gpu else 1.0) / 60))
 
 
-def _mb(mb: float) -> int:
-    return int(math.ceil(BASE_MEM_MB + mb))
+def mb(megabytes: float) -> int:
+    """Memory request: the interpreter's and libraries' base plus ``megabytes``."""
+    return int(math.ceil(BASE_MEM_MB + megabytes))
 
 
-def simulate_shard(study: dict, threads: int) -> dict[str, int]:
-    """One shard: ``ceil(n_samples / shards)`` chains of ``n_sweeps`` sweeps of L^2 updates."""
-    L, sim = study["system"]["L"], study["simulate"]
-    m = math.ceil(sim["n_samples"] / sim["shards"])
-    seconds = m * sim["n_sweeps"] * L * L * SEC_PER_SPIN_UPDATE / max(1, threads)
-    return {"mem_mb": _mb(3 * _state_mb(L, m, 8)), "runtime": _minutes(seconds)}
+def heat_bath_shard(L: int, chains: int, sweeps: int, threads: int) -> dict[str, int]:
+    """One shard of heat-bath states: ``chains`` chains of ``sweeps`` sweeps of ``L^2`` updates on ``threads``."""
+    seconds = chains * sweeps * L * L * SEC_PER_SPIN_UPDATE / max(1, threads)
+    return {"mem_mb": mb(3 * state_mb(L, chains, 8)), "runtime": minutes(seconds)}
 
 
-def train_vae(study: dict, gpu: bool = False) -> dict[str, int]:
-    """Training: ``epochs`` passes over the data set (held in memory, float32)."""
-    L, n = study["system"]["L"], study["simulate"]["n_samples"]
-    seconds = study["vae"]["epochs"] * n * _scale(L) * SEC_PER_STATE_TRAIN
-    return {"mem_mb": _mb(3 * _state_mb(L, n) + 500 * _scale(L)), "runtime": _minutes(seconds, gpu)}
-
-
-def generate(study: dict, gpu: bool = False) -> dict[str, int]:
-    L, n = study["system"]["L"], study["generate"]["n_samples"]
-    return {"mem_mb": _mb(2 * _state_mb(L, n)), "runtime": _minutes(n * _scale(L) * SEC_PER_STATE_DECODE, gpu)}
-
-
-def relax(study: dict, gpu: bool = False) -> dict[str, int]:
-    """Single-code modification of all X_VAE codes (decoder forward + backward each step)."""
-    L, n = study["system"]["L"], study["generate"]["n_samples"]
-    seconds = study["relax"]["iterations"] * n * _scale(L) * SEC_PER_STATE_GRAD
-    return {"mem_mb": _mb(40 * _state_mb(L, min(n, study["relax"]["batch_size"]))), "runtime": _minutes(seconds, gpu)}
-
-
-def optimize(study: dict, run: dict, gpu: bool = False) -> dict[str, int]:
-    """One optimization run: decoded states per iteration x iterations."""
-    L = study["system"]["L"]
-    if run["algorithm"] == "genetic":
-        states, iters, cost = run["population"], run["generations"], SEC_PER_STATE_DECODE
-    elif run["algorithm"] == "stochastic":
-        states, iters, cost = run["samples"], run["iterations"], SEC_PER_STATE_GRAD
-    else:
-        states, iters, cost = run["codes"], run["iterations"], SEC_PER_STATE_GRAD
-    seconds = states * iters * _scale(L) * cost
-    return {"mem_mb": _mb(40 * _state_mb(L, min(states, run["batch_size"]))), "runtime": _minutes(seconds, gpu)}
-
-
-def evaluate(study: dict, gpu: bool = False) -> dict[str, int]:
-    """Metrics over the data set (chunked) and the figures."""
-    L, n = study["system"]["L"], study["simulate"]["n_samples"]
-    seconds = n * _scale(L) * 5e-3
-    return {"mem_mb": _mb(2 * _state_mb(L, n) + 200), "runtime": _minutes(seconds, gpu)}
-
-
-# ---------------------------------------------------------------- trajectory studies
-#: seconds per FerroSIM site update on 2 threads (measured: ~3e9 site-steps in 10 s)
-SEC_PER_SITE_STEP = 3.3e-9
+# ---------------------------------------------------------------- trajectory layers (trajectories and schedules)
 #: seconds per trajectory and epoch (T = 900, hidden 256-128) on 2 CPU threads
 SEC_PER_TRAJECTORY_EPOCH = 6e-5
-#: BO overhead per iteration (GP fit + posterior over 10,000 candidates, 600 observations)
-SEC_PER_BO_ITERATION = 0.5
 
 
-def _grid_points(study: dict) -> int:
+def grid_points(study: Mapping) -> int:
+    """Points of the study's latent grid (``latent.grid`` per latent dimension)."""
     return study["latent"]["grid"] ** study["vae"]["latent_dim"]
 
 
-def _site_steps(study: dict, histories: int) -> float:
-    s, T = study["system"], study["trajectories"]["steps"] + study["objective"]["equilibration"]
-    return histories * T * s["substeps"] * s["N"] ** 2
-
-
-def trajectories(study: dict) -> dict[str, int]:
+def trajectories(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
+    """The training trajectories drawn from the families."""
     t = study["trajectories"]
-    return {"mem_mb": _mb(3 * t["n"] * t["steps"] * 8 / 2**20), "runtime": _minutes(t["n"] * t["steps"] * 1e-7)}
+    return {"mem_mb": mb(3 * t["n"] * t["steps"] * 8 / 2**20), "runtime": minutes(t["n"] * t["steps"] * 1e-7)}
 
 
-def train_trajectory_vae(study: dict, gpu: bool = False) -> dict[str, int]:
+def train_trajectory_vae(study: Mapping, run: Mapping | None = None, *, threads: int = 1,
+                         gpu: bool = False) -> dict[str, int]:
+    """Training the trajectory VAE: ``epochs`` passes over the trajectories."""
     t, v = study["trajectories"], study["vae"]
     seconds = v["epochs"] * t["n"] * (t["steps"] / 900) * SEC_PER_TRAJECTORY_EPOCH
-    return {"mem_mb": _mb(4 * t["n"] * t["steps"] * 4 / 2**20 + 200), "runtime": _minutes(seconds, gpu)}
+    return {"mem_mb": mb(4 * t["n"] * t["steps"] * 4 / 2**20 + 200), "runtime": minutes(seconds, gpu)}
 
 
-def latent_grid(study: dict, gpu: bool = False) -> dict[str, int]:
-    m, T = _grid_points(study), study["trajectories"]["steps"]
-    return {"mem_mb": _mb(4 * m * T * 8 / 2**20), "runtime": _minutes(m * T * 1e-6, gpu)}
-
-
-def ground_truth(study: dict) -> dict[str, int]:
-    m, T = _grid_points(study), study["trajectories"]["steps"]
-    return {"mem_mb": _mb(3 * m * T * 8 / 2**20), "runtime": _minutes(_site_steps(study, m) * SEC_PER_SITE_STEP)}
-
-
-def bayes(study: dict, run: dict) -> dict[str, int]:
-    """GP iterations, one simulation per evaluation, and random search (simulated without a ground truth)."""
-    m, T = _grid_points(study), study["trajectories"]["steps"]
-    evals = run["n_initial"] + run["iterations"]
-    sims = evals * (1 + (0 if study["ground_truth"] else run["random_seeds"]))
-    seconds = run["iterations"] * SEC_PER_BO_ITERATION * max(1.0, evals / 600) ** 2 \
-        + _site_steps(study, sims) * SEC_PER_SITE_STEP
-    return {"mem_mb": _mb(3 * m * T * 8 / 2**20 + 8 * m * min(evals, 5000) * 8 / 2**20 + 200),
-            "runtime": _minutes(seconds)}
-
-
-def evaluate_trajectories(study: dict, gpu: bool = False) -> dict[str, int]:
-    m, T, n = _grid_points(study), study["trajectories"]["steps"], study["trajectories"]["n"]
-    return {"mem_mb": _mb(3 * (m + n) * T * 8 / 2**20 + 300), "runtime": _minutes(60 + m * 1e-4, gpu)}
-
-
-# ------------------------------------------------------------------ KL-schedule studies (kind: schedules)
-#: seconds per image and epoch of jrVAE training on one CPU thread at 24 x 24 pixels: image decoder (measured
-#: ~3e-4) and coordinate decoder (per-pixel MLP, ~30x)
-SEC_PER_IMAGE_EPOCH = {"image": 4e-4, "coordinate": 1.2e-2}
-
-
-def _n_images(study: dict) -> int:
-    """Images of the study's data set (digits: about 180 per class and copy)."""
-    d = study["data"]
-    if d["name"] == "particles":
-        return len(d.get("counts", (1, 2, 3))) * d.get("n_per_count", 150)
-    return 180 * len(d.get("classes", (0, 1, 4))) * d.get("copies", 1)
-
-
-def _jrvae_seconds(study: dict, n_images: int) -> float:
-    j, size = study["jrvae"], study["data"]["size"]
-    return j["epochs"] * n_images * (size / 24) ** 2 * SEC_PER_IMAGE_EPOCH[j["decoder"]]
-
-
-def images(study: dict, gpu: bool = False) -> dict[str, int]:
-    n, size = _n_images(study), study["data"]["size"]
-    return {"mem_mb": _mb(4 * n * size * size * 4 / 2**20), "runtime": _minutes(n * size * size * 2e-6)}
-
-
-def propose_round(study: dict, gpu: bool = False) -> dict[str, int]:
-    """A GP fit and the acquisition over the feasible grid (a few hundred observations at most)."""
-    m = _grid_points(study)
-    return {"mem_mb": _mb(16 * m * 200 * 8 / 2**20), "runtime": _minutes(30 + m * 1e-3)}
-
-
-def train_jrvae(study: dict, gpu: bool = False) -> dict[str, int]:
-    """One zBO evaluation: a jrVAE trained on the BO subset, then its manifolds scored."""
-    n = study["data"]["train_subset"] or _n_images(study)
-    size = study["data"]["size"]
-    return {"mem_mb": _mb(10 * n * size * size * 4 / 2**20 + 300), "runtime": _minutes(_jrvae_seconds(study, n), gpu)}
-
-
-def final_jrvae(study: dict, gpu: bool = False) -> dict[str, int]:
-    """A final model, trained on the full image set."""
-    n, size = _n_images(study), study["data"]["size"]
-    return {"mem_mb": _mb(10 * n * size * size * 4 / 2**20 + 300), "runtime": _minutes(_jrvae_seconds(study, n), gpu)}
-
-
-def evaluate_schedules(study: dict, gpu: bool = False) -> dict[str, int]:
-    return {"mem_mb": _mb(4 * _n_images(study) * study["data"]["size"] ** 2 * 4 / 2**20 + 300), "runtime": _minutes(60)}
-
-
-# ------------------------------------------------------------------ transition studies (kind: transitions)
-#: seconds per image, spin and NEB iteration (energy and autograd gradient on one thread; measured ~1.2e-6)
-SEC_PER_IMAGE_SPIN_ITERATION = 3e-6
-
-
-def end_states(study: dict, gpu: bool = False) -> dict[str, int]:
-    L = study["system"]["L"]
-    return {"mem_mb": _mb(50 * _state_mb(L, 2, 8)), "runtime": _minutes(L * L * 5e-3)}
-
-
-def meta_learn(study: dict, gpu: bool = False) -> dict[str, int]:
-    m = study["meta"]
-    seconds = 0.2 * m["epochs"] * m["steps_per_epoch"] * m["n_paths"] / 30 + 0.01 * m["benchmark"]["max_iter"]
-    return {"mem_mb": _mb(500), "runtime": _minutes(seconds)}
-
-
-def neb(study: dict, gpu: bool = False) -> dict[str, int]:
-    """One NEB run (up to ``max_iter`` iterations, 2 m - 1 images for the doubled check) and the Hessian."""
-    L, n = study["system"]["L"], study["neb"]
-    images = 2 * n["images"] - 1
-    seconds = min(n["max_iter"], 5000) * images * L * L * SEC_PER_IMAGE_SPIN_ITERATION
-    return {"mem_mb": _mb(30 * _state_mb(L, images, 8)), "runtime": _minutes(seconds, gpu)}
-
-
-def evaluate_transitions(study: dict, gpu: bool = False) -> dict[str, int]:
-    return {"mem_mb": _mb(500), "runtime": _minutes(60)}
-
-
-# ------------------------------------------------------------------ upscaling studies (kind: upscaling)
-#: seconds per generated or critic-scored state of 64 x 64 sites, forward + backward, on 2 CPU threads, for
-#: the default study's network widths (scaled by width)
-SEC_PER_GAN_STATE = 4e-3
-
-
-def _thermal_sweeps(study: dict) -> int:
-    return study["simulate"]["n_anneal"] + study["simulate"]["n_hold"]
-
-
-def thermal_shard(study: dict, threads: int) -> dict[str, int]:
-    """One shard of thermal states: ``ceil(n_samples / shards)`` chains of ``n_anneal + n_hold`` sweeps."""
-    L, sim = study["system"]["L"], study["simulate"]
-    m = math.ceil(sim["n_samples"] / sim["shards"])
-    seconds = m * _thermal_sweeps(study) * L * L * SEC_PER_SPIN_UPDATE / max(1, threads)
-    return {"mem_mb": _mb(3 * _state_mb(L, m, 8)), "runtime": _minutes(seconds)}
-
-
-def merge_thermal(study: dict, gpu: bool = False) -> dict[str, int]:
-    L, n = study["system"]["L"], study["simulate"]["n_samples"]
-    return {"mem_mb": _mb(3 * _state_mb(L, n)), "runtime": _minutes(60)}
-
-
-def train_gan(study: dict, gpu: bool = False) -> dict[str, int]:
-    """``epochs`` passes over the data, each state scored ``~2 (n_critic + 1) / n_critic`` times by the critic."""
-    L, n, gan = study["system"]["L"], study["simulate"]["n_samples"], study["gan"]
-    passes = gan["epochs"] * (3 + 2 / gan["n_critic"]) + sum(s * s for s in gan["energy_scales"])
-    width = (gan["channels"] + gan["out_channels"] + sum(gan["critic_channels"])) / 112  # the default study's: 1
-    seconds = passes * n * _scale(L) * width * SEC_PER_GAN_STATE
-    return {"mem_mb": _mb(3 * _state_mb(L, n) + 500 * _scale(L)), "runtime": _minutes(seconds, gpu)}
-
-
-def generate_scale(study: dict, gpu: bool = False) -> dict[str, int]:
-    """The largest scale: ``n_generate`` (plus calibration) states of ``(s L)^2`` sites, exact energies."""
-    L, ev = study["system"]["L"], study["evaluate"]
-    side = L * max(ev["scales"])
-    n = ev["n_generate"] + (ev["calibration_n"] if ev["calibrate"] else 0)
-    return {"mem_mb": _mb(4 * _state_mb(side, n)), "runtime": _minutes(n * _scale(side) * SEC_PER_STATE_DECODE, gpu)}
-
-
-def heatbath_reference(study: dict, threads: int) -> dict[str, int]:
-    """``heatbath_per_T`` chains per temperature at ``(s L)^2`` sites, plus as many generated states."""
-    L, ev, sim = study["system"]["L"], study["evaluate"], study["simulate"]
-    side = L * (ev["heatbath_scale"] or max(ev["scales"]))
-    m = ev["heatbath_per_T"] * sim["n_temperatures"]
-    seconds = m * _thermal_sweeps(study) * side * side * SEC_PER_SPIN_UPDATE / max(1, threads)
-    return {"mem_mb": _mb(4 * _state_mb(side, m, 8)), "runtime": _minutes(seconds + m * _scale(side) * SEC_PER_STATE_DECODE)}
-
-
-def evaluate_upscaling(study: dict, gpu: bool = False) -> dict[str, int]:
-    """Structure factors and seam checks of every generated set."""
-    L, ev = study["system"]["L"], study["evaluate"]
-    mb = sum(4 * _state_mb(L * s, ev["n_generate"]) for s in ev["scales"])
-    return {"mem_mb": _mb(mb), "runtime": _minutes(60 + 0.01 * ev["n_generate"] * len(ev["scales"]))}
+def latent_grid(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
+    """Decoding the latent grid into trajectories and filtering the feasible ones."""
+    m, T = grid_points(study), study["trajectories"]["steps"]
+    return {"mem_mb": mb(4 * m * T * 8 / 2**20), "runtime": minutes(m * T * 1e-6, gpu)}

@@ -1,5 +1,8 @@
-# Config loading and validation, the study kinds, and the helpers shared by every kind's rules.
-# Each kind's rules (and their input functions) are in workflow/rules/<kind>.smk.
+# Config loading and validation, and the helpers every kind's rules share. Nothing here names a
+# kind: each kind plugs in through its record in latentopt.studies (root folder, config check,
+# resource estimators, metrics table, report figures) and its hooks module
+# latentopt.studies.hooks.<kind> (input functions); its rules are in workflow/rules/<kind>.smk,
+# named <kind>_<step> (docs/developing.md).
 
 import os
 import sys
@@ -7,8 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from latentopt import cluster
-from latentopt import studies as kinds
+from latentopt import studies
 from latentopt.config import ConfigError, validate_config
 
 # A --configfile given on the command line replaces the default config instead of being
@@ -29,13 +31,12 @@ DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
 
-# Kinds share output names such as vae/model.pt and metrics.json: every rule of a kind accepts
-# only the names of that kind's studies (wildcard_constraints: study=KIND_RE[kind]).
-KIND_RE = {kind: kinds.names_regex(kinds.studies_of_kind(STUDIES, kind)) for kind in kinds.KINDS}
 
-# {study} and {run} names as accepted by the schema; {shard} is an integer
+# {study} and {run} names as accepted by the schema; {shard} is an integer. Each kind writes
+# under its own folder (Kind.root: results/<kind>/{study}, the spin studies results/{study}),
+# and no study is named like a kind, so no two rules can make the same file.
 wildcard_constraints:
-    study=kinds.names_regex(STUDIES),
+    study=studies.names_regex(STUDIES),
     run="[A-Za-z0-9][A-Za-z0-9_.-]*",
     shard=r"\d+",
 
@@ -45,38 +46,57 @@ def study(wc):
     return STUDIES[wc.study]
 
 
-def runs(name):
-    """Names of the runs of study ``name`` (its kind's run block, e.g. ``optimize:``)."""
-    return kinds.kind_of(STUDIES[name]).runs(STUDIES[name])
-
-
 def run_settings(wc):
     """The settings of the run named by the {run} wildcard."""
-    block = kinds.kind_of(study(wc)).run_block
-    return study(wc)[block][wc.run]
+    return studies.kind_of(study(wc)).run_settings(study(wc), wc.run)
+
+
+def hook(fn):
+    """A rule's input or params function from a kinds' hook fn(wc, studies, repo) (latentopt.studies.hooks)."""
+    return lambda wc: fn(wc, STUDIES, REPO)
+
+
+def study_path(*parts):
+    """params: a file in the study's folder that no rule declares (a checkpoint, a calibration);
+    parts may use the job's wildcards ({run}, ...)."""
+    return lambda wc: studies.kind_of(study(wc)).path(wc.study, *parts).format(**dict(wc.items()))
 
 
 def shard_files(wc):
-    """The simulation shards of a study (spins and upscaling studies)."""
-    n = study(wc)["simulate"]["shards"]
-    return [f"results/{wc.study}/data/shards/shard{k}.h5" for k in range(n)]
+    """The simulation shards of a study whose kind simulates in shards: <root>/data/shards/shard<k>.h5."""
+    kind = studies.kind_of(study(wc))
+    return [kind.path(wc.study, "data", "shards", f"shard{k}.h5") for k in range(study(wc)["simulate"]["shards"])]
 
 
-def estimate(stage):
-    """``resources:`` callables (mem_mb, runtime) of a stage, from the study's sizes (latentopt.cluster)."""
-    fn = getattr(cluster, stage)
-    if stage in ("simulate_shard", "thermal_shard", "heatbath_reference"):
-        get = lambda wc, threads: fn(study(wc), threads)
-    elif stage in ("trajectories", "ground_truth"):
-        get = lambda wc, threads: fn(study(wc))
-    elif stage == "bayes":
-        get = lambda wc, threads: fn(study(wc), run_settings(wc))
-    elif stage == "optimize":
-        get = lambda wc, threads: fn(study(wc), run_settings(wc), gpu=bool(GPU))
-    else:
-        get = lambda wc, threads: fn(study(wc), gpu=bool(GPU))
+def estimate(step):
+    """resources: mem_mb and runtime of a job of rule <kind>_<step>, from the study's sizes (Kind.estimate)."""
+
+    def get(wc, threads):
+        s = study(wc)
+        run = run_settings(wc) if "run" in wc.keys() else None
+        return studies.kind_of(s).estimate(step, s, run, threads=threads, gpu=bool(GPU))
+
     return {"mem_mb": lambda wc, threads: get(wc, threads)["mem_mb"],
             "runtime": lambda wc, threads: get(wc, threads)["runtime"]}
+
+
+def figure(kind, item):
+    """A report output: figure item (latentopt.studies.ReportItem) of kind, with its caption."""
+    return report(f"{studies.KINDS[kind].root}/figures/{item.stem}.png",
+                  caption=f"../report/{kind}/{item.caption_stem}.rst", category="{study}",
+                  subcategory=item.subcategory, labels={"figure": item.label})
+
+
+def study_figures(kind):
+    """The report outputs of <kind>_evaluate (the metrics table, then the kind's study figures)."""
+    table = report(f"{studies.KINDS[kind].root}/figures/metrics.html", caption=f"../report/{kind}/metrics.rst",
+                   category="{study}", subcategory="0 metrics", labels={"figure": "metrics table"})
+    return {"table": table, **{f.name: figure(kind, f) for f in studies.KINDS[kind].figures}}
+
+
+def run_figures(kind):
+    """The report outputs of <kind>_plot (the kind's figures of one run)."""
+    return {f.name: figure(kind, f) for f in studies.KINDS[kind].run_figures}
 
 
 # cheap aggregation rules run on the submitting host, never through the cluster (each kind's
@@ -87,7 +107,7 @@ localrules:
 
 def final_targets():
     """Every study's final files, as its kind's registry entry lists them (latentopt.studies)."""
-    return kinds.final_targets(STUDIES)
+    return studies.final_targets(STUDIES)
 
 
 # After a successful run, write results/report.html for exactly this run's config,

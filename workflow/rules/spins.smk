@@ -1,32 +1,21 @@
-# Spin studies (kind: spins; Park et al., Sci. Rep. 12, 9278 (2022)):
-# simulate (shards) -> dataset.h5 -> train_vae -> generate (X_VAE) -> relax (X'_VAE) ->
-# optimize/{run} -> evaluate (metrics.json, figures) + plot_run per run.
-# Every rule of this file accepts only spin studies (study=KIND_RE["spins"]).
+# Spin studies (kind: spins; Park et al., Sci. Rep. 12, 9278 (2022)), in results/{study}/:
+# spins_simulate (shards) -> spins_merge (dataset.h5) -> spins_train (VAE) -> spins_generate (X_VAE) ->
+# spins_modify (single-code modification, X'_VAE) -> spins_optimize per run -> spins_evaluate
+# (metrics.json, figures) + spins_plot per run. Input functions: latentopt.studies.hooks.spins.
+
+from latentopt.studies.hooks import spins as spins_hooks
 
 
 localrules:
-    merge_dataset,
-    plot_run,
-
-
-def run_files(wc):
-    return [f"results/{wc.study}/optimize/{r}.h5" for r in runs(wc.study)]
-
-
-def optimize_inputs(wc):
-    """The trained model, plus the boundary map file of a C_BC run that names one."""
-    inputs = {"model": f"results/{wc.study}/vae/model.pt"}
-    boundary = run_settings(wc).get("boundary", {})
-    if "file" in boundary:
-        inputs["boundary"] = str(REPO / boundary["file"])  # resolved like the script does
-    return inputs
+    spins_merge,
+    spins_plot,
 
 
 # ------------------------------------------------------------------ simulate
 # X_IN: heat-bath simulated annealing, sharded over jobs, then merged into dataset.h5.
 
 
-rule simulate_shard:
+rule spins_simulate:
     output:
         "results/{study}/data/shards/shard{shard}.h5",
     params:
@@ -38,17 +27,15 @@ rule simulate_shard:
         "results/{study}/logs/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     threads: THREADS
     resources:
-        **estimate("simulate_shard"),
+        **estimate("simulate"),
         **({"gpu": 1} if DEVICE == "cuda" else {}),
     script:
-        "../scripts/spins/simulate_shard.py"
+        "../scripts/spins/simulate.py"
 
 
-rule merge_dataset:
+rule spins_merge:
     input:
         shard_files,
     output:
@@ -58,10 +45,8 @@ rule merge_dataset:
         simulate=lambda wc: study(wc)["simulate"],
     log:
         "results/{study}/logs/merge_dataset.log",
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     script:
-        "../scripts/spins/merge_dataset.py"
+        "../scripts/spins/merge.py"
 
 
 # ------------------------------------------------------------------ vae
@@ -69,7 +54,7 @@ rule merge_dataset:
 # results/{study}/.checkpoints/vae.pt (not a declared output) and resumes from it.
 
 
-rule train_vae:
+rule spins_train:
     input:
         "results/{study}/data/dataset.h5",
     output:
@@ -78,26 +63,25 @@ rule train_vae:
     params:
         vae=lambda wc: study(wc)["vae"],
         device=DEVICE,
-        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/vae.pt",
+        checkpoint=study_path(".checkpoints", "vae.pt"),
     log:
         "results/{study}/logs/train_vae.log",
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     threads: THREADS
     resources:
-        **estimate("train_vae"),
+        **estimate("train"),
         gpu=GPU,
     script:
-        "../scripts/spins/train_vae.py"
+        "../scripts/spins/train.py"
 
 
 # ------------------------------------------------------------------ samples
-# X_VAE (decoded prior samples) and X'_VAE (after single-code modification).
+# X_VAE (decoded prior samples) and X'_VAE (after single-code modification: Adam on z; the
+# config block is `relax`, the file samples/relaxed.h5).
 
 
-rule generate:
+rule spins_generate:
     input:
         model="results/{study}/vae/model.pt",
     output:
@@ -107,8 +91,8 @@ rule generate:
         device=DEVICE,
     log:
         "results/{study}/logs/generate.log",
-    wildcard_constraints:
-        study=KIND_RE["spins"],
+    benchmark:
+        "results/{study}/benchmarks/generate.tsv"
     threads: THREADS
     resources:
         **estimate("generate"),
@@ -117,7 +101,7 @@ rule generate:
         "../scripts/spins/generate.py"
 
 
-rule relax:
+rule spins_modify:
     input:
         model="results/{study}/vae/model.pt",
         samples="results/{study}/samples/vae.h5",
@@ -127,41 +111,37 @@ rule relax:
         system=lambda wc: study(wc)["system"],
         relax=lambda wc: study(wc)["relax"],
         device=DEVICE,
-        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/relax.pt",
+        checkpoint=study_path(".checkpoints", "relax.pt"),
     log:
         "results/{study}/logs/relax.log",
     benchmark:
         "results/{study}/benchmarks/relax.tsv"
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     threads: THREADS
     resources:
-        **estimate("relax"),
+        **estimate("modify"),
         gpu=GPU,
     script:
-        "../scripts/spins/relax.py"
+        "../scripts/spins/modify.py"
 
 
 # ------------------------------------------------------------------ optimize
 # One latent-space optimization run per entry of the study's `optimize:` block.
 
 
-rule optimize:
+rule spins_optimize:
     input:
-        unpack(optimize_inputs),
+        unpack(hook(spins_hooks.optimize_inputs)),
     output:
         "results/{study}/optimize/{run}.h5",
     params:
         system=lambda wc: study(wc)["system"],
         run=run_settings,
         device=DEVICE,
-        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/optimize-{wc.run}.pt",
+        checkpoint=study_path(".checkpoints", "optimize-{run}.pt"),
     log:
         "results/{study}/logs/optimize/{run}.log",
     benchmark:
         "results/{study}/benchmarks/optimize/{run}.tsv"
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     threads: THREADS
     resources:
         **estimate("optimize"),
@@ -171,82 +151,21 @@ rule optimize:
 
 
 # ------------------------------------------------------------------ evaluate
-# Metrics and figures per study; the figures and the metrics table go into the report.
+# Metrics and figures per study; the figures and the metrics table go into the report
+# (latentopt.studies: the kind's figures and captions).
 
 
-rule evaluate:
+rule spins_evaluate:
     input:
         dataset="results/{study}/data/dataset.h5",
         model="results/{study}/vae/model.pt",
         history="results/{study}/vae/history.h5",
         vae="results/{study}/samples/vae.h5",
         relaxed="results/{study}/samples/relaxed.h5",
-        runs=run_files,
+        runs=hook(spins_hooks.run_files),
     output:
         metrics="results/{study}/metrics.json",
-        table=report(
-            "results/{study}/figures/metrics.html",
-            caption="../report/spins/metrics.rst",
-            category="{study}",
-            subcategory="0 metrics",
-            labels={"figure": "metrics table"},
-        ),
-        dataset_samples=report(
-            "results/{study}/figures/dataset_samples.png",
-            caption="../report/spins/dataset_samples.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "X_IN samples"},
-        ),
-        vae_samples=report(
-            "results/{study}/figures/vae_samples.png",
-            caption="../report/spins/vae_samples.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "X_VAE samples"},
-        ),
-        relaxed_samples=report(
-            "results/{study}/figures/relaxed_samples.png",
-            caption="../report/spins/relaxed_samples.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "X'_VAE samples"},
-        ),
-        energy_histograms=report(
-            "results/{study}/figures/energy_histograms.png",
-            caption="../report/spins/energy_histograms.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "energy-density histograms"},
-        ),
-        energy_density_maps=report(
-            "results/{study}/figures/energy_density_maps.png",
-            caption="../report/spins/energy_density_maps.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "energy-density maps"},
-        ),
-        training_curves=report(
-            "results/{study}/figures/training_curves.png",
-            caption="../report/spins/training_curves.rst",
-            category="{study}",
-            subcategory="1 dataset and VAE",
-            labels={"figure": "training curves"},
-        ),
-        optimizer_traces=report(
-            "results/{study}/figures/optimizer_traces.png",
-            caption="../report/spins/optimizer_traces.rst",
-            category="{study}",
-            subcategory="2 optimization",
-            labels={"figure": "optimizer traces"},
-        ),
-        w_vs_mz=report(
-            "results/{study}/figures/w_vs_mz.png",
-            caption="../report/spins/w_vs_mz.rst",
-            category="{study}",
-            subcategory="2 optimization",
-            labels={"figure": "W vs M_z"},
-        ),
+        **study_figures("spins"),
     params:
         system=lambda wc: study(wc)["system"],
         evaluate=lambda wc: study(wc)["evaluate"],
@@ -256,8 +175,6 @@ rule evaluate:
         "results/{study}/logs/evaluate.log",
     benchmark:
         "results/{study}/benchmarks/evaluate.tsv"
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     threads: THREADS
     resources:
         **estimate("evaluate"),
@@ -266,22 +183,14 @@ rule evaluate:
         "../scripts/spins/evaluate.py"
 
 
-rule plot_run:
+rule spins_plot:
     input:
         "results/{study}/optimize/{run}.h5",
     output:
-        report(
-            "results/{study}/figures/optimize/{run}.png",
-            caption="../report/spins/run.rst",
-            category="{study}",
-            subcategory="2 optimization",
-            labels={"figure": "best states: {run}"},
-        ),
+        **run_figures("spins"),
     params:
         run=run_settings,
     log:
         "results/{study}/logs/plot_run/{run}.log",
-    wildcard_constraints:
-        study=KIND_RE["spins"],
     script:
-        "../scripts/spins/plot_run.py"
+        "../scripts/spins/plot.py"

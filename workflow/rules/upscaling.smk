@@ -1,192 +1,159 @@
-# Upscaling studies (kind: upscaling; Mills, Casert & Tamblyn 2019, RUGAN): thermal states of the
-# chiral magnet at the training size over a temperature grid (sharded heat bath) -> energy-
-# conditioned periodic WGAN-GP + CT -> states generated at each scale with their exact energies ->
-# heat-bath states sampled directly at the largest scale, heat bath and generator timed in one job ->
-# evaluate_upscaling. Every rule of this file accepts only upscaling studies
-# (study=KIND_RE["upscaling"]).
+# Upscaling studies (kind: upscaling; Mills, Casert & Tamblyn 2019, RUGAN), in results/upscaling/{study}/:
+# thermal states of the chiral magnet at the training size over a temperature grid (upscaling_simulate,
+# sharded heat bath; upscaling_merge) -> energy-conditioned periodic WGAN-GP + CT (upscaling_train) ->
+# states generated at each scale with their exact energies (upscaling_generate) -> heat-bath states
+# sampled directly at the largest scale, heat bath and generator timed in one job (upscaling_heatbath) ->
+# upscaling_evaluate + upscaling_plot per scale. Input functions: latentopt.studies.hooks.upscaling.
+
+from latentopt.studies.hooks import upscaling as upscaling_hooks
+
 
 localrules:
-    merge_thermal,
-    plot_scale,
+    upscaling_merge,
+    upscaling_plot,
 
 
-def upscaling_evaluate_inputs(wc):
-    s = study(wc)
-    return {"dataset": f"results/{wc.study}/data/dataset.h5",
-            "history": f"results/{wc.study}/gan/history.h5",
-            "generated": [f"results/{wc.study}/generated/x{k}.h5" for k in s["evaluate"]["scales"]],
-            "heatbath": f"results/{wc.study}/heatbath/x{s['evaluate']['heatbath_scale']}.h5"}
-
-
-def upscaling_figure(name, caption, subcategory, label):
-    return report(f"results/{{study}}/figures/{name}.png", caption=f"../report/upscaling/{caption}.rst",
-                  category="{study}", subcategory=subcategory, labels={"figure": label})
-
-
-rule thermal_shard:
+rule upscaling_simulate:
     output:
-        "results/{study}/data/shards/shard{shard}.h5",
+        "results/upscaling/{study}/data/shards/shard{shard}.h5",
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
     log:
-        "results/{study}/logs/simulate/shard{shard}.log",
+        "results/upscaling/{study}/logs/simulate/shard{shard}.log",
     benchmark:
-        "results/{study}/benchmarks/simulate/shard{shard}.tsv"
-    wildcard_constraints:
-        study=KIND_RE["upscaling"],
+        "results/upscaling/{study}/benchmarks/simulate/shard{shard}.tsv"
     threads: THREADS
     resources:
-        **estimate("thermal_shard"),
+        **estimate("simulate"),
     script:
-        "../scripts/upscaling/thermal_shard.py"
+        "../scripts/upscaling/simulate.py"
 
 
-rule merge_thermal:
+rule upscaling_merge:
     input:
         shard_files,
     output:
-        "results/{study}/data/dataset.h5",
+        "results/upscaling/{study}/data/dataset.h5",
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
     log:
-        "results/{study}/logs/merge_dataset.log",
-    wildcard_constraints:
-        study=KIND_RE["upscaling"],
+        "results/upscaling/{study}/logs/merge_dataset.log",
     threads: 1
     resources:
-        **estimate("merge_thermal"),
+        **estimate("merge"),
     script:
-        "../scripts/upscaling/merge_thermal.py"
+        "../scripts/upscaling/merge.py"
 
 
-rule train_gan:
+rule upscaling_train:
     input:
-        "results/{study}/data/dataset.h5",
+        "results/upscaling/{study}/data/dataset.h5",
     output:
-        generator="results/{study}/gan/generator.pt",
-        history="results/{study}/gan/history.h5",
+        generator="results/upscaling/{study}/gan/generator.pt",
+        history="results/upscaling/{study}/gan/history.h5",
     params:
         system=lambda wc: study(wc)["system"],
         gan=lambda wc: study(wc)["gan"],
         device=DEVICE,
-        checkpoint=lambda wc: f"results/{wc.study}/.checkpoints/gan.pt",
+        checkpoint=study_path(".checkpoints", "gan.pt"),
         progress=config["progress"],
     log:
-        "results/{study}/logs/train_gan.log",
+        "results/upscaling/{study}/logs/train_gan.log",
     benchmark:
-        "results/{study}/benchmarks/train_gan.tsv"
-    wildcard_constraints:
-        study=KIND_RE["upscaling"],
+        "results/upscaling/{study}/benchmarks/train_gan.tsv"
     threads: THREADS
     resources:
-        **estimate("train_gan"),
+        **estimate("train"),
         gpu=GPU,
     script:
-        "../scripts/upscaling/train_gan.py"
+        "../scripts/upscaling/train.py"
 
 
-rule generate_scale:
+rule upscaling_generate:
     input:
-        generator="results/{study}/gan/generator.pt",
-        dataset="results/{study}/data/dataset.h5",
+        generator="results/upscaling/{study}/gan/generator.pt",
+        dataset="results/upscaling/{study}/data/dataset.h5",
     output:
-        "results/{study}/generated/x{scale}.h5",
+        "results/upscaling/{study}/generated/x{scale}.h5",
     params:
         system=lambda wc: study(wc)["system"],
         evaluate=lambda wc: study(wc)["evaluate"],
         device=DEVICE,
-        calibration=lambda wc: f"results/{wc.study}/gan/calibration_x{wc.scale}.json",
+        calibration=study_path("gan", "calibration_x{scale}.json"),
     log:
-        "results/{study}/logs/generate/x{scale}.log",
+        "results/upscaling/{study}/logs/generate/x{scale}.log",
     benchmark:
-        "results/{study}/benchmarks/generate/x{scale}.tsv"
+        "results/upscaling/{study}/benchmarks/generate/x{scale}.tsv"
     wildcard_constraints:
-        study=KIND_RE["upscaling"],
         scale=r"\d+",
     threads: THREADS
     resources:
-        **estimate("generate_scale"),
+        **estimate("generate"),
         gpu=GPU,
     script:
-        "../scripts/upscaling/generate_scale.py"
+        "../scripts/upscaling/generate.py"
 
 
-rule heatbath_reference:
+rule upscaling_heatbath:
     input:
-        generator="results/{study}/gan/generator.pt",
+        generator="results/upscaling/{study}/gan/generator.pt",
     output:
-        "results/{study}/heatbath/x{scale}.h5",
+        "results/upscaling/{study}/heatbath/x{scale}.h5",
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
         evaluate=lambda wc: study(wc)["evaluate"],
         device=DEVICE,
     log:
-        "results/{study}/logs/heatbath_x{scale}.log",
+        "results/upscaling/{study}/logs/heatbath_x{scale}.log",
     benchmark:
-        "results/{study}/benchmarks/heatbath_x{scale}.tsv"
+        "results/upscaling/{study}/benchmarks/heatbath_x{scale}.tsv"
     wildcard_constraints:
-        study=KIND_RE["upscaling"],
         scale=r"\d+",
     threads: THREADS
     resources:
-        **estimate("heatbath_reference"),
+        **estimate("heatbath"),
         gpu=GPU,
     script:
-        "../scripts/upscaling/heatbath_reference.py"
+        "../scripts/upscaling/heatbath.py"
 
 
-rule evaluate_upscaling:
+rule upscaling_evaluate:
     input:
-        unpack(upscaling_evaluate_inputs),
+        unpack(hook(upscaling_hooks.evaluate_inputs)),
     output:
-        metrics="results/{study}/metrics.json",
-        table=report(
-            "results/{study}/figures/metrics.html",
-            caption="../report/upscaling/metrics.rst",
-            category="{study}",
-            subcategory="0 metrics",
-            labels={"figure": "metrics table"},
-        ),
-        train_samples=upscaling_figure("train_samples", "train_samples", "1 states", "training states"),
-        seams=upscaling_figure("seams", "seams", "3 periodicity", "seam check"),
-        structure_factor=upscaling_figure("structure_factor", "structure_factor", "4 heat bath at the largest size",
-                                          "structure factor"),
-        heatbath_comparison=upscaling_figure("heatbath_comparison", "heatbath_comparison",
-                                             "4 heat bath at the largest size", "energies per temperature"),
-        gan_training=upscaling_figure("gan_training", "gan_training", "5 training", "training curves"),
+        metrics="results/upscaling/{study}/metrics.json",
+        **study_figures("upscaling"),
     params:
         system=lambda wc: study(wc)["system"],
         evaluate=lambda wc: study(wc)["evaluate"],
     log:
-        "results/{study}/logs/evaluate.log",
-    wildcard_constraints:
-        study=KIND_RE["upscaling"],
+        "results/upscaling/{study}/logs/evaluate.log",
+    benchmark:
+        "results/upscaling/{study}/benchmarks/evaluate.tsv"
     threads: 1
     resources:
-        **estimate("evaluate_upscaling"),
+        **estimate("evaluate"),
     script:
         "../scripts/upscaling/evaluate.py"
 
 
-rule plot_scale:
+rule upscaling_plot:
     input:
-        generated="results/{study}/generated/x{scale}.h5",
-        metrics="results/{study}/metrics.json",
+        generated="results/upscaling/{study}/generated/x{scale}.h5",
+        metrics="results/upscaling/{study}/metrics.json",
     output:
-        samples=upscaling_figure("generated_x{scale}", "generated", "1 states", "generated at {scale}x"),
-        fidelity=upscaling_figure("fidelity_x{scale}", "fidelity", "2 requested vs realized energy", "{scale}x"),
+        **run_figures("upscaling"),
     params:
         evaluate=lambda wc: study(wc)["evaluate"],
     log:
-        "results/{study}/logs/plot_x{scale}.log",
+        "results/upscaling/{study}/logs/plot_x{scale}.log",
     wildcard_constraints:
-        study=KIND_RE["upscaling"],
         scale=r"\d+",
     threads: 1
     resources:
-        **estimate("evaluate_upscaling"),
+        **estimate("plot"),
     script:
-        "../scripts/upscaling/plot_scale.py"
+        "../scripts/upscaling/plot.py"

@@ -57,15 +57,14 @@ from latentopt.optimizers.bayes import (
     round_sizes,
     unit_box,
 )
+from latentopt.studies.hooks.schedules import FINAL_MODELS  # the four final models (Figs. 7, 9, 11-12)
+from latentopt.tables import Heading, Paragraph, Table
 from latentopt.trainers.jrvae import encode_images, temperature_schedule, train_jrvae
 from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
 
 __all__ = ["FINAL_MODELS", "evaluate_model", "evaluate_schedule", "final_model", "gather_run", "gp_surface",
            "make_dataset", "model_hparams", "propose_round", "random_pool_indices", "sample_schedules",
            "schedule_grid", "study_metrics"]
-
-#: the four final models (Biswas et al. 2023, Figs. 7, 9, 11-12)
-FINAL_MODELS = ("vanilla", "jrvae_constant", "jrvae_scaled", "jrvae_zbo")
 
 _MODEL_KEYS = ("content_dim", "discrete_dim", "translation", "hidden", "decoder", "likelihood", "sigma", "discrete",
                "angle_prior", "dx_prior")
@@ -457,7 +456,7 @@ def study_metrics(models: Mapping[str, Mapping], runs: Mapping[str, Mapping]) ->
 # (file level: read the rule's inputs, return what its outputs hold; the scripts in
 # workflow/scripts/schedules/ only write them)
 def images(data: Mapping) -> tuple[dict[str, np.ndarray], dict]:
-    """Rule ``images``: the image set of the ``data`` block (``results/<study>/data/images.h5``).
+    """Rule ``schedules_images``: the image set of the ``data`` block (``results/<study>/data/images.h5``).
 
     Returns
     -------
@@ -473,7 +472,7 @@ def images(data: Mapping) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def trajectories(block: Mapping, latent: Mapping) -> tuple[dict[str, np.ndarray], dict]:
-    """Rule ``schedule_trajectories``: beta_c training trajectories ``(n, N)`` (``trajectories/train.h5``).
+    """Rule ``schedules_families``: beta_c training trajectories ``(n, N)`` (``trajectories/train.h5``).
 
     The bounds are ``latent.constraints`` (``min``, ``max``); the file has the layout of a
     trajectory study's ``train.h5`` (``trajectories``, ``params``, ``family``, ``t``).
@@ -488,7 +487,7 @@ def trajectories(block: Mapping, latent: Mapping) -> tuple[dict[str, np.ndarray]
 
 def train_schedule_vae(trajectories: np.ndarray, vae: Mapping, *, device: str | torch.device = "cpu",
                        checkpoint=None, progress: bool = False):
-    """Rule ``train_schedule_vae``: the trajectory VAE of the beta_c trajectories (Table 1 step 2)."""
+    """Rule ``schedules_train``: the trajectory VAE of the beta_c trajectories (Table 1 step 2)."""
     from latentopt.trainers.trajectory_vae import train_trajectory_vae
 
     return train_trajectory_vae(np.asarray(trajectories), device=device, checkpoint=checkpoint, progress=progress,
@@ -497,7 +496,7 @@ def train_schedule_vae(trajectories: np.ndarray, vae: Mapping, *, device: str | 
 
 def grid(model: str | Path, trajectories: np.ndarray, latent: Mapping,
          device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
-    """Rule ``schedule_grid``: the decoded latent grid, feasible where ``min <= beta_c(i) <= max`` for all i."""
+    """Rule ``schedules_grid``: the decoded latent grid, feasible where ``min <= beta_c(i) <= max`` for all i."""
     from latentopt.models.trajectory_vae import TrajectoryVAE
     from latentopt.models.vae import load_model
 
@@ -513,7 +512,7 @@ def read_evaluations(paths: Sequence[str | Path]) -> list[dict]:
 
 
 def propose(grid_path: str | Path, earlier: Sequence[str | Path], round: int, run: Mapping) -> dict[str, np.ndarray]:
-    """Rule ``propose_round``: BO round ``round`` from the evaluations of the earlier rounds (``bo/<run>/round<r>.h5``).
+    """Rule ``schedules_propose``: BO round ``round`` from the evaluations of the earlier rounds (``bo/<run>/round<r>.h5``).
 
     Parameters
     ----------
@@ -556,7 +555,7 @@ def _skipped(N: int) -> dict[str, np.ndarray]:
 
 def evaluate_slot(round_path: str | Path, slot: int, images_path: str | Path, jrvae: Mapping, objective: Mapping,
                   *, device: str | torch.device = "cpu", checkpoint=None) -> dict[str, np.ndarray]:
-    """Rule ``evaluate_schedule``: one BO evaluation, a jrVAE trained with the schedule of slot ``slot`` of a round.
+    """Rule ``schedules_score``: one BO evaluation, a jrVAE trained with the schedule of slot ``slot`` of a round.
 
     Of a skipped round (early stop) the record only says so (``skipped``, ``index = -1``,
     NaN values): no training runs.
@@ -580,7 +579,7 @@ def evaluate_slot(round_path: str | Path, slot: int, images_path: str | Path, jr
 def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Path, run: Mapping, jrvae: Mapping,
                         objective: Mapping, *, device: str | torch.device = "cpu", checkpoint=None
                         ) -> dict[str, np.ndarray]:
-    """Rule ``evaluate_pool_point``: point ``point`` of the random-search pool (:func:`random_pool_indices`)."""
+    """Rule ``schedules_score_pool``: point ``point`` of the random-search pool (:func:`random_pool_indices`)."""
     g = read_h5(grid_path, ["z", "trajectories", "feasible"])
     pool = random_pool_indices(g, run, size=max(int(point) + 1, int(run["n_initial"])))
     if int(point) >= len(pool):
@@ -591,7 +590,7 @@ def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Pa
 
 def gather(grid_path: str | Path, round_paths: Sequence[str | Path], evaluations: Sequence[Sequence[str | Path]],
            pool_paths: Sequence[str | Path], run: Mapping) -> tuple[dict[str, np.ndarray], dict]:
-    """Rule ``gather_bo``: the ``bo/<run>.h5`` arrays and the run's summary (:func:`gather_run`).
+    """Rule ``schedules_optimize``: the ``bo/<run>.h5`` arrays and the run's summary (:func:`gather_run`).
 
     ``evaluations[r]`` lists the evaluation files of round ``r``; ``pool_paths`` those of the
     random pool points past round 0 (the pool's first ``n_initial`` points are round 0's).
@@ -624,7 +623,7 @@ def best_schedule(run_paths: Sequence[str | Path]) -> tuple[np.ndarray, str, flo
 
 def final(kind: str, images_path: str | Path, run_paths: Sequence[str | Path], jrvae: Mapping, objective: Mapping,
           final_block: Mapping, *, device: str | torch.device = "cpu", checkpoint=None):
-    """Rule ``final_model``: one of :data:`FINAL_MODELS` trained on the full image set (:func:`final_model`).
+    """Rule ``schedules_final``: one of :data:`FINAL_MODELS` trained on the full image set (:func:`final_model`).
 
     Returns the model and the ``final/<kind>.h5`` arrays (objective parts, accuracy,
     montages, ``beta (N,)``, ``seconds``, ``assigned (n,)``).
@@ -637,7 +636,7 @@ def final(kind: str, images_path: str | Path, run_paths: Sequence[str | Path], j
 def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_path: str | Path,
              grid_path: str | Path, runs: Mapping[str, str | Path], finals: Mapping[str, str | Path],
              latent: Mapping, n_show: int) -> tuple[dict, dict]:
-    """Rule ``evaluate_schedules``: ``metrics.json`` (:func:`study_metrics`) and the study-level figures.
+    """Rule ``schedules_evaluate``: ``metrics.json`` (:func:`study_metrics`) and the study-level figures.
 
     Figures: ``image_dataset``, ``schedule_families``, ``schedule_latent``, ``training_curves``
     (trajectory VAE), ``bo_convergence`` (zBO vs random search), ``model_manifolds`` (the
@@ -681,7 +680,7 @@ def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_
 
 
 def run_figures(run_path: str | Path, grid_path: str | Path, latent: Mapping, run_name: str) -> dict:
-    """Rule ``plot_schedule_run``: ``surfaces`` (GP mean and std with the evaluated points) and ``best``
+    """Rule ``schedules_plot``: ``surfaces`` (GP mean and std with the evaluated points) and ``best``
     (the zBO-best beta_c trajectory) of one BO run."""
     from latentopt.plots.common import placeholder
     from latentopt.plots.schedules import plot_best_schedule, plot_gp_maps
@@ -699,23 +698,16 @@ def run_figures(run_path: str | Path, grid_path: str | Path, latent: Mapping, ru
     return {"surfaces": surfaces, "best": best}
 
 
-def metrics_html(metrics: Mapping, study: str) -> str:
-    """A small self-contained HTML table of a KL-schedule study: the final models and the BO runs."""
-    import html
-
+def metrics_table(metrics: Mapping, study: str) -> list:
+    """The report's metrics table (:func:`latentopt.tables.html_page`): the final models and the BO runs."""
     def cell(v):
-        return f"<td>{v:.4g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-    head = "<tr><th>model</th><th>objective (l1 - w l2)</th><th>l1</th><th>l2</th><th>class accuracy</th></tr>"
-    rows = "".join(f"<tr><th>{html.escape(n)}</th>{cell(m['objective'])}{cell(m['l1'])}{cell(m['l2'])}"
-                   f"{cell(m['accuracy'])}</tr>" for n, m in metrics["models"].items())
+    models = [[n] + [cell(m[k]) for k in ("objective", "l1", "l2", "accuracy")] for n, m in metrics["models"].items()]
     run_cols = ["evaluations", "best_y", "best_accuracy", "random_median", "random_pool", "stopped_early"]
-    run_head = "<tr><th>run</th>" + "".join(f"<th>{c}</th>" for c in run_cols) + "</tr>"
-    run_rows = "".join(f"<tr><th>{html.escape(n)}</th>{''.join(cell(r.get(c, '–')) for c in run_cols)}</tr>"
-                       for n, r in metrics["runs"].items())
+    runs = [[n] + [cell(r.get(c, "–")) for c in run_cols] for n, r in metrics["runs"].items()]
     checks = ", ".join(f"{k}: {v}" for k, v in metrics.get("done_when", {}).items())
-    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
-            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
-            f"<h3>{html.escape(study)}: final models (trained on all {metrics['images']['n']} images)</h3>"
-            f"<table>{head}{rows}</table><h3>zBO runs vs random search at the same budget</h3>"
-            f"<table>{run_head}{run_rows}</table><p>{html.escape(checks)}</p></body></html>")
+    return [Heading(f"{study}: final models (trained on all {metrics['images']['n']} images)"),
+            Table(["model", "objective (l1 - w l2)", "l1", "l2", "class accuracy"], models),
+            Heading("zBO runs vs random search at the same budget"), Table(["run"] + run_cols, runs),
+            Paragraph(checks)]

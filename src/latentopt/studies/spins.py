@@ -1,7 +1,10 @@
 """Spin studies (``kind: spins``; Park et al., Sci. Rep. 12, 9278 (2022)): one function per rule.
 
-simulate_shard -> merge_dataset -> train_vae -> generate (X_VAE) -> relax (X'_VAE) ->
-optimize/<run> -> evaluate (+ plot_run per run). Each function takes validated config
+Rules spins_simulate -> spins_merge -> spins_train -> spins_generate (X_VAE) -> spins_modify
+(single-code modification, X'_VAE) -> spins_optimize per run -> spins_evaluate (+ spins_plot per
+run); their functions here are :func:`simulate_shard`, :func:`merge_dataset`, :func:`train`,
+:func:`generate`, :func:`modify`, :func:`optimize`, :func:`evaluate` and :func:`run_figure`.
+"Relax" is kept for descent in spin space (:func:`polish_best`). Each function takes validated config
 blocks and file paths and returns the arrays (and attributes) of its rule's output, whose
 layout is the data contract of ``docs/design.md`` ("Data contracts"); the thin scripts in
 ``workflow/scripts/spins/`` only read Snakemake's inputs and write the outputs.
@@ -12,7 +15,6 @@ optimization run (its best state); see :func:`latentopt.metrics.set_metrics`.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from pathlib import Path
@@ -40,6 +42,7 @@ from latentopt.physics.observables import magnetization_z, topological_charge
 from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
 from latentopt.plots.spins import (plot_best_states, plot_energy_density_maps, plot_energy_histograms,
                                    plot_optimizer_traces, plot_w_vs_mz)
+from latentopt.tables import Heading, Paragraph, Table
 from latentopt.trainers.vae import decode as decode_codes
 from latentopt.trainers.vae import encode_mean, train_vae
 
@@ -121,10 +124,12 @@ def generate(model: str | Path, settings: dict, *, device: torch.device | str = 
     return dict(z=z, spins=decode_codes(vae, z, device))
 
 
-def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, *,
-          device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
-          progress: bool = False) -> dict[str, np.ndarray]:
-    """X'_VAE: single-code modification (Adam on z, energy minimization) of the X_VAE codes.
+def modify(model: str | Path, samples: str | Path, system: dict, settings: dict, *,
+           device: torch.device | str = "cpu", checkpoint: str | Path | None = None,
+           progress: bool = False) -> dict[str, np.ndarray]:
+    """X'_VAE: single-code modification (Adam on z, energy minimization) of the X_VAE codes (rule ``spins_modify``).
+
+    ``settings`` is the study's ``relax`` block (the config key kept its name).
 
     Returns
     -------
@@ -146,6 +151,10 @@ def relax(model: str | Path, samples: str | Path, system: dict, settings: dict, 
              len(z0))
     return dict(z=result.final["z"], spins=result.final["spins"], energy=result.final["values"],
                 energy_history=history)
+
+
+#: the former name of :func:`modify` (before "relax" was kept for descent in spin space)
+relax = modify
 
 
 # ------------------------------------------------------------------ optimize, plot_run
@@ -322,37 +331,27 @@ def study_metrics(sets: dict[str, np.ndarray], model: ChiralMagnet, nodal_thresh
     return {name: set_metrics(spins, model, nodal_threshold) for name, spins in sets.items()}
 
 
-def metrics_html(metrics: dict, study: str) -> str:
-    """A small self-contained HTML table of the main metrics (rows: sets)."""
+def metrics_table(metrics: dict, study: str) -> list:
+    """The report's metrics table (:func:`latentopt.tables.html_page`): one row per set, then one per run."""
     cols = [("n", "n"), ("energy_mean", "energy mean"), ("energy_std", "energy std"), ("energy_min", "energy min"),
             ("max_local_energy_density", "max local ε"), ("nodal_points_mean", "nodal pts / state"),
             ("states_with_nodal_points", "states w/ nodal pts"), ("W_mean", "W mean"), ("W_max", "W max"),
             ("Mz_mean", "M_z mean"), ("Mz_max", "M_z max")]
-    rows = []
-    for name, m in metrics["sets"].items():
-        cells = "".join(f"<td>{m[k]:.5g}</td>" if isinstance(m[k], float) else f"<td>{m[k]}</td>" for k, _ in cols)
-        rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
     run_cols = [("algorithm", "algorithm"), ("objective", "objective"), ("direction", "direction"),
                 ("iterations", "iterations"), ("first_iteration_value", "first iteration"), ("best_value", "best"),
                 ("dataset_best", "best in X_IN"), ("relaxed_best", "best in X'_VAE"),
                 ("polished_value", "polished"), ("polished_energy", "polished energy"), ("polished_W", "polished W"),
                 ("polished_gap", "polished energy − single-q spiral")]
-    run_rows = []
-    for name, r in metrics["runs"].items():
-        cells = "".join(f"<td>{r[k]:.6g}</td>" if isinstance(r.get(k), float)
-                        else f"<td>{html.escape(str(r.get(k, '–')))}</td>" for k, _ in run_cols)
-        run_rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
-    run_head = "".join(f"<th>{html.escape(label)}</th>" for _, label in run_cols)
+    sets = [[name] + [f"{m[k]:.5g}" if isinstance(m[k], float) else f"{m[k]}" for k, _ in cols]
+            for name, m in metrics["sets"].items()]
+    runs = [[name] + [f"{r[k]:.6g}" if isinstance(r.get(k), float) else str(r.get(k, "–")) for k, _ in run_cols]
+            for name, r in metrics["runs"].items()]
     ssim = metrics["reconstruction_ssim"]
-    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
-            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
-            f"<h3>{html.escape(study)}: metrics (energies per spin in units of J)</h3>"
-            f"<table><tr><th>set</th>{head}</tr>{''.join(rows)}</table>"
-            f"<h3>optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state</h3>"
-            f"<table><tr><th>run</th>{run_head}</tr>{''.join(run_rows)}</table>"
-            f"<p>Reconstruction SSIM on {ssim['n']} validation states: {ssim['mean']:.4f} ± {ssim['std']:.4f}</p>"
-            f"</body></html>")
+    return [Heading(f"{study}: metrics (energies per spin in units of J)"),
+            Table(["set"] + [label for _, label in cols], sets),
+            Heading("optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state"),
+            Table(["run"] + [label for _, label in run_cols], runs),
+            Paragraph(f"Reconstruction SSIM on {ssim['n']} validation states: {ssim['mean']:.4f} ± {ssim['std']:.4f}")]
 
 
 def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae: str | Path,

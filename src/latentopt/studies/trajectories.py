@@ -11,7 +11,6 @@ only read Snakemake's inputs and write the outputs.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from latentopt.physics.ferrosim import (FerroSim, coercive_field, curl, curl_obj
 from latentopt.plots.common import placeholder, plot_training_curves
 from latentopt.plots.trajectories import (plot_best_history, plot_bo_convergence, plot_bo_surfaces,
                                           plot_feasible_region, plot_latent_parameters, plot_trajectory_samples)
+from latentopt.tables import Heading, Paragraph, Table
 from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories, train_trajectory_vae
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def field_label(unit: dict | None) -> str:
 
 
 def make_trajectories(trajectories: dict, field_unit: dict | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """The training histories drawn from the study's families (rule ``trajectories``).
+    """The training histories drawn from the study's families (rule ``trajectories_families``).
 
     Parameters
     ----------
@@ -152,7 +152,7 @@ def train(trajectories: np.ndarray, vae: dict, *, device: torch.device | str = "
           checkpoint: str | Path | None = None, progress: bool = False) -> tuple[TrajectoryVAE, dict]:
     """Train the trajectory VAE on histories ``(n, T)`` with the ``vae`` block's settings.
 
-    Rule ``train_trajectory_vae``; see :func:`latentopt.trainers.trajectory_vae.train_trajectory_vae`.
+    Rule ``trajectories_train``; see :func:`latentopt.trainers.trajectory_vae.train_trajectory_vae`.
     """
     log.info("training on %d trajectories of %d steps, device %s, settings %s", *np.shape(trajectories), device, vae)
     model, history = train_trajectory_vae(trajectories, device=device, checkpoint=checkpoint, progress=progress, **vae)
@@ -162,7 +162,7 @@ def train(trajectories: np.ndarray, vae: dict, *, device: torch.device | str = "
 
 def decoded_grid(model: str | Path, trajectories: np.ndarray, latent: dict, *,
                  device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
-    """Encode the training histories, decode a grid spanning them, mark feasible points (rule ``latent_grid``).
+    """Encode the training histories, decode a grid spanning them, mark feasible points (rule ``trajectories_grid``).
 
     Returns the ``latent/grid.h5`` arrays of :func:`latentopt.latent.make_grid`.
     """
@@ -332,8 +332,8 @@ def study_metrics(*, train: dict, history: dict, grid: dict, truth: dict | None,
     return out
 
 
-def metrics_html(metrics: dict, study: str) -> str:
-    """A small self-contained HTML table of a trajectory study's metrics (rows: BO runs)."""
+def metrics_table(metrics: dict, study: str) -> list:
+    """The report's metrics table (:func:`latentopt.tables.html_page`): one row per BO run."""
     cols = [("evaluations", "evaluations"), ("best_y", "BO best"), ("ground_truth_max", "ground-truth max"),
             ("fraction_of_max", "BO / max"), ("evaluations_to_95", "evals to 95% (BO)"),
             ("random_median_best", "random search median best"), ("random_fraction_of_max", "random / max"),
@@ -341,24 +341,21 @@ def metrics_html(metrics: dict, study: str) -> str:
             ("beats_random_median", "BO > random median"), ("median_fit_seconds", "BO overhead s/iter (median)")]
 
     def cell(v):
-        return f"<td>{v:.5g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
+        return f"{v:.5g}" if isinstance(v, float) else str(v)
 
-    rows = "".join(f"<tr><th>{html.escape(n)}</th>{''.join(cell(r.get(k, '–')) for k, _ in cols)}</tr>"
-                   for n, r in metrics["runs"].items())
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in cols)
+    rows = [[n] + [cell(r.get(k, "–")) for k, _ in cols] for n, r in metrics["runs"].items()]
     g, v = metrics["grid"], metrics["vae"]
     obj = metrics["objective"]
     unit = metrics.get("field_unit")
-    unit_text = (f"Fields in units of {html.escape(unit['field_unit'])} = {unit['field_unit_value']:.6g} "
+    unit_text = (f"Fields in units of {unit['field_unit']} = {unit['field_unit_value']:.6g} "
                  f"(Landau units; E_c = {unit['E_c_in_field_units']:.6g} in this unit). ") if unit else ""
-    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
-            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
-            f"<h3>{html.escape(study)}: Bayesian optimization of {html.escape(obj['name'])} "
-            f"(after {obj['equilibration']} equilibration steps)</h3>"
-            f"<table><tr><th>run</th>{head}</tr>{rows}</table>"
-            f"<p>{metrics['trajectories']['n']} training trajectories of {metrics['trajectories']['T']} steps; "
-            f"validation reconstruction RMSE {v['val_reconstruction_rmse']:.4g}; latent grid of {g['points']} points, "
-            f"{g['feasible']} feasible ({100 * g['feasible_fraction']:.1f}%). {unit_text}</p></body></html>")
+    return [Heading(f"{study}: Bayesian optimization of {obj['name']} (after {obj['equilibration']} equilibration "
+                    "steps)"),
+            Table(["run"] + [label for _, label in cols], rows),
+            Paragraph(f"{metrics['trajectories']['n']} training trajectories of {metrics['trajectories']['T']} steps; "
+                      f"validation reconstruction RMSE {v['val_reconstruction_rmse']:.4g}; latent grid of "
+                      f"{g['points']} points, {g['feasible']} feasible ({100 * g['feasible_fraction']:.1f}%). "
+                      f"{unit_text}")]
 
 
 # ------------------------------------------------------------------ evaluate_trajectories, plot_bo_run
@@ -373,7 +370,7 @@ def _parameter_names(parameters: list[list[str]], k: int) -> list[str]:
 def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path, grid: str | Path,
              truth: str | Path | None, runs: dict[str, str | Path], objective: dict, n_show: int,
              field_unit: dict | None = None, device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
-    """``metrics.json`` content and the study-level figures of a trajectory study (rule ``evaluate_trajectories``).
+    """``metrics.json`` content and the study-level figures of a trajectory study (rule ``trajectories_evaluate``).
 
     Parameters
     ----------
@@ -433,7 +430,7 @@ def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path
 
 def bo_figures(*, run: str | Path, run_name: str, grid: str | Path, trajectories: str | Path,
                truth: str | Path | None, objective: dict, field_unit: dict | None = None) -> dict[str, Figure]:
-    """The figures of one BO run (rule ``plot_bo_run``): ``surfaces`` (ground truth | GP mean | GP std with the
+    """The figures of one BO run (rule ``trajectories_plot``): ``surfaces`` (ground truth | GP mean | GP std with the
     explored points) and ``best`` (the best field history, in the unit of ``field_unit``
     (:func:`field_unit_attrs`) with lines at +-E_c, and its final polarization and curl)."""
     bo = read_h5(run)

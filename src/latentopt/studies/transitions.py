@@ -44,6 +44,7 @@ from latentopt.physics import spheres, states
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.minimize import chiral_magnet_energy_fn, minimize
 from latentopt.physics.torch_physics import topological_charge
+from latentopt.tables import Heading, Paragraph, Table
 
 END_STATE_KINDS = ("skyrmion", "ferromagnet", "npy", "h5")
 INITIAL_PATHS = ("geodesic", "latent")
@@ -97,7 +98,7 @@ def erase_disc(states_: np.ndarray, center, radius: float, direction=(0.0, 0.0, 
 
 
 def prepare_end_states(system: dict, cfg: dict, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Build and relax the two end states (rule ``end_states``).
+    """Build and relax the two end states (rule ``transitions_end_states``).
 
     A skyrmion with ``helicity: auto`` is relaxed with helicity 0 and pi and the lower-energy
     one that keeps ``W = -1`` is taken (for the interfacial DMI convention of docs/design.md it is pi).
@@ -208,7 +209,7 @@ def latent_initial_path(encode: Callable[[torch.Tensor], torch.Tensor], decode: 
 
 def initial_path(initial: np.ndarray, final: np.ndarray, n_images: int, kind: str = "geodesic",
                  encode: Callable | None = None, decode: Callable | None = None) -> np.ndarray:
-    """The starting path of GNEB (rule ``initial_path``).
+    """The starting path of GNEB (rule ``transitions_initial_path``).
 
     Parameters
     ----------
@@ -261,7 +262,7 @@ def method_settings(cfg: dict, run: str, meta_params: dict | None = None) -> dic
 
 
 def run_transition(system: dict, path: np.ndarray, settings: dict, checkpoint=None, device="cpu") -> neb.NEBResult:
-    """Relax ``path`` to the MEP with GNEB (rule ``neb``; :func:`latentopt.optimizers.neb.run_neb`).
+    """Relax ``path`` to the MEP with GNEB (rule ``transitions_neb``; :func:`latentopt.optimizers.neb.run_neb`).
 
     Parameters
     ----------
@@ -298,7 +299,7 @@ def double_images(path: np.ndarray) -> np.ndarray:
 
 def saddle_check(system: dict, result: neb.NEBResult, k: int = 6, threshold: float = 1e-5,
                  tol: float = 1e-10) -> dict[str, Any]:
-    """Hessian on the tangent space at the climbing image (rule ``saddle``).
+    """Hessian on the tangent space at the climbing image (rule ``transitions_neb``).
 
     Returns
     -------
@@ -350,7 +351,7 @@ def transition_datasets(result: neb.NEBResult, saddle: dict | None = None) -> di
 
 
 def meta_learning(meta: dict, checkpoint=None, progress: Callable | None = None) -> tuple[dict, dict[str, np.ndarray]]:
-    """Meta-learn (gamma, mu, beta) on the single-spin benchmark and measure the speed-up (rule ``meta``).
+    """Meta-learn (gamma, mu, beta) on the single-spin benchmark and measure the speed-up (rule ``transitions_meta_learn``).
 
     Training as in :func:`latentopt.optimizers.meta_neb.meta_learn`; then both the initial and
     the learned parameters run on the same held-out set of bent paths
@@ -453,7 +454,7 @@ def metrics(runs: dict[str, dict], meta_params: dict | None = None, system: dict
 # workflow/scripts/transitions/ only write them)
 def end_states(system: dict, study_settings: dict, paths: dict[str, str | Path] | None = None,
                device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
-    """Rule ``end_states``: the relaxed end states (``transitions/end_states.h5``).
+    """Rule ``transitions_end_states``: the relaxed end states (``transitions/end_states.h5``).
 
     ``paths`` maps ``initial``/``final`` to the file of an ``npy``/``h5`` end state as the
     workflow resolved it (``results/...`` in the working directory, other paths in the
@@ -468,7 +469,7 @@ def end_states(system: dict, study_settings: dict, paths: dict[str, str | Path] 
 
 def make_initial_path(end_states_path: str | Path, study_settings: dict, kind: str,
                       vae_path: str | Path | None = None, device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
-    """Rule ``initial_path``: the starting path of kind ``geodesic`` or ``latent`` (``transitions/initial_<kind>.h5``).
+    """Rule ``transitions_initial_path``: the starting path of kind ``geodesic`` or ``latent`` (``transitions/initial_<kind>.h5``).
 
     The latent path encodes the relaxed end states with the spin VAE ``vae_path`` (posterior
     means), decodes the straight line between the codes, and puts the relaxed end states at
@@ -496,7 +497,7 @@ def make_initial_path(end_states_path: str | Path, study_settings: dict, kind: s
 
 def neb_run(system: dict, study_settings: dict, run: str, path_file: str | Path, meta_file: str | Path | None = None,
             *, checkpoint=None, device: str | torch.device = "cpu", doubled: bool = False) -> dict[str, np.ndarray]:
-    """Rule ``neb`` (and ``neb_doubled``): GNEB of one run from its initial path, with the saddle check.
+    """Rule ``transitions_neb`` (and ``transitions_neb_doubled``): GNEB of one run from its initial path, with the saddle check.
 
     With ``doubled`` the path in ``path_file`` is a converged ``transitions/<run>.h5``, refined to
     ``2 m - 1`` images (:func:`double_images`) before the NEB: the image-count check.
@@ -525,7 +526,7 @@ def neb_run(system: dict, study_settings: dict, run: str, path_file: str | Path,
 def evaluate(*, system: dict, study_settings: dict, end_states_path: str | Path, runs: dict[str, str | Path],
              doubled: dict[str, str | Path], initial_paths: dict[str, str | Path], meta_params_path: str | Path,
              meta_arrays_path: str | Path, snapshots: int = 5) -> tuple[dict, dict]:
-    """Rule ``evaluate_transitions``: ``metrics.json`` (:func:`metrics`) and the study's figures.
+    """Rule ``transitions_evaluate``: ``metrics.json`` (:func:`metrics`) and the study's figures.
 
     Figures: ``energy_paths`` (every run's energy along the path, images and interpolation, with
     its barrier), ``path_snapshots`` (end states and the saddle of the first run),
@@ -568,24 +569,18 @@ def evaluate(*, system: dict, study_settings: dict, end_states_path: str | Path,
     return out, figures
 
 
-def metrics_html(metrics: dict, study: str) -> str:
-    """A small self-contained HTML table of a transition study: runs, the saddle check and the meta-learning."""
-    import html
-
-    rows = [f"<tr>{''.join(f'<th>{html.escape(c)}</th>' for c in r)}</tr>" if i == 0 else
-            f"<tr><th>{html.escape(r[0])}</th>{''.join(f'<td>{html.escape(c)}</td>' for c in r[1:])}</tr>"
-            for i, r in enumerate(_methods_rows(metrics))]
+def metrics_table(metrics: dict, study: str) -> list:
+    """The report's metrics table (:func:`latentopt.tables.html_page`): runs, the saddle check, the meta-learning."""
+    header, *rows = _methods_rows(metrics)
     s = metrics.get("system", {})
     meta = metrics.get("meta", {})
     meta_line = (f"Single-spin benchmark: learned gamma = {meta['gamma']:.4g}, mu = {meta['mu']:.4g}, "
                  f"beta = {meta['beta']:.4g}; median iterations to Delta < 1e-6 on held-out bent paths "
                  f"{meta['median_iterations_initial']:.0f} (initial) -> {meta['median_iterations_learned']:.0f} "
                  f"(learned): {metrics['speedup']:.1f}x faster (paper: ~20x).") if meta else ""
-    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
-            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
-            f"<h3>{html.escape(study)}: transition of L = {s.get('L')}, J = {s.get('J')}, D/J = "
-            f"{metrics.get('D_over_J', float('nan')):.3g}, K = {s.get('K')}, B = {s.get('B')} (energies in J)</h3>"
-            f"<table>{''.join(rows)}</table><p>{html.escape(meta_line)}</p></body></html>")
+    return [Heading(f"{study}: transition of L = {s.get('L')}, J = {s.get('J')}, D/J = "
+                    f"{metrics.get('D_over_J', float('nan')):.3g}, K = {s.get('K')}, B = {s.get('B')} (energies in J)"),
+            Table(header, rows), Paragraph(meta_line)]
 
 
 def _methods_rows(metrics: dict) -> list[list[str]]:

@@ -9,7 +9,7 @@ Mills, Casert & Tamblyn, NeurIPS 2019 ML4PS workshop (the paper judged energies 
 neural-network proxy; here every energy is the exact Hamiltonian,
 :func:`latentopt.physics.hamiltonian.energy_per_spin`).
 
-Config (one study; keys and defaults, see :data:`GAN_DEFAULTS`, :data:`EVALUATE_DEFAULTS`)::
+Config (one study; keys and their defaults in ``workflow/schemas/kinds/upscaling.schema.yaml``)::
 
     system:   {model: chiral_magnet, L, J, D, dmi, K, B}      # as the spin studies; L = training size
     simulate: {n_samples, T_min, T_max, n_temperatures, spacing: linear|geometric,
@@ -24,9 +24,10 @@ Config (one study; keys and defaults, see :data:`GAN_DEFAULTS`, :data:`EVALUATE_
                heatbath_scale, heatbath_per_T, heatbath_seed, batch_size, n_show}
 
 The workflow validates a study with ``workflow/schemas/kinds/upscaling.schema.yaml`` and
-``latentopt.config`` (which fill the defaults).
+:func:`latentopt.config.validate_config`, which fills in the schema's defaults: the functions
+here take the validated (complete) blocks.
 
-Files (``results/<study>/``):
+Files (``results/upscaling/<study>/``):
 
 - ``data/dataset.h5``: ``spins (n, 3, L, L) f32``, ``energy (n,)`` (per spin, J), ``W``,
   ``Mz``, ``T (n,)``; attrs: system and simulate settings;
@@ -56,6 +57,7 @@ from latentopt.dataset import observables, shard_indices
 from latentopt.io import read_attrs, read_h5, write_h5
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.heatbath import anneal, geometric_schedule
+from latentopt.tables import Heading, Paragraph, Table
 
 #: Datasets of the upscaling study's ``dataset.h5`` (the spin studies' plus the temperature).
 UPSCALING_DATASET_KEYS = ("spins", "energy", "W", "Mz", "T")
@@ -170,7 +172,7 @@ def check_simulate(simulate: dict) -> None:
 
 
 def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.ndarray]:
-    """Thermal training states of one shard (rule ``simulate``).
+    """Thermal training states of one shard (rule ``upscaling_simulate``).
 
     Sample ``i`` ends at temperature ``temperature_grid(simulate)[i mod n_temperatures]``
     after :func:`thermal_schedule`; shards are contiguous index blocks
@@ -222,41 +224,15 @@ def load_dataset(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     return read_h5(path, list(UPSCALING_DATASET_KEYS)), read_attrs(path)
 
 
-# --------------------------------------------------------------------------- config
-#: Defaults of the ``gan`` block (the paper's optimizer settings; a small architecture).
-GAN_DEFAULTS = dict(noise_channels=15, channels=16, out_channels=16, n_blocks=3, upsample=2, upsampling="nearest",
-                    label_every_block=True,
-                    film_hidden=32, norm="batch", critic_channels=[16, 32, 32], dropout=0.1, head_hidden=0, energy_channel=True,
-                    epochs=30, batch_size=32, n_critic=10, lr=1e-4, lr_critic=None, betas=[0.0, 0.9],
-                    lambda_gp=10.0, lambda_ct=2.0, ct_margin=0.0, augment=True, ema=0.0, energy_weight=0.0,
-                    energy_scales=[1], n_monitor=256, seed=2)
-#: Defaults of the ``evaluate`` block.
-EVALUATE_DEFAULTS = dict(scales=[1, 2, 4], n_generate=2000, seed=3, calibrate=False, calibration_n=1000,
-                         calibration_seed=5, heatbath_scale=None, heatbath_per_T=4, heatbath_seed=4, batch_size=64,
-                         n_show=6)
+# --------------------------------------------------------------------------- the paper's numbers
 #: KS and p-value of requested vs realized energies in Mills et al. (2019): training size, and 4x the area.
 PAPER_KS = {1: {"ks": 0.02, "p_value": 0.19}, 2: {"ks": 0.02, "p_value": 0.18}}
-
-
-def with_defaults(block: dict | None, defaults: dict) -> dict:
-    """``defaults`` updated with ``block`` (unknown keys rejected).
-
-    Raises
-    ------
-    ValueError
-        On a key that ``defaults`` does not have.
-    """
-    block = dict(block or {})
-    unknown = sorted(set(block) - set(defaults))
-    if unknown:
-        raise ValueError(f"unknown keys {unknown}; expected some of {sorted(defaults)}")
-    return {**defaults, **block}
 
 
 # --------------------------------------------------------------------------- GAN
 def train_gan(data: dict[str, np.ndarray], system: dict, gan: dict, device="cpu", checkpoint=None,
               progress: bool = True):
-    """Train the RUGAN on the training states and their energies (rule ``train_gan``).
+    """Train the RUGAN on the training states and their energies (rule ``upscaling_train``).
 
     Parameters
     ----------
@@ -265,7 +241,7 @@ def train_gan(data: dict[str, np.ndarray], system: dict, gan: dict, device="cpu"
     system : dict
         ``system`` block (the monitored energies and the critic's energy channel use it).
     gan : dict
-        ``gan`` block (see :data:`GAN_DEFAULTS`).
+        The validated ``gan`` block (``workflow/schemas/kinds/upscaling.schema.yaml``).
     device, checkpoint, progress
         See :func:`latentopt.trainers.gan.train_rugan`.
 
@@ -276,7 +252,6 @@ def train_gan(data: dict[str, np.ndarray], system: dict, gan: dict, device="cpu"
     """
     from latentopt.trainers.gan import train_rugan
 
-    gan = with_defaults(gan, GAN_DEFAULTS)
     model = ChiralMagnet.from_config(system)
     gen_kw = {k: gan[k] for k in ("noise_channels", "channels", "out_channels", "n_blocks", "upsample", "upsampling",
                                   "label_every_block", "film_hidden", "norm")}
@@ -546,7 +521,7 @@ def summarize(metrics_per_scale: dict[int, dict], hb: dict, comparison: dict, da
 # --------------------------------------------------------------------------- workflow steps
 def generate_step(generator_path: str | Path, dataset_path: str | Path, system: dict, evaluate: dict, scale: int,
                   device="cpu") -> tuple[dict[str, np.ndarray], dict, dict | None]:
-    """States of requested energies at one scale, with exact energies (rule ``generate_scale``).
+    """States of requested energies at one scale, with exact energies (rule ``upscaling_generate``).
 
     ``evaluate.n_generate`` energies are drawn from the training labels
     (:func:`requested_labels`, ``evaluate.seed``); with ``evaluate.calibrate`` the
@@ -581,7 +556,7 @@ def generate_step(generator_path: str | Path, dataset_path: str | Path, system: 
 
 def heatbath_step(generator_path: str | Path, system: dict, simulate: dict, evaluate: dict,
                   device="cpu") -> tuple[dict[str, np.ndarray], dict]:
-    """Heat-bath states sampled directly at the heat-bath scale, and both rates timed in one job (rule ``heatbath_reference``).
+    """Heat-bath states sampled directly at the heat-bath scale, and both rates timed in one job (rule ``upscaling_heatbath``).
 
     :func:`heatbath_reference` draws ``evaluate.heatbath_per_T`` states per training
     temperature at ``evaluate.heatbath_scale`` times the training size; right after it,
@@ -620,7 +595,7 @@ def heatbath_step(generator_path: str | Path, system: dict, simulate: dict, eval
 
 def evaluate(system: dict, evaluate: dict, dataset_path: str | Path, history_path: str | Path,
              generated_paths: dict[int, str | Path], heatbath_path: str | Path) -> tuple[dict, dict]:
-    """Metrics and figures of an upscaling study (rule ``evaluate_upscaling``).
+    """Metrics and figures of an upscaling study (rule ``upscaling_evaluate``).
 
     Parameters
     ----------
@@ -683,10 +658,8 @@ def evaluate(system: dict, evaluate: dict, dataset_path: str | Path, history_pat
     return metrics, figures
 
 
-def metrics_html(metrics: dict, study: str) -> str:
-    """A small self-contained HTML table of an upscaling study: per scale KS, p, r, MAE, seam check, rate, and the paper's KS and p."""
-    import html
-
+def metrics_table(metrics: dict, study: str) -> list:
+    """The report's metrics table (:func:`latentopt.tables.html_page`): per scale KS, p, r, MAE, seam check, rate, and the paper's KS and p."""
     def fmt(v, spec):
         return "" if v is None else format(v, spec)
 
@@ -708,16 +681,12 @@ def metrics_html(metrics: dict, study: str) -> str:
             f"{hb['s_zone_boundary_generated']:.3g}, heat bath {hb['s_zone_boundary_heatbath']:.3g}. "
             f"Trained on {t['n_states']} states of {t['L']}^2 with energies in [{t['energy_min']:.3f}, "
             f"{t['energy_max']:.3f}] J, {t['epochs']} epochs.")
-    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return (f"<html><head><meta charset='utf-8'><style>table{{border-collapse:collapse;font-family:sans-serif}}"
-            f"td,th{{border:1px solid #999;padding:3px 8px;text-align:right}}</style></head><body>"
-            f"<h3>{html.escape(study)}: requested vs realized energy per spin (exact Hamiltonian) at each scale</h3>"
-            f"<table><tr>{cells}</tr>{body}</table><p>{html.escape(line)}</p></body></html>")
+    return [Heading(f"{study}: requested vs realized energy per spin (exact Hamiltonian) at each scale"),
+            Table(head, rows, row_labels=False), Paragraph(line)]
 
 
 def scale_figures(generated_path: str | Path, scale_metrics: dict, n_show: int) -> dict:
-    """The figures of one scale (rule ``plot_scale``): generated states and requested vs realized energies.
+    """The figures of one scale (rule ``upscaling_plot``): generated states and requested vs realized energies.
 
     Parameters
     ----------

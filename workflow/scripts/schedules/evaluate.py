@@ -1,11 +1,11 @@
-"""Metrics and study-level figures of a KL-schedule study (rule evaluate_schedules)."""
+"""Metrics and study-level figures of a KL-schedule study (rule schedules_evaluate)."""
 
 from pathlib import Path
 
 from latentopt.io import atomic_path, write_json
 from latentopt.plots import save_figure
 from latentopt.scripting import setup
-from latentopt.studies import schedules
+from latentopt.studies import KINDS, schedules
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
@@ -17,5 +17,5 @@ for name, fig in figures.items():
     save_figure(fig, sm.output[name])
 write_json(sm.output.metrics, metrics)
 with atomic_path(sm.output.table) as tmp:
-    tmp.write_text(schedules.metrics_html(metrics, sm.wildcards.study))
+    tmp.write_text(KINDS["schedules"].metrics_html(metrics, sm.wildcards.study))
 log.info("models: %s; runs: %s", metrics["models"], metrics["runs"])

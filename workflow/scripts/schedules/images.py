@@ -1,4 +1,4 @@
-"""The image data set of a KL-schedule study (rule images)."""
+"""The image data set of a KL-schedule study (rule schedules_images)."""
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup

@@ -1,4 +1,4 @@
-"""Metrics and figures of one spin study (rule evaluate)."""
+"""Metrics and figures of one spin study (rule spins_evaluate)."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ from latentopt.device import resolve_device
 from latentopt.io import atomic_path, write_json
 from latentopt.plots import save_figure
 from latentopt.scripting import setup
-from latentopt.studies import spins
+from latentopt.studies import KINDS, spins
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
@@ -19,6 +19,6 @@ for name, fig in figures.items():
     save_figure(fig, sm.output[name])
 write_json(sm.output.metrics, metrics)
 with atomic_path(sm.output.table) as tmp:
-    tmp.write_text(spins.metrics_html(metrics, sm.wildcards.study))
+    tmp.write_text(KINDS["spins"].metrics_html(metrics, sm.wildcards.study))
 log.info("metrics: %s", {k: {m: v[m] for m in ("energy_mean", "W_max", "nodal_points_mean")}
                          for k, v in metrics["sets"].items()})

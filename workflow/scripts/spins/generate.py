@@ -1,4 +1,4 @@
-"""Decode codes z ~ N(0, I) into X_VAE (rule generate)."""
+"""Decode codes z ~ N(0, I) into X_VAE (rule spins_generate)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

@@ -1,4 +1,4 @@
-"""One latent-space optimization run (rule optimize)."""
+"""One latent-space optimization run (rule spins_optimize)."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Metrics and study-level figures of a trajectory study (rule evaluate_trajectories)."""
+"""Metrics and study-level figures of a trajectory study (rule trajectories_evaluate)."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ from latentopt.device import resolve_device
 from latentopt.io import atomic_path, write_json
 from latentopt.plots import save_figure
 from latentopt.scripting import setup
-from latentopt.studies import trajectories
+from latentopt.studies import KINDS, trajectories
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
@@ -19,5 +19,5 @@ for name, fig in figures.items():
     save_figure(fig, sm.output[name])
 write_json(sm.output.metrics, metrics)
 with atomic_path(sm.output.table) as tmp:
-    tmp.write_text(trajectories.metrics_html(metrics, sm.wildcards.study))
+    tmp.write_text(KINDS["trajectories"].metrics_html(metrics, sm.wildcards.study))
 log.info("runs: %s", metrics["runs"])

@@ -1,4 +1,4 @@
-"""The objective at every feasible latent grid point (rule ground_truth)."""
+"""The objective at every feasible latent grid point (rule trajectories_ground_truth)."""
 
 from latentopt.io import read_h5, write_h5
 from latentopt.scripting import setup

@@ -1,4 +1,4 @@
-"""Build and relax the two end states of a transition (rule end_states)."""
+"""Build and relax the two end states of a transition (rule transitions_end_states)."""
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup

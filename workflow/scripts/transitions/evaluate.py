@@ -1,11 +1,11 @@
-"""Metrics and figures of a transition study (rule evaluate_transitions)."""
+"""Metrics and figures of a transition study (rule transitions_evaluate)."""
 
 from pathlib import Path
 
 from latentopt.io import atomic_path, write_json
 from latentopt.plots import save_figure
 from latentopt.scripting import setup
-from latentopt.studies import transitions
+from latentopt.studies import KINDS, transitions
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
@@ -19,6 +19,6 @@ for name, fig in figures.items():
     save_figure(fig, sm.output[name])
 write_json(sm.output.metrics, metrics)
 with atomic_path(sm.output.table) as tmp:
-    tmp.write_text(transitions.metrics_html(metrics, sm.wildcards.study))
+    tmp.write_text(KINDS["transitions"].metrics_html(metrics, sm.wildcards.study))
 log.info("runs: %s; meta speed-up %s", {k: (v["barrier"], v["iterations"]) for k, v in metrics["runs"].items()},
          metrics.get("speedup"))

@@ -1,4 +1,4 @@
-"""The initial path of the NEB: geodesic, or decoded from a spin VAE's latent line (rule initial_path)."""
+"""The initial path of the NEB: geodesic, or decoded from a spin VAE's latent line (rule transitions_initial_path)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

@@ -1,4 +1,4 @@
-"""Meta-learn the NEB step's (gamma, mu, beta) on the single-spin benchmark (rule meta_learn)."""
+"""Meta-learn the NEB step's (gamma, mu, beta) on the single-spin benchmark (rule transitions_meta_learn)."""
 
 from latentopt.io import write_h5, write_json
 from latentopt.scripting import setup

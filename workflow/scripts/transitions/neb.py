@@ -1,4 +1,4 @@
-"""GNEB with climbing image for one run, and the Hessian check at the saddle (rule neb)."""
+"""GNEB with climbing image for one run, and the Hessian check at the saddle (rule transitions_neb)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

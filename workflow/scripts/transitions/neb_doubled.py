@@ -1,4 +1,4 @@
-"""The image-count check: a converged run repeated with 2 m - 1 images (rule neb_doubled)."""
+"""The image-count check: a converged run repeated with 2 m - 1 images (rule transitions_neb_doubled)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

@@ -1,4 +1,4 @@
-"""Surfaces and best field history of one BO run (rule plot_bo_run)."""
+"""Surfaces and best field history of one BO run (rule trajectories_plot)."""
 
 from latentopt.plots import save_figure
 from latentopt.scripting import setup

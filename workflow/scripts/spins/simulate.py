@@ -1,15 +1,16 @@
-"""Heat-bath states of one shard over the temperature grid (rule thermal_shard)."""
+"""Anneal one shard of the training set X_IN (rule spins_simulate)."""
 
+from latentopt.device import resolve_device
 from latentopt.io import write_h5
 from latentopt.scripting import setup
-from latentopt.studies import upscaling
+from latentopt.studies import spins
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 shard = int(sm.wildcards.shard)
 log.info("shard %d of %d, system %s, simulate %s", shard, sm.params.simulate["shards"], sm.params.system,
          sm.params.simulate)
-data = upscaling.simulate_shard(sm.params.system, sm.params.simulate, shard)
-log.info("annealed %d states at T in [%.3f, %.3f]: energy per spin in [%.4f, %.4f]", len(data["index"]),
-         data["T"].min(), data["T"].max(), data["energy"].min(), data["energy"].max())
+data = spins.simulate_shard(sm.params.system, sm.params.simulate, shard, device=resolve_device(sm.params.device))
+log.info("annealed %d states: energy per spin %.5f +- %.5f, W range [%.1f, %.1f]", len(data["index"]),
+         data["energy"].mean(), data["energy"].std(), data["W"].min(), data["W"].max())
 write_h5(sm.output[0], data, attrs=dict(system=sm.params.system, simulate=sm.params.simulate, shard=shard))

@@ -1,4 +1,4 @@
-"""States of requested energies at one scale, with their exact energies (rule generate_scale)."""
+"""States of requested energies at one scale, with their exact energies (rule upscaling_generate)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5, write_json

@@ -1,4 +1,4 @@
-"""Figures of one scale: generated states, requested vs realized energies (rule plot_scale)."""
+"""Figures of one scale: generated states, requested vs realized energies (rule upscaling_plot)."""
 
 import json
 

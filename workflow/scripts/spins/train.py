@@ -1,4 +1,4 @@
-"""Train the spin VAE (rule train_vae)."""
+"""Train the spin VAE (rule spins_train)."""
 
 from latentopt.device import resolve_device
 from latentopt.models.vae import save_model

@@ -1,4 +1,4 @@
-"""Merge the simulation shards into dataset.h5 (rule merge_dataset)."""
+"""Merge the simulation shards into dataset.h5 (rule spins_merge)."""
 
 from latentopt.scripting import setup
 from latentopt.studies import spins

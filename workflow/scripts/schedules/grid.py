@@ -1,4 +1,4 @@
-"""Decode the latent grid of beta_c trajectories and mark the feasible ones (rule schedule_grid)."""
+"""Decode the latent grid of beta_c trajectories and mark the feasible ones (rule schedules_grid)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import read_h5, write_h5

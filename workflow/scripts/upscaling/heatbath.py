@@ -1,4 +1,4 @@
-"""Heat-bath states sampled directly at the largest size; heat bath and generator timed in one job (rule heatbath_reference)."""
+"""Heat-bath states sampled directly at the largest size; heat bath and generator timed in one job (rule upscaling_heatbath)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

@@ -1,4 +1,4 @@
-"""The grid points of one BO round, from the evaluations of the earlier rounds (rule propose_round)."""
+"""The grid points of one BO round, from the evaluations of the earlier rounds (rule schedules_propose)."""
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup

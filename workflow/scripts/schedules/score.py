@@ -1,4 +1,4 @@
-"""One zBO evaluation: a jrVAE trained with one proposed beta_c schedule (rule evaluate_schedule)."""
+"""One zBO evaluation: a jrVAE trained with one proposed beta_c schedule (rule schedules_score)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

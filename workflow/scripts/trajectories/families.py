@@ -1,4 +1,4 @@
-"""Training trajectories drawn from the study's families (rule trajectories)."""
+"""Training trajectories drawn from the study's families (rule trajectories_families)."""
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup

@@ -1,4 +1,4 @@
-"""Decode the latent grid and mark feasible points (rule latent_grid)."""
+"""Decode the latent grid and mark feasible points (rule trajectories_grid)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import read_h5, write_h5

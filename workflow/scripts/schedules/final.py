@@ -1,4 +1,4 @@
-"""One of the four final models, trained on the full image set (rule final_model)."""
+"""One of the four final models, trained on the full image set (rule schedules_final)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

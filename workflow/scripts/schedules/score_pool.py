@@ -1,4 +1,4 @@
-"""One point of the random-search pool: a jrVAE trained with a random feasible schedule (rule evaluate_pool_point)."""
+"""One point of the random-search pool: a jrVAE trained with a random feasible schedule (rule schedules_score_pool)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5

@@ -1,4 +1,4 @@
-"""Bayesian optimization over the feasible latent grid (rule bayes)."""
+"""Bayesian optimization over the feasible latent grid (rule trajectories_optimize)."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""GP surfaces and the best beta_c trajectory of one BO run (rule plot_schedule_run)."""
+"""GP surfaces and the best beta_c trajectory of one BO run (rule schedules_plot)."""
 
 from latentopt.plots import save_figure
 from latentopt.scripting import setup

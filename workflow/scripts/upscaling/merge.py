@@ -1,4 +1,4 @@
-"""Merge the thermal shards into dataset.h5 (rule merge_thermal)."""
+"""Merge the thermal shards into dataset.h5 (rule upscaling_merge)."""
 
 from latentopt.scripting import setup
 from latentopt.studies import upscaling

@@ -1,4 +1,4 @@
-"""Train the RUGAN on the thermal states (rule train_gan)."""
+"""Train the RUGAN on the thermal states (rule upscaling_train)."""
 
 import json
 

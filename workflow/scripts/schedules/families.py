@@ -1,4 +1,4 @@
-"""beta_c(i) training trajectories drawn from the study's families (rule schedule_trajectories)."""
+"""beta_c(i) training trajectories drawn from the study's families (rule schedules_families)."""
 
 from latentopt.io import write_h5
 from latentopt.scripting import setup

@@ -1,4 +1,4 @@
-"""Gather a BO run's rounds and evaluations, with the random-search baseline (rule gather_bo)."""
+"""Gather a BO run's rounds and evaluations, with the random-search baseline (rule schedules_optimize)."""
 
 import json
 

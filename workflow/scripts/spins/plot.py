@@ -1,4 +1,4 @@
-"""Best state of selected iterations of one optimization run (rule plot_run)."""
+"""Best state of selected iterations of one optimization run (rule spins_plot)."""
 
 from latentopt.plots import save_figure
 from latentopt.scripting import setup
