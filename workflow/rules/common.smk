@@ -31,6 +31,18 @@ DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
 
+# Threads per job: the config's `threads` is the upper bound. Jobs whose work scales with a
+# second thread (the spin VAE's and the GAN's convolutions, numba's heat bath and FerroSIM grid)
+# take THREADS; the others (small networks, Gaussian processes, optimizers whose batches are too
+# small to split, figures) take one, so that two of them run side by side on a 2-core machine
+# (measured per rule: docs/performance.md).
+ONE = 1
+
+# Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
+# simulate -> train -> optimize) first, then the other long jobs, so that the short ones fill the
+# cores around them instead of delaying the chain.
+FIRST, EARLY = 10, 5
+
 
 # {study} and {run} names as accepted by the schema; {shard} is an integer. Each kind writes
 # under its own folder (Kind.root: results/<kind>/{study}, the spin studies results/{study}),

@@ -23,7 +23,7 @@ rule schedules_images:
         "results/schedules/{study}/logs/images.log",
     benchmark:
         "results/schedules/{study}/benchmarks/images.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("images"),
     script:
@@ -40,7 +40,7 @@ rule schedules_families:
         "results/schedules/{study}/logs/trajectories.log",
     benchmark:
         "results/schedules/{study}/benchmarks/trajectories.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("families"),
     script:
@@ -61,7 +61,8 @@ rule schedules_train:
         "results/schedules/{study}/logs/train_vae.log",
     benchmark:
         "results/schedules/{study}/benchmarks/train_vae.tsv"
-    threads: THREADS
+    threads: ONE
+    priority: EARLY
     resources:
         **estimate("train"),
         gpu=GPU,
@@ -82,7 +83,7 @@ rule schedules_grid:
         "results/schedules/{study}/logs/latent_grid.log",
     benchmark:
         "results/schedules/{study}/benchmarks/latent_grid.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("grid"),
         gpu=GPU,
@@ -103,7 +104,8 @@ rule schedules_propose:
         "results/schedules/{study}/benchmarks/bo/{run}/round{round}.tsv"
     wildcard_constraints:
         round=r"\d+",
-    threads: 1
+    threads: ONE
+    priority: EARLY
     resources:
         **estimate("propose"),
     script:
@@ -128,7 +130,8 @@ rule schedules_score:
     wildcard_constraints:
         round=r"\d+",
         slot=r"\d+",
-    threads: 1
+    threads: ONE
+    priority: EARLY
     resources:
         **estimate("score"),
         gpu=GPU,
@@ -156,7 +159,7 @@ rule schedules_score_pool:
         "results/schedules/{study}/benchmarks/bo/{run}/pool/p{point}.tsv"
     wildcard_constraints:
         point=r"\d+",
-    threads: 1
+    threads: ONE
     resources:
         **estimate("score_pool"),
         gpu=GPU,
@@ -175,7 +178,7 @@ rule schedules_optimize:
         "results/schedules/{study}/logs/bo/{run}/gather.log",
     benchmark:
         "results/schedules/{study}/benchmarks/bo/{run}/gather.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("optimize"),
     script:
@@ -200,7 +203,7 @@ rule schedules_final:
         "results/schedules/{study}/benchmarks/final/{model}.tsv"
     wildcard_constraints:
         model="|".join(schedules_hooks.FINAL_MODELS),
-    threads: 1
+    threads: ONE
     resources:
         **estimate("final"),
         gpu=GPU,
@@ -221,7 +224,7 @@ rule schedules_evaluate:
         "results/schedules/{study}/logs/evaluate.log",
     benchmark:
         "results/schedules/{study}/benchmarks/evaluate.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("evaluate"),
     script:

@@ -28,6 +28,7 @@ rule spins_simulate:
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
     threads: THREADS
+    priority: FIRST
     resources:
         **estimate("simulate"),
         **({"gpu": 1} if DEVICE == "cuda" else {}),
@@ -45,6 +46,7 @@ rule spins_merge:
         simulate=lambda wc: study(wc)["simulate"],
     log:
         "results/{study}/logs/merge_dataset.log",
+    priority: FIRST
     script:
         "../scripts/spins/merge.py"
 
@@ -69,6 +71,7 @@ rule spins_train:
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
     threads: THREADS
+    priority: FIRST
     resources:
         **estimate("train"),
         gpu=GPU,
@@ -93,7 +96,7 @@ rule spins_generate:
         "results/{study}/logs/generate.log",
     benchmark:
         "results/{study}/benchmarks/generate.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("generate"),
         gpu=GPU,
@@ -116,7 +119,7 @@ rule spins_modify:
         "results/{study}/logs/relax.log",
     benchmark:
         "results/{study}/benchmarks/relax.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("modify"),
         gpu=GPU,
@@ -142,7 +145,8 @@ rule spins_optimize:
         "results/{study}/logs/optimize/{run}.log",
     benchmark:
         "results/{study}/benchmarks/optimize/{run}.tsv"
-    threads: THREADS
+    threads: ONE
+    priority: FIRST
     resources:
         **estimate("optimize"),
         gpu=GPU,
@@ -175,7 +179,7 @@ rule spins_evaluate:
         "results/{study}/logs/evaluate.log",
     benchmark:
         "results/{study}/benchmarks/evaluate.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("evaluate"),
         gpu=GPU,

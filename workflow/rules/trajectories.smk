@@ -21,7 +21,7 @@ rule trajectories_families:
         "results/trajectories/{study}/logs/trajectories.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/trajectories.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("families"),
     script:
@@ -42,7 +42,7 @@ rule trajectories_train:
         "results/trajectories/{study}/logs/train_vae.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/train_vae.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("train"),
         gpu=GPU,
@@ -64,7 +64,7 @@ rule trajectories_grid:
         "results/trajectories/{study}/logs/latent_grid.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/latent_grid.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("grid"),
         gpu=GPU,
@@ -107,7 +107,7 @@ rule trajectories_optimize:
         "results/trajectories/{study}/logs/bo/{run}.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/bo/{run}.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("optimize"),
     script:
@@ -129,7 +129,7 @@ rule trajectories_evaluate:
         "results/trajectories/{study}/logs/evaluate.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/evaluate.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("evaluate"),
         gpu=GPU,

@@ -21,7 +21,7 @@ rule transitions_end_states:
         "results/transitions/{study}/logs/end_states.log",
     benchmark:
         "results/transitions/{study}/benchmarks/end_states.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("end_states"),
     script:
@@ -42,7 +42,7 @@ rule transitions_initial_path:
         "results/transitions/{study}/benchmarks/initial_{path_kind}.tsv"
     wildcard_constraints:
         path_kind="geodesic|latent",
-    threads: 1
+    threads: ONE
     resources:
         **estimate("initial_path"),
     script:
@@ -60,7 +60,7 @@ rule transitions_meta_learn:
         "results/transitions/{study}/logs/meta_learn.log",
     benchmark:
         "results/transitions/{study}/benchmarks/meta_learn.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("meta_learn"),
     script:
@@ -83,7 +83,7 @@ rule transitions_neb:
         "results/transitions/{study}/benchmarks/neb/{run}.tsv"
     wildcard_constraints:
         run="(?!initial_|end_states)[A-Za-z0-9][A-Za-z0-9_.-]*",
-    threads: 1
+    threads: ONE
     resources:
         **estimate("neb"),
         gpu=GPU,
@@ -105,7 +105,7 @@ rule transitions_neb_doubled:
         "results/transitions/{study}/logs/neb/{run}_doubled.log",
     benchmark:
         "results/transitions/{study}/benchmarks/neb/{run}_doubled.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("neb_doubled"),
         gpu=GPU,
@@ -127,7 +127,7 @@ rule transitions_evaluate:
         "results/transitions/{study}/logs/evaluate.log",
     benchmark:
         "results/transitions/{study}/benchmarks/evaluate.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("evaluate"),
     script:

@@ -40,7 +40,7 @@ rule upscaling_merge:
         simulate=lambda wc: study(wc)["simulate"],
     log:
         "results/upscaling/{study}/logs/merge_dataset.log",
-    threads: 1
+    threads: ONE
     resources:
         **estimate("merge"),
     script:
@@ -64,6 +64,7 @@ rule upscaling_train:
     benchmark:
         "results/upscaling/{study}/benchmarks/train_gan.tsv"
     threads: THREADS
+    priority: EARLY
     resources:
         **estimate("train"),
         gpu=GPU,
@@ -88,7 +89,7 @@ rule upscaling_generate:
         "results/upscaling/{study}/benchmarks/generate/x{scale}.tsv"
     wildcard_constraints:
         scale=r"\d+",
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("generate"),
         gpu=GPU,
@@ -133,7 +134,7 @@ rule upscaling_evaluate:
         "results/upscaling/{study}/logs/evaluate.log",
     benchmark:
         "results/upscaling/{study}/benchmarks/evaluate.tsv"
-    threads: 1
+    threads: ONE
     resources:
         **estimate("evaluate"),
     script:
@@ -152,7 +153,7 @@ rule upscaling_plot:
         "results/upscaling/{study}/logs/plot_x{scale}.log",
     wildcard_constraints:
         scale=r"\d+",
-    threads: 1
+    threads: ONE
     resources:
         **estimate("plot"),
     script:
