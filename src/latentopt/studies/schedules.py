@@ -27,40 +27,18 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
-from latentopt.device import torch_threads
-from latentopt.families import sample_training_set
-from latentopt.images import make_images, train_subset
 from latentopt.io import read_h5
-from latentopt.latent import make_grid
-from latentopt.manifold import (
-    accuracy,
-    class_manifolds,
-    cluster_manifolds,
-    kmeans_clusters,
-    manifold_objective,
-    montage,
-)
-from latentopt.models.jrvae import JointVAE
-from latentopt.optimizers.bayes import (
-    BatchProposal,
-    gp_posterior,
-    make_gp,
-    propose_batch,
-    random_pool,
-    random_search_pool,
-    round_sizes,
-    unit_box,
-)
 from latentopt.studies.hooks.schedules import FINAL_MODELS  # the four final models (Figs. 7, 9, 11-12)
 from latentopt.tables import Heading, Paragraph, Table
-from latentopt.trainers.jrvae import encode_images, temperature_schedule, train_jrvae
-from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
+
+if TYPE_CHECKING:  # annotations only: each step imports torch and the models it needs when it runs,
+    import torch  # so that a job proposing or gathering BO rounds does not load them
+
+    from latentopt.models.jrvae import JointVAE
 
 __all__ = ["FINAL_MODELS", "evaluate_model", "evaluate_schedule", "final_model", "gather_run", "gp_surface",
            "make_dataset", "model_hparams", "propose_round", "random_pool_indices", "sample_schedules",
@@ -87,6 +65,8 @@ def make_dataset(data: Mapping, seed: int) -> dict[str, np.ndarray]:
         ``images (n, H, W)`` float32, ``labels (n,)``, ``angles (n,)`` degrees,
         ``train_index (m,)`` sorted indices of the stratified BO subset.
     """
+    from latentopt.images import make_images, train_subset
+
     spec = dict(data)
     m = spec.pop("train_subset", None)
     out = make_images(spec, seed)
@@ -107,6 +87,8 @@ def sample_schedules(families: Mapping[str, Mapping], n: int, epochs: int, bound
         If ``bounds`` is not ``low < high`` with ``low > 0`` (Table 1 step 4: beta_c > 0), or
         a training trajectory leaves ``bounds`` (the families' ranges must lie inside them).
     """
+    from latentopt.families import sample_training_set
+
     lo, hi = (float(b) for b in bounds)
     if not 0 < lo < hi:
         raise ValueError(f"bounds: expected 0 < low < high, got {list(bounds)}")
@@ -124,6 +106,9 @@ def schedule_grid(model, trajectories: np.ndarray, latent: Mapping, bounds: Sequ
     ``latent`` holds ``grid`` and ``margin`` (:func:`latentopt.latent.make_grid`); the
     constraints are the bounds (Table 1 step 4). Returns :func:`make_grid`'s dict.
     """
+    from latentopt.latent import make_grid
+    from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
+
     z_train = encode_trajectories(model, trajectories)
     lo, hi = (float(b) for b in bounds)
     spec = {"grid": int(latent["grid"]), "margin": float(latent.get("margin", 0.0)),
@@ -171,6 +156,8 @@ def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndar
     ValueError
         If ``round`` is past the last round of ``bo``, or an observed index is not feasible.
     """
+    from latentopt.optimizers.bayes import BatchProposal, propose_batch, round_sizes
+
     ok = _candidates(grid)
     if int(round) < 0:
         raise ValueError(f"round: expected an int >= 0, got {round}")
@@ -197,6 +184,8 @@ def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndar
 
 def round_sizes_of(bo: Mapping) -> list[int]:
     """Evaluations per round of a BO run block: ``[n_initial, q, ..., q]`` (:func:`round_sizes`)."""
+    from latentopt.optimizers.bayes import round_sizes
+
     return round_sizes(bo["n_initial"], bo["iterations"], bo["q"])
 
 
@@ -208,6 +197,8 @@ def random_pool_indices(grid: Mapping, bo: Mapping, size: int | None = None) -> 
     else the full budget ``n_initial + iterations``. A pool is a prefix of any larger one
     (same grid, ``n_initial`` and ``seed``), so growing it reuses every evaluated point.
     """
+    from latentopt.optimizers.bayes import random_pool
+
     ok = _candidates(grid)
     if size is None:
         size = int(bo.get("random_pool") or int(bo["n_initial"]) + int(bo["iterations"]))
@@ -221,6 +212,8 @@ def model_hparams(jrvae: Mapping) -> dict:
 
 
 def _temperature(jrvae: Mapping, epochs: int) -> np.ndarray:
+    from latentopt.trainers.jrvae import temperature_schedule
+
     tau = jrvae.get("temperature", (1.0, 0.5))
     if np.ndim(tau) == 0:
         return np.full(epochs, float(tau))
@@ -244,6 +237,10 @@ def evaluate_model(model: JointVAE, images: np.ndarray, labels: np.ndarray, obje
         ``l1``, ``l2``, ``objective``, ``accuracy`` (floats); ``montages (K, G H, G W)``
         float32; ``assigned (n,)`` cluster per image.
     """
+    from latentopt.manifold import (accuracy, class_manifolds, cluster_manifolds, kmeans_clusters,
+                                    manifold_objective, montage)
+    from latentopt.trainers.jrvae import encode_images
+
     G, qt = int(objective.get("grid", 8)), float(objective.get("quantile", 0.05))
     enc = encode_images(model, images)
     if model.discrete_dim:
@@ -292,6 +289,8 @@ def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray
     ValueError
         If ``len(beta_c) != jrvae["epochs"]``.
     """
+    from latentopt.device import torch_threads
+
     beta = np.asarray(beta_c, dtype=np.float64).reshape(-1)
     N = int(jrvae["epochs"])
     if len(beta) != N:
@@ -306,6 +305,8 @@ def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray
 
 
 def _train(images, beta_c, jrvae: Mapping, device, checkpoint, vanilla: bool = False):
+    from latentopt.trainers.jrvae import train_jrvae
+
     N = int(jrvae["epochs"])
     hp = model_hparams(jrvae)
     if vanilla:
@@ -323,6 +324,10 @@ def gp_surface(grid: Mapping, index: np.ndarray, y: np.ndarray, seed: int = 0) -
     Same surrogate and input scaling as the proposals (feasible points' bounding box);
     values at infeasible points are extrapolations (mask them with ``grid["feasible"]``).
     """
+    from latentopt.optimizers.bayes import gp_posterior, make_gp, unit_box
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
     ok = _candidates(grid)
     scale = unit_box(np.asarray(grid["z"])[ok])
     gp = make_gp(np.shape(grid["z"])[1], seed)
@@ -359,6 +364,8 @@ def gather_run(grid: Mapping, rounds: Sequence[Mapping], evaluations: Sequence[S
     info : dict
         ``evaluations``, ``best_y``, ``random_median``, ``stopped_early``, ``kernel``.
     """
+    from latentopt.optimizers.bayes import random_search_pool
+
     idx, y, acc, rnd, l1, l2 = [], [], [], [], [], []
     skipped, gains = [], []
     for r, (prop, evs) in enumerate(zip(rounds, evaluations)):
@@ -410,6 +417,8 @@ def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mappin
     result : dict
         :func:`evaluate_model`'s entries plus ``beta (N,)`` and ``seconds``.
     """
+    from latentopt.device import torch_threads
+
     if kind not in FINAL_MODELS:
         raise ValueError(f"kind: expected one of {FINAL_MODELS}, got {kind!r}")
     N = int(jrvae["epochs"])

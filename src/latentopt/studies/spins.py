@@ -18,33 +18,24 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from matplotlib.figure import Figure
 
 from latentopt.dataset import load_dataset, merge_shards, observables, shard_indices
 from latentopt.errors import DivergedError
 from latentopt.io import array_digest, file_digest, read_attrs, read_h5
-from latentopt.latent import load_decoder, prior_codes
-from latentopt.metrics import reconstruction_ssim, set_metrics
-from latentopt.models.vae import SpinVAE, load_model
-from latentopt.optimizers import make_objective
-from latentopt.optimizers import run as run_optimizer
-from latentopt.optimizers.single_code import single_code
-from latentopt.optimizers.common import result_datasets
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, lowest_commensurate_spiral, nodal_points
-from latentopt.physics.minimize import polish
-from latentopt.physics import torch_heatbath
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.observables import magnetization_z, topological_charge
-from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
-from latentopt.plots.spins import (plot_best_states, plot_energy_density_maps, plot_energy_histograms,
-                                   plot_optimizer_traces, plot_w_vs_mz)
 from latentopt.tables import Heading, Paragraph, Table
-from latentopt.trainers.vae import decode as decode_codes
-from latentopt.trainers.vae import encode_mean, train_vae
+
+if TYPE_CHECKING:  # annotations only: each step imports torch, matplotlib and the models it needs when it
+    import torch  # runs, so that a simulation, merge or plot job does not load them
+    from matplotlib.figure import Figure
+
+    from latentopt.models.vae import SpinVAE
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +70,9 @@ def simulate_shard(system: dict, simulate: dict, shard: int,
     model = ChiralMagnet.from_config(system)
     idx = shard_indices(simulate["n_samples"], simulate["shards"], shard)
     temps = geometric_schedule(simulate["T_start"], simulate["T_end"], simulate["n_sweeps"])
-    if torch.device(device).type == "cuda":
+    if str(device).split(":")[0] == "cuda":  # torch only where it runs: a CPU shard does not import it
+        from latentopt.physics import torch_heatbath
+
         spins = torch_heatbath.anneal(model, idx, simulate["seed"], temps, device=device)
     else:
         spins = anneal(model, idx, simulate["seed"], temps)
@@ -101,6 +94,8 @@ def train(dataset: str | Path, vae: dict, *, device: torch.device | str = "cpu",
     Returns the trained model and its history (:func:`latentopt.trainers.vae.train_vae`; ``history["precision"]``
     is the resolved ``vae.precision``).
     """
+    from latentopt.trainers.vae import train_vae
+
     data, _ = load_dataset(dataset)
     log.info("training on %d states (%s), device %s, settings %s", len(data["spins"]), data["spins"].shape[1:],
              device, vae)
@@ -118,6 +113,10 @@ def generate(model: str | Path, settings: dict, *, device: torch.device | str = 
     dict
         ``z (n, N)``, ``spins (n, 3, L, L)``.
     """
+    from latentopt.latent import prior_codes
+    from latentopt.models.vae import load_model
+    from latentopt.trainers.vae import decode as decode_codes
+
     vae = load_model(model, device=device)
     z = prior_codes(settings["n_samples"], vae.hparams["latent_dim"], settings["seed"])
     log.info("decoding %d codes", len(z))
@@ -137,6 +136,11 @@ def modify(model: str | Path, samples: str | Path, system: dict, settings: dict,
         ``z (n, N)``, ``spins (n, 3, L, L)``, ``energy (n,)`` per spin (J),
         ``energy_history (iterations, n)``.
     """
+    import torch
+    from latentopt.latent import load_decoder
+    from latentopt.optimizers import make_objective
+    from latentopt.optimizers.single_code import single_code
+
     vae, decode = load_decoder(model, device)
     z0 = torch.as_tensor(read_h5(samples, ["z"], shapes={"z": (None, vae.hparams["latent_dim"])})["z"])
     objective = make_objective("energy", "min", ChiralMagnet.from_config(system))
@@ -193,6 +197,10 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     attrs : dict
         ``algorithm``, ``objective``, ``direction``, ``settings`` (JSON), ``system``.
     """
+    from latentopt.latent import load_decoder
+    from latentopt.optimizers import make_objective, run as run_optimizer
+    from latentopt.optimizers.common import result_datasets
+
     vae, decode = load_decoder(model, device)
     magnet = ChiralMagnet.from_config(system)
     boundary = boundary_from_config(run["boundary"], magnet.L, root) if run["objective"] == "C_BC" else None
@@ -230,6 +238,9 @@ def polish_best(best_spins: np.ndarray, magnet: ChiralMagnet, objective, device=
         ``polished_spins (3, L, L)``, ``polished_value`` (the run's objective on it, natural
         sign), ``polished_energy`` (per spin, J), ``polished_W``, ``polish_iterations``.
     """
+    import torch
+    from latentopt.physics.minimize import polish
+
     res = polish(best_spins, magnet, device=device)
     with torch.no_grad():
         value = float(objective.value(torch.as_tensor(res["spins"][None], device=device)).cpu()[0])
@@ -255,6 +266,8 @@ def _scored_after(run: dict) -> str:
 
 def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
     """The best state at selected iterations of one optimization run (``optimize/<run>.h5``)."""
+    from latentopt.plots.spins import plot_best_states
+
     data = read_h5(path)
     polished = (data["polished_spins"], data["polished_value"]) if "polished_spins" in data else None
     note = _scored_after(run)
@@ -275,6 +288,10 @@ def _titles(spins: np.ndarray, model: ChiralMagnet) -> list[str]:
 def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.ndarray,
                     device: torch.device | str = "cpu") -> np.ndarray:
     """SSIM of each validation state with its reconstruction ``decode(mu(x))``; shape ``(n_val,)``."""
+    from latentopt.metrics import reconstruction_ssim
+    from latentopt.models.vae import load_model
+    from latentopt.trainers.vae import decode as decode_codes, encode_mean
+
     vae = load_model(model_path, device=device)
     x = spins[np.asarray(val_indices, dtype=np.int64)]
     rec = decode_codes(vae, encode_mean(vae, x, device), device)
@@ -283,6 +300,8 @@ def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.n
 
 def set_objective(objective, spins: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Values ``(n,)`` of an :class:`~latentopt.optimizers.Objective` over states ``(n, 3, L, L)`` (CPU)."""
+    import torch
+
     with torch.inference_mode():
         return torch.cat([objective.value(torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)))
                           for c in np.array_split(spins, max(1, -(-len(spins) // chunk)))]).numpy()
@@ -305,6 +324,8 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     ``single_q_energy``, ``single_q_periods`` ``[n_x, n_y]`` and
     ``polished_gap = polished_energy - single_q_energy``.
     """
+    from latentopt.optimizers import make_objective
+
     settings = _settings(name_attrs)
     objective = make_objective(name_attrs["objective"], name_attrs["direction"], model, a=settings.get("a", (1, 0)),
                                boundary=result.get("boundary"), relax_steps=settings.get("relax_steps", 0))
@@ -328,6 +349,8 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
 
 def study_metrics(sets: dict[str, np.ndarray], model: ChiralMagnet, nodal_threshold: float) -> dict:
     """``{set name: set_metrics(...)}`` for states ``(n, 3, L, L)`` of each set."""
+    from latentopt.metrics import set_metrics
+
     return {name: set_metrics(spins, model, nodal_threshold) for name, spins in sets.items()}
 
 
@@ -382,6 +405,10 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
         Keys: ``dataset_samples``, ``vae_samples``, ``relaxed_samples``, ``energy_histograms``,
         ``energy_density_maps``, ``training_curves``, ``optimizer_traces``, ``w_vs_mz``.
     """
+    from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
+    from latentopt.plots.spins import (plot_energy_density_maps, plot_energy_histograms, plot_optimizer_traces,
+                                       plot_w_vs_mz)
+
     hm = ChiralMagnet.from_config(system)
     data, _ = load_dataset(dataset)
     x_vae = read_h5(vae, ["spins"])["spins"]

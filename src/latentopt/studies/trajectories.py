@@ -14,25 +14,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from matplotlib.figure import Figure
 
 from latentopt.families import sample_training_set, time_axis
 from latentopt.io import read_attrs, read_h5
-from latentopt.latent import make_grid
-from latentopt.models.trajectory_vae import TrajectoryVAE
-from latentopt.models.vae import load_model
-from latentopt.optimizers.bayes import (bayesian_optimization, gp_posterior, random_search, random_search_indices,
-                                        unit_box)
 from latentopt.physics.ferrosim import (FerroSim, coercive_field, curl, curl_objective, defect_fields,
                                         initial_polarization, simulate)
-from latentopt.plots.common import placeholder, plot_training_curves
-from latentopt.plots.trajectories import (plot_best_history, plot_bo_convergence, plot_bo_surfaces,
-                                          plot_feasible_region, plot_latent_parameters, plot_trajectory_samples)
 from latentopt.tables import Heading, Paragraph, Table
-from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories, train_trajectory_vae
+
+if TYPE_CHECKING:  # annotations only: each step imports torch, matplotlib and the models it needs when it
+    import torch  # runs, so that a simulation, merge or plot job does not load them
+    from matplotlib.figure import Figure
+
+    from latentopt.models.trajectory_vae import TrajectoryVAE
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +150,8 @@ def train(trajectories: np.ndarray, vae: dict, *, device: torch.device | str = "
 
     Rule ``trajectories_train``; see :func:`latentopt.trainers.trajectory_vae.train_trajectory_vae`.
     """
+    from latentopt.trainers.trajectory_vae import train_trajectory_vae
+
     log.info("training on %d trajectories of %d steps, device %s, settings %s", *np.shape(trajectories), device, vae)
     model, history = train_trajectory_vae(trajectories, device=device, checkpoint=checkpoint, progress=progress, **vae)
     log.info("final loss %.3f, val_loss %.3f", history["loss"][-1], history["val_loss"][-1])
@@ -166,6 +164,11 @@ def decoded_grid(model: str | Path, trajectories: np.ndarray, latent: dict, *,
 
     Returns the ``latent/grid.h5`` arrays of :func:`latentopt.latent.make_grid`.
     """
+    from latentopt.latent import make_grid
+    from latentopt.models.trajectory_vae import TrajectoryVAE
+    from latentopt.models.vae import load_model
+    from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
+
     vae = load_model(model, device=device, cls=TrajectoryVAE)
     grid = make_grid(encode_trajectories(vae, trajectories), lambda z: decode_trajectories(vae, z), latent)
     log.info("grid of %d points, %d feasible (%.1f%%)", len(grid["z"]), grid["feasible"].sum(),
@@ -227,6 +230,9 @@ def bayes_run(setup: FerroSimSetup, grid: dict, objective: dict, run: dict, trut
     info : dict
         ``stopped_early``, ``kernel``, ``n_feasible``.
     """
+    from latentopt.optimizers.bayes import (bayesian_optimization, gp_posterior, random_search,
+                                            random_search_indices, unit_box)
+
     ok = np.flatnonzero(np.asarray(grid["feasible"], dtype=bool))
     if len(ok) < 2:
         raise ValueError(f"only {len(ok)} feasible grid points; relax latent.constraints")
@@ -395,6 +401,13 @@ def evaluate(*, trajectories: str | Path, model: str | Path, history: str | Path
         ``trajectory_samples``, ``training_curves``, ``latent_parameters``,
         ``feasible_region``, ``bo_convergence``.
     """
+    from latentopt.models.trajectory_vae import TrajectoryVAE
+    from latentopt.models.vae import load_model
+    from latentopt.plots.common import placeholder, plot_training_curves
+    from latentopt.plots.trajectories import (plot_bo_convergence, plot_feasible_region, plot_latent_parameters,
+                                              plot_trajectory_samples)
+    from latentopt.trainers.trajectory_vae import decode_trajectories, encode_trajectories
+
     train_data = read_h5(trajectories)
     names = _parameter_names(read_attrs(trajectories)["parameters"], train_data["params"].shape[1])
     hist = read_h5(history)
@@ -433,6 +446,9 @@ def bo_figures(*, run: str | Path, run_name: str, grid: str | Path, trajectories
     """The figures of one BO run (rule ``trajectories_plot``): ``surfaces`` (ground truth | GP mean | GP std with the
     explored points) and ``best`` (the best field history, in the unit of ``field_unit``
     (:func:`field_unit_attrs`) with lines at +-E_c, and its final polarization and curl)."""
+    from latentopt.plots.common import placeholder
+    from latentopt.plots.trajectories import plot_best_history, plot_bo_surfaces
+
     bo = read_h5(run)
     grid_data = read_h5(grid, ["z", "feasible", "axes"])
     t = read_h5(trajectories, ["t"])["t"]
