@@ -148,7 +148,7 @@ def tiny_studies(device: str, quick: bool, cores: int) -> str:
         config = all_tiny_studies(work / "tiny.yaml")
         cfg = yaml.safe_load(config.read_text())
         cfg["device"] = device
-        config.write_text(yaml.safe_dump(cfg))
+        config.write_text(yaml.safe_dump(cfg, sort_keys=False))
         args = ["-n", "--quiet", "rules"] if quick else []
         t0 = time.perf_counter()
         proc = run_snakemake(work / "run", "--cores", str(cores), *args, config=config)

@@ -2,7 +2,8 @@
 
 Reads, in a run's working directory,
 
-- the Snakemake log of the run (the newest ``.snakemake/log/*.snakemake.log``, or ``--log``):
+- the Snakemake log of the run (the newest ``.snakemake/log/*.snakemake.log`` in which jobs
+  finished, or ``--log``):
   each job's rule, wildcards, log file, start and finish (1 s resolution) and the run's wall;
 - each rule's ``benchmark:`` file (``results/<study>/benchmarks/...tsv``): the job's wall
   ``s`` and ``cpu_time`` as Snakemake measured them;
@@ -18,6 +19,8 @@ Usage::
 
     python benchmarks/profile_run.py                 # in the directory the run was made in
     python benchmarks/profile_run.py --dir RUN --cores 2 --probe
+
+``--quick`` profiles a small made-up run (two jobs) instead: a self-check of the parsing.
 """
 
 from __future__ import annotations
@@ -138,8 +141,9 @@ def _fmt(x: float | None, width: int = 7) -> str:
 
 
 def report(run_dir: Path, log: Path | None, cores: int) -> str:
-    logs = sorted((run_dir / ".snakemake/log").glob("*.snakemake.log"))
-    log = log or (logs[-1] if logs else None)
+    if log is None:  # the newest log of a run that did something (a dry run writes a log too)
+        logs = sorted((run_dir / ".snakemake/log").glob("*.snakemake.log"), reverse=True)
+        log = next((p for p in logs if re.search(r"Finished job", p.read_text(errors="replace"))), None)
     if log is None:
         raise SystemExit(f"{run_dir}: no .snakemake/log/*.snakemake.log (give --log)")
     jobs, first, last = parse_snakemake_log(log)
@@ -184,13 +188,58 @@ def report(run_dir: Path, log: Path | None, cores: int) -> str:
     return "\n".join(lines)
 
 
+EXAMPLE_LOG = """\
+[Mon Dec  7 02:09:01 2026]
+rule spins_train:
+    output: results/demo/vae/model.pt
+    log: results/demo/logs/train_vae.log
+    jobid: 3
+    benchmark: results/demo/benchmarks/train_vae.tsv
+    wildcards: study=demo
+    threads: 2
+
+[Mon Dec  7 02:09:01 2026]
+localrule spins_merge:
+    output: results/demo/data/dataset.h5
+    log: results/demo/logs/merge_dataset.log
+    jobid: 2
+    wildcards: study=demo
+
+[Mon Dec  7 02:09:05 2026]
+Finished jobid: 2 (Rule: spins_merge)
+[Mon Dec  7 02:10:41 2026]
+Finished jobid: 3 (Rule: spins_train)
+"""
+
+
+def example_run(root: Path) -> Path:
+    """A made-up finished run of two jobs under ``root`` (``--quick``): Snakemake log, benchmark and job logs."""
+    (root / ".snakemake/log").mkdir(parents=True)
+    (root / ".snakemake/log/example.snakemake.log").write_text(EXAMPLE_LOG)
+    (root / "results/demo/benchmarks").mkdir(parents=True)
+    (root / "results/demo/benchmarks/train_vae.tsv").write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "100.0\t0:01:40\t1\t1\t1\t1\t0\t0\t180\t180.0\n")
+    (root / "results/demo/logs").mkdir(parents=True)
+    (root / "results/demo/logs/train_vae.log").write_text("INFO start-up: 2.50 s wall, 2.10 s CPU (...)\n")
+    (root / "results/demo/logs/merge_dataset.log").write_text("INFO start-up: 0.80 s wall, 0.60 s CPU (...)\n")
+    return root
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=Path("."), help="the run's working directory")
     ap.add_argument("--log", type=Path, help="a Snakemake log (default: the newest in DIR/.snakemake/log)")
     ap.add_argument("--cores", type=int, default=2, help="the run's --cores")
     ap.add_argument("--probe", action="store_true", help="also time the imports jobs pay at start-up")
+    ap.add_argument("--quick", action="store_true", help="profile a small made-up run (a self-check)")
     args = ap.parse_args(argv)
+    if args.quick:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            print(report(example_run(Path(tmp)), None, args.cores))
+        return
     print(report(args.dir, args.log, args.cores))
     if args.probe:
         print("\nstart-up probe (fresh interpreter, best of 3, wall s):")

@@ -18,11 +18,9 @@ snakemake = partial(run_snakemake, config=TINY)
 
 
 @pytest.fixture(scope="module")
-def sched_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("schedules")
-    proc = snakemake(workdir, "--cores", "2")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return workdir, proc.stdout + proc.stderr
+def sched_run(tiny_studies):
+    """The session's run of every tiny study (conftest.tiny_studies)."""
+    return tiny_studies.workdir, tiny_studies.log
 
 
 def test_contracted_files(sched_run):

@@ -17,11 +17,9 @@ snakemake = partial(run_snakemake, config=TINY)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("transitions")
-    proc = snakemake(workdir, "--cores", "2")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return workdir
+def run(tiny_studies):
+    """The session's run of every tiny study (conftest.tiny_studies)."""
+    return tiny_studies.workdir
 
 
 def test_contracted_files(run):

@@ -56,11 +56,9 @@ def test_explicit_kind_gives_the_same_dag(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    proc = snakemake(workdir, "--cores", "2")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return workdir
+def tiny_run(tiny_studies):
+    """The session's run of every tiny study (conftest.tiny_studies)."""
+    return tiny_studies.workdir
 
 
 def test_contracted_files(tiny_run):
@@ -196,11 +194,9 @@ TINY_FERRO = REPO / "tests/data/tiny_ferro.yaml"
 
 
 @pytest.fixture(scope="module")
-def ferro_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ferro")
-    proc = snakemake(workdir, "--cores", "2", config=TINY_FERRO)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return workdir
+def ferro_run(tiny_studies):
+    """The session's run of every tiny study (conftest.tiny_studies)."""
+    return tiny_studies.workdir
 
 
 def test_trajectory_study_contracted_files(ferro_run):
@@ -261,10 +257,11 @@ def test_trajectory_study_without_ground_truth_simulates_random_search(ferro_run
     cfg["studies"]["ferro"]["optimize"] = {"ucb": cfg["studies"]["ferro"]["optimize"]["ucb"]}
     path = tmp_path / "no_truth.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake(ferro_run, "--cores", "2", "--forcerun", "trajectories_optimize", config=path)
+    work = copy_run(ferro_run, tmp_path / "run")  # the session's run stays as it was
+    proc = snakemake(work, "--cores", "2", "--forcerun", "trajectories_optimize", config=path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    bo, _ = h5(ferro_run / "results/trajectories/ferro/bo/ucb.h5")
-    truth, _ = h5(ferro_run / "results/trajectories/ferro/latent/ground_truth.h5")  # from the first run
+    bo, _ = h5(work / "results/trajectories/ferro/bo/ucb.h5")
+    truth, _ = h5(work / "results/trajectories/ferro/latent/ground_truth.h5")  # from the first run
     ok = np.flatnonzero(np.isfinite(truth["y"]))
     from latentopt.optimizers.bayes import random_search
     expected = random_search(truth["y"][ok], len(bo["y"]), 5, seed=1)
@@ -383,3 +380,20 @@ def test_sigkill_during_training_and_optimization_then_unlock_resumes_bit_identi
     from compare_results import compare_trees
 
     assert compare_trees(tmp_path / "reference/results", work / "results") == []
+
+
+def test_profile_of_the_run_has_every_job_with_its_start_up(tiny_studies):
+    """benchmarks/profile_run.py on a real run: a row per job, wall and CPU from the benchmark files,
+    the start-up each job logged (scripting.setup), and the cores' use."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from profile_run import parse_snakemake_log, read_startup, report
+
+    text = report(tiny_studies.workdir, None, cores=2)
+    logs = sorted((tiny_studies.workdir / ".snakemake/log").glob("*.snakemake.log"))
+    jobs, first, last = parse_snakemake_log(logs[0])
+    scripted = [j for j in jobs.values() if j.rule != "all" and j.log]
+    assert len(scripted) > 50 and all(j.end is not None and j.start is not None for j in scripted)
+    for job in scripted:
+        wall, cpu = read_startup(tiny_studies.workdir / job.log)
+        assert 0 < cpu and 0 < wall, job
+    assert all(f" {j.rule} " in text for j in scripted) and "run wall" in text

@@ -7,8 +7,31 @@ import sys
 from pathlib import Path
 
 import h5py
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: One tiny study of every kind (each file also runs alone: ``snakemake --configfile tests/data/tiny.yaml``).
+TINY_CONFIGS = ("tiny.yaml", "tiny_ferro.yaml", "tiny_schedules.yaml", "tiny_transitions.yaml", "tiny_upscaling.yaml")
+
+
+def all_tiny_studies(path: Path) -> Path:
+    """Write one config holding the studies of every ``tests/data`` file of :data:`TINY_CONFIGS`; return ``path``.
+
+    The files share their top-level settings (device, threads, progress); a study name appearing twice
+    is an error.
+    """
+    merged: dict = {"studies": {}}
+    for name in TINY_CONFIGS:
+        cfg = yaml.safe_load((REPO / "tests/data" / name).read_text())
+        studies = cfg.pop("studies")
+        clash = set(studies) & set(merged["studies"])
+        assert not clash, f"{name}: study names {clash} already used"
+        merged["studies"].update(studies)
+        for key, value in cfg.items():
+            assert merged.setdefault(key, value) == value, f"{name}: {key} differs between the tiny configs"
+    path.write_text(yaml.safe_dump(merged, sort_keys=False))  # run order matters (e.g. the default double_images)
+    return path
 
 
 def snakemake_command(workdir: Path, *args: str, config: Path) -> list[str]:
