@@ -31,16 +31,17 @@ DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
 
-# Threads per job: the config's `threads` is the upper bound. Jobs whose work scales with a
-# second thread (the spin VAE's and the GAN's convolutions, numba's heat bath and FerroSIM grid)
-# take THREADS; the others (small networks, Gaussian processes, optimizers whose batches are too
-# small to split, figures) take one, so that two of them run side by side on a 2-core machine
-# (measured per rule: docs/performance.md).
+# Threads per job: the config's `threads` is the upper bound. Snakemake cannot hold a core back
+# for a job that needs two: while one core is busy it starts the next one-thread job on the
+# other, so a two-thread job can wait for a long time. Only the spin study's chain takes THREADS
+# (its heat-bath shards, which run first, and its VAE training, the longest single job, which
+# scales 1.8x with a second thread); its merge takes THREADS too, so that both cores are free
+# when the training becomes ready. Every other job takes one, and two run side by side.
 ONE = 1
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
-# simulate -> train -> optimize) first, then the other long jobs, so that the short ones fill the
-# cores around them instead of delaying the chain.
+# simulate -> merge -> train -> optimize) first, then the other long jobs (the GAN, the KL-schedule
+# rounds), so that the short ones fill the cores around them.
 FIRST, EARLY = 10, 5
 
 

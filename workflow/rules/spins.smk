@@ -46,6 +46,7 @@ rule spins_merge:
         simulate=lambda wc: study(wc)["simulate"],
     log:
         "results/{study}/logs/merge_dataset.log",
+    threads: THREADS
     priority: FIRST
     script:
         "../scripts/spins/merge.py"

@@ -85,7 +85,7 @@ rule trajectories_ground_truth:
         "results/trajectories/{study}/logs/ground_truth.log",
     benchmark:
         "results/trajectories/{study}/benchmarks/ground_truth.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("ground_truth"),
     script:

@@ -23,7 +23,7 @@ rule upscaling_simulate:
         "results/upscaling/{study}/logs/simulate/shard{shard}.log",
     benchmark:
         "results/upscaling/{study}/benchmarks/simulate/shard{shard}.tsv"
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("simulate"),
     script:
@@ -63,7 +63,7 @@ rule upscaling_train:
         "results/upscaling/{study}/logs/train_gan.log",
     benchmark:
         "results/upscaling/{study}/benchmarks/train_gan.tsv"
-    threads: THREADS
+    threads: ONE
     priority: EARLY
     resources:
         **estimate("train"),
@@ -113,7 +113,7 @@ rule upscaling_heatbath:
         "results/upscaling/{study}/benchmarks/heatbath_x{scale}.tsv"
     wildcard_constraints:
         scale=r"\d+",
-    threads: THREADS
+    threads: ONE
     resources:
         **estimate("heatbath"),
         gpu=GPU,
