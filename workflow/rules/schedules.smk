@@ -24,6 +24,7 @@ rule schedules_images:
     benchmark:
         "results/schedules/{study}/benchmarks/images.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("images"),
     script:
@@ -41,6 +42,7 @@ rule schedules_families:
     benchmark:
         "results/schedules/{study}/benchmarks/trajectories.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("families"),
     script:
@@ -84,6 +86,7 @@ rule schedules_grid:
     benchmark:
         "results/schedules/{study}/benchmarks/latent_grid.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("grid"),
         gpu=GPU,
