@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs (tests)")
     args = ap.parse_args()
     from latentopt.config import validate_config
+    from latentopt.schedule_objective import evaluate_schedule
     from latentopt.studies import schedules
 
     torch.set_num_threads(args.threads)
@@ -56,8 +57,7 @@ def main() -> None:
                        "cool-down 40 -> 3": np.where(t < 0.1, 40.0, np.maximum(3.0, 40 - (t - 0.1) / 0.4 * 37))
                        }.items():
         t0, c0 = time.perf_counter(), time.process_time()
-        ev = schedules.evaluate_schedule(data["images"][sub], data["labels"][sub], beta, cfg["jrvae"],
-                                         cfg["objective"])
+        ev = evaluate_schedule(data["images"][sub], data["labels"][sub], beta, cfg["jrvae"], cfg["objective"])
         print(f"  {name:18s}: {time.perf_counter() - t0:6.2f} s wall, {time.process_time() - c0:6.2f} s CPU "
               f"(training {ev['seconds']:.2f} s); objective {ev['objective']:.3f}, accuracy {ev['accuracy']:.3f}")
 

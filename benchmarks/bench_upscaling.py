@@ -24,7 +24,7 @@ from latentopt.config import load_schema
 from latentopt.models.rugan import RUGANGenerator, generate, load_generator
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.heatbath import anneal
-from latentopt.studies.upscaling import thermal_schedule
+from latentopt.physics.thermal import thermal_schedule
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
 

@@ -117,7 +117,7 @@ def gan(studies: dict, device: str, quick: bool) -> tuple[str, float, float]:
 def jrvae(studies: dict, device: str, quick: bool) -> tuple[str, float, float]:
     """jrVAE optimizer steps per second (``kl-mnist``, one epoch on 28 px digits)."""
     from latentopt.images import digits
-    from latentopt.studies.schedules import model_hparams
+    from latentopt.schedule_objective import model_hparams
     from latentopt.trainers.common import n_batches
     from latentopt.trainers.jrvae import train_jrvae
 

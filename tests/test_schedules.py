@@ -235,7 +235,7 @@ def test_a_zbo_evaluation_does_not_depend_on_the_jobs_thread_count():
     granted another thread count. On an AVX2 CPU MKL's sgemm splits its sums by thread, so the weights
     of a jrVAE trained by train_jrvae itself differ between 1 and 2 threads; evaluate_schedule trains on
     one thread whatever the job's count (checked with OMP_NUM_THREADS 1 and 2, AVX-512 and AVX2)."""
-    from latentopt.studies.schedules import evaluate_schedule
+    from latentopt.schedule_objective import evaluate_schedule
 
     data = digits(classes=(0, 1, 4), size=16, rotation=90, seed=0)
     x, labels = data["images"][:64], data["labels"][:64]
@@ -364,12 +364,8 @@ def tiny_study():
 
 
 def test_rounds_are_pure_so_raising_iterations_only_adds_rounds(tiny_study):
-    from latentopt.studies.schedules import (
-        gather_run,
-        propose_round,
-        random_pool_indices,
-        study_metrics,
-    )
+    from latentopt.optimizers.bayes.rounds import gather_run, propose_round, random_pool_indices
+    from latentopt.studies.schedules import study_metrics
 
     _, grid = tiny_study
     assert grid["feasible"].sum() >= 10
@@ -410,7 +406,8 @@ def test_rounds_are_pure_so_raising_iterations_only_adds_rounds(tiny_study):
 
 
 def test_evaluate_schedule_and_final_models_tiny():
-    from latentopt.studies.schedules import evaluate_schedule, final_model, make_dataset
+    from latentopt.schedule_objective import evaluate_schedule
+    from latentopt.studies.schedules import final_model, make_dataset
 
     data = make_dataset({"name": "particles", "counts": [1, 2], "n_per_count": 20, "size": 12,
                          "radius": [1.5, 2.0], "train_subset": 24}, seed=0)

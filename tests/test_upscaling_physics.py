@@ -9,7 +9,8 @@ from latentopt.fidelity import compare_requested_realized, ks_distance
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, spiral_energy
 from latentopt.physics.periodicity import bond_energies, seam_bonds, seam_check
 from latentopt.physics.states import ferromagnet, random_states, skyrmion, spiral
-from latentopt.physics.structure_factor import peak_wavenumber, radial_profile, structure_factor
+from latentopt.physics.structure_factor import (peak_wavenumber, radial_profile, structure_factor,
+                                                zone_boundary_weight)
 
 
 # --- structure factor ------------------------------------------------------------------
@@ -156,8 +157,6 @@ def test_calibration_inverts_a_monotone_bias():
 
 
 def test_zone_boundary_weight_sees_a_sublattice_pattern():
-    from latentopt.studies.upscaling import zone_boundary_weight
-
     L = 8
     checker = np.ones((3, L, L)) * np.array([0.0, 0.0, 1.0])[:, None, None]
     y, x = np.mgrid[0:L, 0:L]

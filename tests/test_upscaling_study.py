@@ -13,6 +13,7 @@ from latentopt.io import write_h5
 from latentopt.models.rugan import RUGANGenerator
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
 from latentopt.physics.heatbath import anneal
+from latentopt.physics.thermal import thermal_schedule
 from latentopt.studies import upscaling as U
 
 SYSTEM = {"model": "chiral_magnet", "L": 8, "J": 1.0, "D": 0.3, "dmi": "interfacial", "K": 0.0, "B": [0, 0, 0]}
@@ -27,7 +28,7 @@ def test_temperature_grid_and_schedule():
     with pytest.raises(ValueError, match="simulate.spacing"):
         U.temperature_grid({**SIMULATE, "spacing": "log"})
     assert U.temperature_grid({**SIMULATE, "n_temperatures": 1}).tolist() == [0.1]
-    sched = U.thermal_schedule(2.0, 0.5, 4, 2)
+    sched = thermal_schedule(2.0, 0.5, 4, 2)
     np.testing.assert_allclose(sched, [2.0, 2.0 * 0.25 ** (1 / 3), 2.0 * 0.25 ** (2 / 3), 0.5, 0.5, 0.5])
     np.testing.assert_array_equal(U.sample_temperature_index(np.arange(7), 3), [0, 1, 2, 0, 1, 2, 0])
 
@@ -49,7 +50,7 @@ def test_simulate_is_shard_independent_and_labels_are_exact(tmp_path):
     # each sample is an ordinary anneal of its own stream to its own temperature
     temps = U.temperature_grid(SIMULATE)
     i = 4
-    alone = anneal(ChiralMagnet(L=8), [i], SIMULATE["seed"], U.thermal_schedule(2.0, temps[i % 3], 5, 3))
+    alone = anneal(ChiralMagnet(L=8), [i], SIMULATE["seed"], thermal_schedule(2.0, temps[i % 3], 5, 3))
     np.testing.assert_array_equal(one["spins"][i], alone[0].astype(np.float32))
     # colder states have lower energy on average
     assert merged["energy"][np.isclose(merged["T"], 0.1)].mean() < merged["energy"][np.isclose(merged["T"], 1.0)].mean()

@@ -1,7 +1,8 @@
-"""Reference spin states with known energies and topological charges (used by tests and docs).
+"""Reference spin states with known energies and topological charges (used by tests and docs), and their edits.
 
 All states are ``(3, L, L)`` float64 arrays of unit vectors in the conventions of
-:mod:`latentopt.physics.hamiltonian`.
+:mod:`latentopt.physics.hamiltonian`; :func:`erase_disc` overwrites a disc of a state (e.g. to
+remove a skyrmion).
 """
 
 from __future__ import annotations
@@ -155,3 +156,35 @@ def random_states(n: int, L: int, rng: np.random.Generator) -> np.ndarray:
     phi = rng.uniform(0.0, 2.0 * np.pi, size=(n, L, L))
     sin_t = np.sqrt(1.0 - cos_t**2)
     return np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
+
+
+def erase_disc(states: np.ndarray, center, radius: float, direction=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """States with the spins within ``radius`` of ``center = (x, y)`` set to ``direction``.
+
+    Distances are periodic (minimum image); x is the last axis (docs/design.md, "Physics
+    conventions"). Used to build "the same state with one skyrmion removed" as an end state
+    of a transition (then relaxed).
+
+    Parameters
+    ----------
+    states : ndarray, shape (..., 3, L, L)
+    center : (float, float)
+        ``(x, y)`` in lattice units.
+    radius : float
+        Lattice units; sites at distance ``<= radius`` are set.
+    direction : sequence of 3 floats
+        Normalized before use.
+
+    Returns
+    -------
+    ndarray, shape (..., 3, L, L), float64
+        A copy; ``states`` is not changed.
+    """
+    s = np.array(states, dtype=np.float64, copy=True)
+    L = s.shape[-1]
+    x, y = np.meshgrid(np.arange(L), np.arange(L))
+    dx = (x - center[0] + L / 2) % L - L / 2
+    dy = (y - center[1] + L / 2) % L - L / 2
+    d = np.asarray(direction, dtype=np.float64)
+    s[..., :, (dx ** 2 + dy ** 2) <= radius ** 2] = (d / np.linalg.norm(d))[:, None]
+    return s

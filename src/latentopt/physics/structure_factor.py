@@ -1,4 +1,4 @@
-"""Spin structure factor ``S(q)`` and its radial profile and peak (numpy FFT).
+"""Spin structure factor ``S(q)``, its radial profile and peak, and its zone-boundary weight (numpy FFT).
 
 ``S(q) = (1/N) sum_a |sum_r s_a(r) exp(-i q.r)|^2`` over the three spin components
 ``a``, with ``N = L_y L_x`` sites and ``q = 2 pi (k_x / L_x, k_y / L_y)`` on the
@@ -138,3 +138,31 @@ def peak_wavenumber(sq: np.ndarray) -> float:
     sel = shell == k
     w = sq[sel].sum()
     return float((qabs[sel] * sq[sel]).sum() / w) if w > 0 else float("nan")
+
+
+def zone_boundary_weight(sq: np.ndarray) -> float:
+    """Mean ``S(q)`` at the zone-boundary points ``(pi, 0)``, ``(0, pi)``, ``(pi, pi)`` of an even lattice.
+
+    A period-2 (sub-lattice) pattern, e.g. left by a 2x upsampling layer, puts weight
+    there; thermal states of the chiral magnet have ``S`` of order 0.1-0.3 there. A Neel
+    antiferromagnet along z gives ``N / 3`` (all its weight at ``(pi, pi)``), a uniform
+    state 0.
+
+    Parameters
+    ----------
+    sq : ndarray, shape (L_y, L_x)
+        Structure factor in FFT order (:func:`structure_factor`), ``L_y`` and ``L_x`` even.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If a side of the lattice is odd.
+    """
+    L_y, L_x = sq.shape
+    if L_y % 2 or L_x % 2:
+        raise ValueError(f"sq: expected even lattice sides, got {sq.shape}")
+    return float((sq[0, L_x // 2] + sq[L_y // 2, 0] + sq[L_y // 2, L_x // 2]) / 3.0)

@@ -235,7 +235,7 @@ def plot_heatbath_comparison(per_T: Sequence[Mapping[str, float]], label: str) -
     Parameters
     ----------
     per_T : sequence of dict
-        Rows of :func:`latentopt.studies.upscaling.compare_with_heatbath` (``T``,
+        Rows of :func:`latentopt.heatbath_comparison.compare_with_heatbath` (``T``,
         ``energy_<set>``, ``energy_<set>_std``, ``peak_q_<set>`` for the sets
         ``generated``, ``heatbath`` and optionally ``train``).
     label : str

@@ -19,12 +19,14 @@ output file. Block names used here (the lead's schema is the truth):
 - ``bo``: ``n_initial``, ``iterations``, ``q``, ``acquisition``, ``xi``, ``kappa``, ``tol``,
   ``strategy``, ``liar``, ``n_restarts``, ``random_seeds``, ``random_pool``, ``seed``;
 - ``final``: ``scaled_beta_c``.
+
+The BO rounds over the grid are :mod:`latentopt.optimizers.bayes.rounds`, one evaluation
+(train a jrVAE with a schedule and score it) is :mod:`latentopt.schedule_objective`.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,12 +42,7 @@ if TYPE_CHECKING:  # annotations only: each step imports torch and the models it
 
     from latentopt.models.jrvae import JointVAE
 
-__all__ = ["FINAL_MODELS", "evaluate_model", "evaluate_schedule", "final_model", "gather_run", "gp_surface",
-           "make_dataset", "model_hparams", "propose_round", "random_pool_indices", "sample_schedules",
-           "schedule_grid", "study_metrics"]
-
-_MODEL_KEYS = ("content_dim", "discrete_dim", "translation", "hidden", "decoder", "likelihood", "sigma", "discrete",
-               "angle_prior", "dx_prior")
+__all__ = ["FINAL_MODELS", "final_model", "make_dataset", "sample_schedules", "schedule_grid", "study_metrics"]
 
 
 # --------------------------------------------------------------------------------------------------------- data
@@ -117,285 +114,12 @@ def schedule_grid(model, trajectories: np.ndarray, latent: Mapping, bounds: Sequ
 
 
 # ----------------------------------------------------------------------------------------------------------- BO
-def _candidates(grid: Mapping) -> np.ndarray:
-    ok = np.flatnonzero(np.asarray(grid["feasible"], dtype=bool))
-    if len(ok) < 2:
-        raise ValueError(f"only {len(ok)} feasible grid points; widen the bounds or the latent grid")
-    return ok
-
-
-def propose_round(grid: Mapping, observed_index: np.ndarray, observed_y: np.ndarray, round: int,
-                  bo: Mapping) -> dict[str, np.ndarray]:
-    """The grid points of BO round ``round`` from the evaluations of rounds ``< round``.
-
-    A pure function of its inputs (:func:`latentopt.optimizers.bayes.propose_batch` over the
-    feasible grid points), so rerunning with a larger ``bo["iterations"]`` reproduces the
-    earlier rounds and only adds new ones. Round 0 proposes ``n_initial`` points, every later
-    round ``q`` (``iterations`` is a multiple of ``q``; it is not needed here, and only checked
-    when given).
-
-    Parameters
-    ----------
-    grid : mapping
-        :func:`schedule_grid` output (``z``, ``trajectories``, ``feasible``).
-    observed_index : ndarray of int, shape (k,)
-        *Grid* indices evaluated so far (all earlier rounds).
-    observed_y : ndarray, shape (k,)
-    round : int
-    bo : mapping
-        The ``bo`` block.
-
-    Returns
-    -------
-    dict
-        ``index (m,)`` grid indices (empty when skipped), ``z (m, 2)``, ``beta (m, N)``,
-        ``skip ()`` bool, ``acquisition (m,)``, ``gain ()``, ``round ()``, ``kernel`` (str).
-
-    Raises
-    ------
-    ValueError
-        If ``round`` is past the last round of ``bo``, or an observed index is not feasible.
-    """
-    from latentopt.optimizers.bayes import BatchProposal, propose_batch, round_sizes
-
-    ok = _candidates(grid)
-    if int(round) < 0:
-        raise ValueError(f"round: expected an int >= 0, got {round}")
-    if "iterations" in bo:
-        last = len(round_sizes(bo["n_initial"], bo["iterations"], bo["q"])) - 1
-        if int(round) > last:
-            raise ValueError(f"round: expected 0 .. {last} for these bo settings, got {round}")
-    size = int(bo["n_initial"]) if int(round) == 0 else int(bo["q"])
-    pos = np.full(len(grid["feasible"]), -1)
-    pos[ok] = np.arange(len(ok))
-    obs = np.asarray(observed_index, dtype=np.int64).reshape(-1)
-    if (pos[obs] < 0).any():
-        raise ValueError("observed_index: contains infeasible grid points")
-    prop: BatchProposal = propose_batch(
-        grid["z"][ok], pos[obs], observed_y, int(round), q=size, n_initial=bo["n_initial"],
-        acquisition_function=bo.get("acquisition", "ei"), xi=bo.get("xi", 0.0), kappa=bo.get("kappa", 10.0),
-        tol=bo.get("tol", 0.0), strategy=bo.get("strategy", "constant_liar"), liar=bo.get("liar", "min"),
-        n_restarts=bo.get("n_restarts", 2), seed=bo.get("seed", 0))
-    index = ok[prop.index]
-    return {"index": index, "z": np.asarray(grid["z"])[index], "beta": np.asarray(grid["trajectories"])[index],
-            "skip": np.bool_(prop.skip), "acquisition": prop.acquisition, "gain": np.float64(prop.gain),
-            "round": np.int64(round), "kernel": prop.kernel}
-
-
+# the rounds: latentopt.optimizers.bayes.rounds; one evaluation: latentopt.schedule_objective
 def round_sizes_of(bo: Mapping) -> list[int]:
     """Evaluations per round of a BO run block: ``[n_initial, q, ..., q]`` (:func:`round_sizes`)."""
     from latentopt.optimizers.bayes import round_sizes
 
     return round_sizes(bo["n_initial"], bo["iterations"], bo["q"])
-
-
-def random_pool_indices(grid: Mapping, bo: Mapping, size: int | None = None) -> np.ndarray:
-    """Grid indices of the random-search pool (:func:`latentopt.optimizers.bayes.random_pool`).
-
-    The first ``n_initial`` are BO's round 0 (shared evaluations); the other
-    ``size - n_initial`` need their own evaluations. ``size`` defaults to ``random_pool``,
-    else the full budget ``n_initial + iterations``. A pool is a prefix of any larger one
-    (same grid, ``n_initial`` and ``seed``), so growing it reuses every evaluated point.
-    """
-    from latentopt.optimizers.bayes import random_pool
-
-    ok = _candidates(grid)
-    if size is None:
-        size = int(bo.get("random_pool") or int(bo["n_initial"]) + int(bo["iterations"]))
-    return ok[random_pool(len(ok), int(size), int(bo["n_initial"]), bo.get("seed", 0))]
-
-
-# --------------------------------------------------------------------------------------------------- evaluation
-def model_hparams(jrvae: Mapping) -> dict:
-    """The :class:`JointVAE` keyword arguments in a ``jrvae`` block."""
-    return {k: (tuple(v) if k == "hidden" else v) for k, v in jrvae.items() if k in _MODEL_KEYS}
-
-
-def _temperature(jrvae: Mapping, epochs: int) -> np.ndarray:
-    from latentopt.trainers.jrvae import temperature_schedule
-
-    tau = jrvae.get("temperature", (1.0, 0.5))
-    if np.ndim(tau) == 0:
-        return np.full(epochs, float(tau))
-    start, end = tau
-    return temperature_schedule(epochs, float(start), float(end))
-
-
-def evaluate_model(model: JointVAE, images: np.ndarray, labels: np.ndarray, objective: Mapping) -> dict:
-    """Objective parts, class accuracy and manifolds of a trained model (Table 2).
-
-    jrVAE: class manifolds at angle 0 (:func:`latentopt.manifold.class_manifolds`), accuracy
-    of ``argmax q(c|x)``. Vanilla VAE (no discrete latent): k-means with ``K`` = number of
-    labels on the latent means, manifolds over each cluster's box. The vanilla VAE's
-    objective is therefore *not comparable* with a jrVAE's: its "class manifolds" are
-    disjoint regions of one latent space, which differ (high ``l1``) whether or not the
-    clusters match the classes; compare the models by accuracy.
-
-    Returns
-    -------
-    dict
-        ``l1``, ``l2``, ``objective``, ``accuracy`` (floats); ``montages (K, G H, G W)``
-        float32; ``assigned (n,)`` cluster per image.
-    """
-    from latentopt.manifold import (accuracy, class_manifolds, cluster_manifolds, kmeans_clusters,
-                                    manifold_objective, montage)
-    from latentopt.trainers.jrvae import encode_images
-
-    G, qt = int(objective.get("grid", 8)), float(objective.get("quantile", 0.05))
-    enc = encode_images(model, images)
-    if model.discrete_dim:
-        assigned = enc["classes"]
-        tiles = class_manifolds(model, G, qt)
-    else:
-        K = len(np.unique(labels))
-        assigned = kmeans_clusters(enc["content"], K, int(objective.get("seed", 0)))
-        tiles = cluster_manifolds(model, enc["content"], assigned, G, qt)
-    parts = manifold_objective(tiles, float(objective.get("weight", 0.0)), int(objective.get("pairs", 20)),
-                               int(objective.get("seed", 0)))
-    return {**parts, "accuracy": accuracy(assigned, labels),
-            "montages": np.stack([montage(t) for t in tiles]).astype(np.float32), "assigned": assigned}
-
-
-def evaluate_schedule(images: np.ndarray, labels: np.ndarray, beta_c: np.ndarray, jrvae: Mapping,
-                      objective: Mapping, device: str | torch.device = "cpu", checkpoint=None) -> dict:
-    """One zBO evaluation (Table 2): train a jrVAE with the schedule ``beta_c``, score its manifolds.
-
-    Training and scoring run on one torch CPU thread (:func:`latentopt.device.torch_threads`),
-    so an evaluation gives the same objective, bit for bit, in a local job and in a cluster
-    job granted another thread count; the study uses its cores by running evaluations side
-    by side.
-
-    Parameters
-    ----------
-    images : ndarray, shape (n, H, W)
-        The BO training subset.
-    labels : ndarray, shape (n,)
-        True labels (for the accuracy only; training is unsupervised).
-    beta_c : ndarray, shape (N,)
-        Decoded beta_c trajectory, ``N = jrvae["epochs"]``.
-    jrvae, objective : mapping
-        Config blocks (module docstring).
-    device, checkpoint
-        See :func:`latentopt.trainers.jrvae.train_jrvae`.
-
-    Returns
-    -------
-    dict
-        :func:`evaluate_model`'s entries plus ``beta (N,)``, ``seconds`` (training wall
-        time) and the per-epoch history ``history_<key> (N,)``.
-
-    Raises
-    ------
-    ValueError
-        If ``len(beta_c) != jrvae["epochs"]``.
-    """
-    from latentopt.device import torch_threads
-
-    beta = np.asarray(beta_c, dtype=np.float64).reshape(-1)
-    N = int(jrvae["epochs"])
-    if len(beta) != N:
-        raise ValueError(f"beta_c: expected N = jrvae.epochs = {N} values, got {len(beta)}")
-    with torch_threads(1):  # the same objective whatever thread count the job was granted
-        t0 = time.perf_counter()
-        model, history = _train(images, beta, jrvae, device, checkpoint)
-        seconds = time.perf_counter() - t0
-        out = evaluate_model(model, images, labels, objective)
-    out.update(beta=beta, seconds=float(seconds), **{f"history_{k}": v for k, v in history.items()})
-    return out
-
-
-def _train(images, beta_c, jrvae: Mapping, device, checkpoint, vanilla: bool = False):
-    from latentopt.trainers.jrvae import train_jrvae
-
-    N = int(jrvae["epochs"])
-    hp = model_hparams(jrvae)
-    if vanilla:
-        hp.update(discrete_dim=0, rotation=False, translation=False, content_dim=2)
-    return train_jrvae(images, beta_c, 0.0 if vanilla else jrvae.get("beta_d", 3.0), model=hp, epochs=N,
-                       temperature=_temperature(jrvae, N), batch_size=int(jrvae.get("batch_size", 16)),
-                       lr=float(jrvae.get("lr", 2e-3)), seed=int(jrvae.get("seed", 0)), device=device,
-                       checkpoint=checkpoint)
-
-
-# ------------------------------------------------------------------------------------------------------- gather
-def gp_surface(grid: Mapping, index: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """GP posterior mean and std on every grid point, fitted to the evaluations (the paper's Figs. 6, 8, 10 maps).
-
-    Same surrogate and input scaling as the proposals (feasible points' bounding box);
-    values at infeasible points are extrapolations (mask them with ``grid["feasible"]``).
-    """
-    from latentopt.optimizers.bayes import gp_posterior, make_gp, unit_box
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
-    ok = _candidates(grid)
-    scale = unit_box(np.asarray(grid["z"])[ok])
-    gp = make_gp(np.shape(grid["z"])[1], seed)
-    with warnings.catch_warnings(), threadpool_limits(limits=1):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(scale(np.asarray(grid["z"])[np.asarray(index)]), np.asarray(y, dtype=np.float64))
-    return gp_posterior(gp, scale(grid["z"]))
-
-
-def gather_run(grid: Mapping, rounds: Sequence[Mapping], evaluations: Sequence[Sequence[Mapping]],
-               pool_index: np.ndarray, pool_y: np.ndarray, bo: Mapping) -> tuple[dict[str, np.ndarray], dict]:
-    """The ``bo/<run>.h5`` arrays of a run.
-
-    Parameters
-    ----------
-    grid : mapping
-        :func:`schedule_grid` output.
-    rounds : sequence of mappings
-        :func:`propose_round` outputs, in round order.
-    evaluations : sequence of sequences of mappings
-        ``evaluations[r][s]``: the :func:`evaluate_schedule` output of slot ``s`` of round
-        ``r`` (``objective``, ``accuracy``; slots of skipped rounds are absent).
-    pool_index, pool_y : ndarray, shape (P,)
-        Random-search pool (:func:`random_pool_indices`) and its objective values.
-    bo : mapping
-
-    Returns
-    -------
-    datasets : dict
-        ``z (k, 2)``, ``y (k,)``, ``beta (k, N)``, ``accuracy (k,)``, ``round (k,)``,
-        ``best_index ()`` (position in the evaluation order), ``random_best (seeds, k)``;
-        extras ``index (k,)`` grid indices, ``l1 (k,)``, ``l2 (k,)``, ``best_so_far (k,)``,
-        ``gp_mean``, ``gp_std`` (G^2,), ``skipped_rounds (r,)``, ``gain (rounds,)``.
-    info : dict
-        ``evaluations``, ``best_y``, ``random_median``, ``stopped_early``, ``kernel``.
-    """
-    from latentopt.optimizers.bayes import random_search_pool
-
-    idx, y, acc, rnd, l1, l2 = [], [], [], [], [], []
-    skipped, gains = [], []
-    for r, (prop, evs) in enumerate(zip(rounds, evaluations)):
-        gains.append(float(prop["gain"]))
-        if bool(prop["skip"]):
-            skipped.append(r)
-            continue
-        if len(evs) != len(prop["index"]):
-            raise ValueError(f"round {r}: {len(prop['index'])} proposals but {len(evs)} evaluations")
-        for g, ev in zip(prop["index"], evs):
-            idx.append(int(g)), y.append(float(ev["objective"])), acc.append(float(ev["accuracy"]))
-            rnd.append(r), l1.append(float(ev["l1"])), l2.append(float(ev["l2"]))
-    index, y = np.asarray(idx, dtype=np.int64), np.asarray(y)
-    if len(index) < 2:
-        raise ValueError("gather_run: fewer than 2 evaluations")
-    best = int(np.argmax(y))
-    budget = len(y)
-    pool_y = np.asarray(pool_y, dtype=np.float64)
-    rand = random_search_pool(pool_y, min(budget, len(pool_y)), int(bo.get("random_seeds", 20)), bo.get("seed", 0))
-    gp_mean, gp_std = gp_surface(grid, index, y, bo.get("seed", 0))
-    data = dict(z=np.asarray(grid["z"])[index], y=y, beta=np.asarray(grid["trajectories"])[index],
-                accuracy=np.asarray(acc), round=np.asarray(rnd, dtype=np.int64), best_index=np.int64(best),
-                random_best=rand, index=index, l1=np.asarray(l1), l2=np.asarray(l2),
-                best_so_far=np.maximum.accumulate(y), gp_mean=gp_mean, gp_std=gp_std,
-                skipped_rounds=np.asarray(skipped, dtype=np.int64), gain=np.asarray(gains),
-                pool_index=np.asarray(pool_index, dtype=np.int64), pool_y=pool_y)
-    info = {"evaluations": budget, "best_y": float(y[best]), "best_accuracy": float(acc[best]),
-            "random_median": float(np.median(rand[:, -1])) if len(rand) else None,
-            "stopped_early": bool(skipped), "random_pool": len(pool_y)}
-    return data, info
 
 
 # ------------------------------------------------------------------------------------------------ final models
@@ -415,9 +139,11 @@ def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mappin
     -------
     model : JointVAE
     result : dict
-        :func:`evaluate_model`'s entries plus ``beta (N,)`` and ``seconds``.
+        :func:`latentopt.schedule_objective.evaluate_model`'s entries plus ``beta (N,)`` and
+        ``seconds``.
     """
     from latentopt.device import torch_threads
+    from latentopt.schedule_objective import evaluate_model, train_with_schedule
 
     if kind not in FINAL_MODELS:
         raise ValueError(f"kind: expected one of {FINAL_MODELS}, got {kind!r}")
@@ -432,7 +158,7 @@ def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mappin
         beta = np.full(N, value)
     with torch_threads(1):
         t0 = time.perf_counter()
-        model, _ = _train(images, beta, jrvae, device, checkpoint, vanilla=kind == "vanilla")
+        model, _ = train_with_schedule(images, beta, jrvae, device, checkpoint, vanilla=kind == "vanilla")
         seconds = time.perf_counter() - t0
         out = evaluate_model(model, images, labels, objective)
     out.update(beta=beta, seconds=float(seconds))
@@ -442,7 +168,7 @@ def final_model(kind: str, images: np.ndarray, labels: np.ndarray, jrvae: Mappin
 def study_metrics(models: Mapping[str, Mapping], runs: Mapping[str, Mapping]) -> dict:
     """The ``metrics.json`` content: ``models: {name: {objective, accuracy, l1, l2}}`` and ``runs: {run: info}``.
 
-    ``runs[run]`` is :func:`gather_run`'s ``info`` (``best_y``, ``random_median``,
+    ``runs[run]`` is :func:`latentopt.optimizers.bayes.rounds.gather_run`'s ``info`` (``best_y``, ``random_median``,
     ``evaluations``, ...). Also ``done_when``: zBO best >= random median for every run, and
     the zBO jrVAE's accuracy >= the constant-beta jrVAE's and > the vanilla VAE's.
     """
@@ -536,9 +262,11 @@ def propose(grid_path: str | Path, earlier: Sequence[str | Path], round: int, ru
     Returns
     -------
     dict
-        :func:`propose_round`'s arrays (``index``, ``z``, ``beta``, ``skip``, ``acquisition``,
-        ``gain``, ``round``, ``kernel``).
+        :func:`latentopt.optimizers.bayes.rounds.propose_round`'s arrays (``index``, ``z``,
+        ``beta``, ``skip``, ``acquisition``, ``gain``, ``round``, ``kernel``).
     """
+    from latentopt.optimizers.bayes.rounds import propose_round
+
     g = read_h5(grid_path, ["z", "trajectories", "feasible"])
     evs = [e for e in read_evaluations(earlier) if not bool(e["skipped"])]
     index = np.array([int(e["index"]) for e in evs], dtype=np.int64)
@@ -548,6 +276,8 @@ def propose(grid_path: str | Path, earlier: Sequence[str | Path], round: int, ru
 
 def _evaluation(index: int, z: np.ndarray, beta: np.ndarray, images_path, jrvae, objective, device,
                 checkpoint) -> dict[str, np.ndarray]:
+    from latentopt.schedule_objective import evaluate_schedule
+
     data = read_h5(images_path, ["images", "labels", "train_index"])
     sub = np.asarray(data["train_index"])
     ev = evaluate_schedule(data["images"][sub], data["labels"][sub], beta, jrvae, objective, device, checkpoint)
@@ -588,7 +318,10 @@ def evaluate_slot(round_path: str | Path, slot: int, images_path: str | Path, jr
 def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Path, run: Mapping, jrvae: Mapping,
                         objective: Mapping, *, device: str | torch.device = "cpu", checkpoint=None
                         ) -> dict[str, np.ndarray]:
-    """Rule ``schedules_score_pool``: point ``point`` of the random-search pool (:func:`random_pool_indices`)."""
+    """Rule ``schedules_score_pool``: point ``point`` of the random-search pool
+    (:func:`latentopt.optimizers.bayes.rounds.random_pool_indices`)."""
+    from latentopt.optimizers.bayes.rounds import random_pool_indices
+
     g = read_h5(grid_path, ["z", "trajectories", "feasible"])
     pool = random_pool_indices(g, run, size=max(int(point) + 1, int(run["n_initial"])))
     if int(point) >= len(pool):
@@ -599,11 +332,14 @@ def evaluate_pool_point(grid_path: str | Path, point: int, images_path: str | Pa
 
 def gather(grid_path: str | Path, round_paths: Sequence[str | Path], evaluations: Sequence[Sequence[str | Path]],
            pool_paths: Sequence[str | Path], run: Mapping) -> tuple[dict[str, np.ndarray], dict]:
-    """Rule ``schedules_optimize``: the ``bo/<run>.h5`` arrays and the run's summary (:func:`gather_run`).
+    """Rule ``schedules_optimize``: the ``bo/<run>.h5`` arrays and the run's summary
+    (:func:`latentopt.optimizers.bayes.rounds.gather_run`).
 
     ``evaluations[r]`` lists the evaluation files of round ``r``; ``pool_paths`` those of the
     random pool points past round 0 (the pool's first ``n_initial`` points are round 0's).
     """
+    from latentopt.optimizers.bayes.rounds import gather_run, random_pool_indices
+
     g = read_h5(grid_path, ["z", "trajectories", "feasible"])
     rounds = [read_h5(p, ["index", "skip", "gain"]) for p in round_paths]
     evs = [[e for e in read_evaluations(paths) if not bool(e["skipped"])] for paths in evaluations]

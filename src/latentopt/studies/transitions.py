@@ -22,6 +22,9 @@ file:
   ``test_loss``, ``param_history``;
 - ``metrics.json`` (:func:`metrics`).
 
+Initial paths and the image doubling are :mod:`latentopt.optimizers.neb_initial`, the end
+states' building blocks :mod:`latentopt.physics.states`.
+
 Sign conventions: energies in units of J; the skyrmion of :func:`latentopt.physics.states.skyrmion`
 with ``polarity = -1`` has its core along -z in a +z background and ``W = -1``; with the field
 along +z the collapse takes ``W`` from -1 to 0.
@@ -40,14 +43,16 @@ import torch
 
 from latentopt.errors import SettingError
 from latentopt.optimizers import meta_neb, neb
-from latentopt.physics import spheres, states
+from latentopt.optimizers.neb_initial import (  # noqa: F401 (INITIAL_PATHS, latent_initial_path: re-exported)
+    INITIAL_PATHS, double_images, initial_path, latent_initial_path)
+from latentopt.physics import states
 from latentopt.physics.hamiltonian import ChiralMagnet
 from latentopt.physics.minimize import chiral_magnet_energy_fn, minimize
 from latentopt.physics.torch_physics import topological_charge
 from latentopt.tables import Heading, Paragraph, Table
 
 END_STATE_KINDS = ("skyrmion", "ferromagnet", "npy", "h5")
-INITIAL_PATHS = ("geodesic", "latent")
+
 
 def settings(study: dict) -> dict[str, Any]:
     """The settings of a validated transitions study (``latentopt.config``) as one flat block.
@@ -79,22 +84,6 @@ def _load_state(es: dict, key: str) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[0] != 3:
         raise ValueError(f"{key}: expected a state (3, L, L) in {es['path']}, got shape {arr.shape}")
     return arr
-
-
-def erase_disc(states_: np.ndarray, center, radius: float, direction=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """States ``(..., 3, L, L)`` with the spins within ``radius`` of ``center = (x, y)`` set to ``direction``.
-
-    Distances are periodic (minimum image); x is the last axis. Used to build "the same state
-    with one skyrmion removed" as an end state (then relaxed).
-    """
-    s = np.array(states_, dtype=np.float64, copy=True)
-    L = s.shape[-1]
-    x, y = np.meshgrid(np.arange(L), np.arange(L))
-    dx = (x - center[0] + L / 2) % L - L / 2
-    dy = (y - center[1] + L / 2) % L - L / 2
-    d = np.asarray(direction, dtype=np.float64)
-    s[..., :, (dx ** 2 + dy ** 2) <= radius ** 2] = (d / np.linalg.norm(d))[:, None]
-    return s
 
 
 def prepare_end_states(system: dict, cfg: dict, device: str | torch.device = "cpu") -> dict[str, Any]:
@@ -135,7 +124,8 @@ def prepare_end_states(system: dict, cfg: dict, device: str | torch.device = "cp
         else:
             cand = _load_state(es, key)[None]
         if "erase" in es:
-            cand = erase_disc(cand, es["erase"]["center"], es["erase"]["radius"], es.get("direction", (0.0, 0.0, 1.0)))
+            cand = states.erase_disc(cand, es["erase"]["center"], es["erase"]["radius"],
+                                     es.get("direction", (0.0, 0.0, 1.0)))
         if cand.shape[-1] != L:
             raise ValueError(f"{key}: lattice {cand.shape[-1]} differs from system.L = {L}")
         res = minimize(E, torch.as_tensor(cand, device=device), tol=relax["tol"], max_iter=relax["max_iter"])
@@ -155,86 +145,8 @@ def prepare_end_states(system: dict, cfg: dict, device: str | torch.device = "cp
                 max_torque=np.array([i[3] for i in info]), wall_time=time.perf_counter() - t0)
 
 
-# --------------------------------------------------------------------------- rule: initial path
-
-
-def latent_initial_path(encode: Callable[[torch.Tensor], torch.Tensor], decode: Callable[[torch.Tensor], torch.Tensor],
-                        initial: np.ndarray, final: np.ndarray, n_images: int) -> np.ndarray:
-    """Initial path decoded from the straight line between the end states' latent codes.
-
-    ``z_k = (1 - t_k) z_A + t_k z_B`` with ``t_k = k / (m - 1)``, ``z_A, z_B = encode(A, B)``;
-    the images are ``decode(z_k)`` normalized spin by spin, and the two end images are then
-    replaced by the relaxed end states themselves (they stay fixed in GNEB).
-
-    Parameters
-    ----------
-    encode : callable
-        ``(n, 3, L, L) -> (n, N)`` codes (e.g. the posterior means of a trained
-        :class:`latentopt.models.vae.SpinVAE`).
-    decode : callable
-        ``(n, N) -> (n, 3, L, L)`` states.
-    initial, final : ndarray, shape (3, L, L)
-    n_images : int
-        At least 3.
-
-    Returns
-    -------
-    ndarray, shape (n_images, 3, L, L), float64
-
-    Raises
-    ------
-    ValueError
-        On ``n_images < 3``, end states of different shapes, or a decoder whose output does
-        not match the end states' lattice.
-    """
-    a, b = np.asarray(initial, dtype=np.float64), np.asarray(final, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 3 or a.shape[0] != 3:
-        raise ValueError(f"end states: expected two states (3, L, L) of equal size, got {a.shape} and {b.shape}")
-    if int(n_images) < 3:
-        raise ValueError(f"n_images: expected at least 3, got {n_images}")
-    with torch.no_grad():
-        ends = torch.as_tensor(np.stack([a, b]), dtype=torch.float32)
-        z = encode(ends).double()
-        if z.ndim != 2 or z.shape[0] != 2:
-            raise ValueError(f"encode: expected codes (2, N), got {tuple(z.shape)}")
-        t = torch.linspace(0.0, 1.0, int(n_images), dtype=torch.float64)[:, None]
-        zs = (1.0 - t) * z[0] + t * z[1]
-        x = decode(zs.to(torch.float32)).double()
-    if tuple(x.shape[1:]) != a.shape:
-        raise ValueError(f"decode: expected states {(int(n_images),) + a.shape}, got {tuple(x.shape)}")
-    x = spheres.normalize(x).numpy()
-    x[0], x[-1] = a, b
-    return x
-
-
-def initial_path(initial: np.ndarray, final: np.ndarray, n_images: int, kind: str = "geodesic",
-                 encode: Callable | None = None, decode: Callable | None = None) -> np.ndarray:
-    """The starting path of GNEB (rule ``transitions_initial_path``).
-
-    Parameters
-    ----------
-    initial, final : ndarray, shape (3, L, L)
-        Relaxed end states.
-    n_images : int
-    kind : {"geodesic", "latent"}
-        Geodesic interpolation spin by spin (:func:`latentopt.physics.spheres.geodesic_path`)
-        or :func:`latent_initial_path` (needs ``encode`` and ``decode``).
-
-    Returns
-    -------
-    ndarray, shape (n_images, 3, L, L)
-    """
-    if kind == "geodesic":
-        return spheres.geodesic_path(torch.as_tensor(initial, dtype=torch.float64),
-                                     torch.as_tensor(final, dtype=torch.float64), int(n_images)).numpy()
-    if kind == "latent":
-        if encode is None or decode is None:
-            raise ValueError("initial_path: 'latent' needs the encode and decode callables of a trained spin VAE")
-        return latent_initial_path(encode, decode, initial, final, n_images)
-    raise ValueError(f"initial_path: expected one of {INITIAL_PATHS}, got {kind!r}")
-
-
 # --------------------------------------------------------------------------- rule: NEB run
+# (the initial paths: latentopt.optimizers.neb_initial)
 
 
 def method_settings(cfg: dict, run: str, meta_params: dict | None = None) -> dict:
@@ -283,15 +195,6 @@ def run_transition(system: dict, path: np.ndarray, settings: dict, checkpoint=No
         raise ValueError(f"path: expected images (m, 3, {model.L}, {model.L}), got {tuple(x.shape)}")
     ctx = dict(system={k: system[k] for k in sorted(system) if k != "model"})
     return neb.run_neb(chiral_magnet_energy_fn(model), x, checkpoint=checkpoint, context=ctx, **settings)
-
-
-def double_images(path: np.ndarray) -> np.ndarray:
-    """Insert the geodesic midpoint between neighbouring images: ``m -> 2m - 1`` images (the refinement check)."""
-    x = torch.as_tensor(np.asarray(path), dtype=torch.float64)
-    mid = spheres.slerp(x[:-1], x[1:], 0.5)
-    out = torch.empty((2 * len(x) - 1,) + tuple(x.shape[1:]), dtype=x.dtype)
-    out[0::2], out[1::2] = x, mid
-    return out.numpy()
 
 
 # --------------------------------------------------------------------------- rule: saddle check
@@ -473,7 +376,7 @@ def make_initial_path(end_states_path: str | Path, study_settings: dict, kind: s
 
     The latent path encodes the relaxed end states with the spin VAE ``vae_path`` (posterior
     means), decodes the straight line between the codes, and puts the relaxed end states at
-    the ends (:func:`latent_initial_path`).
+    the ends (:func:`latentopt.optimizers.neb_initial.latent_initial_path`).
 
     Returns
     -------
@@ -500,7 +403,7 @@ def neb_run(system: dict, study_settings: dict, run: str, path_file: str | Path,
     """Rule ``transitions_neb`` (and ``transitions_neb_doubled``): GNEB of one run from its initial path, with the saddle check.
 
     With ``doubled`` the path in ``path_file`` is a converged ``transitions/<run>.h5``, refined to
-    ``2 m - 1`` images (:func:`double_images`) before the NEB: the image-count check.
+    ``2 m - 1`` images (:func:`latentopt.optimizers.neb_initial.double_images`) before the NEB: the image-count check.
 
     Returns
     -------

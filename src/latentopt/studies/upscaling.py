@@ -7,7 +7,10 @@ energies, KS of requested vs realized, seam check, heat-bath states at the large
 
 Mills, Casert & Tamblyn, NeurIPS 2019 ML4PS workshop (the paper judged energies with a
 neural-network proxy; here every energy is the exact Hamiltonian,
-:func:`latentopt.physics.hamiltonian.energy_per_spin`).
+:func:`latentopt.physics.hamiltonian.energy_per_spin`). The steps use the shared layers for the
+thermal states (:mod:`latentopt.physics.thermal`), the generation of requested energies
+(:mod:`latentopt.conditioned_generation`) and the comparison with the heat bath
+(:mod:`latentopt.heatbath_comparison`).
 
 Config (one study; keys and their defaults in ``workflow/schemas/kinds/upscaling.schema.yaml``)::
 
@@ -36,7 +39,7 @@ Files (``results/upscaling/<study>/``):
   :func:`~latentopt.models.rugan.load_generator`);
 - ``gan/history.h5``: per epoch ``critic_loss``, ``wasserstein``, ``gp``, ``ct``,
   ``generator_loss``, ``energy_loss``, ``energy_mae``, ``energy_r``, ``epoch_time``
-  (:func:`latentopt.trainers.gan.write_gan_history`);
+  (:func:`latentopt.trainers.gan_history.write_gan_history`);
 - ``generated/x<s>.h5``: ``spins (n, 3, sL, sL) f32``, ``requested (n,)``, ``energy (n,)``
   (exact energy per spin of each state), plus ``T``, ``index`` (the training state whose
   label was drawn) and ``label`` (what the generator was fed; differs from ``requested``
@@ -53,109 +56,17 @@ from pathlib import Path
 
 import numpy as np
 
+from latentopt.conditioned_generation import calibrate_generator, generate_scale, requested_labels
 from latentopt.dataset import observables, shard_indices
+from latentopt.heatbath_comparison import compare_with_heatbath
 from latentopt.io import read_attrs, read_h5, write_h5
 from latentopt.physics.hamiltonian import ChiralMagnet
-from latentopt.physics.heatbath import anneal, geometric_schedule
+from latentopt.physics.heatbath import anneal
+from latentopt.physics.thermal import sample_temperature_index, temperature_grid, thermal_states
 from latentopt.tables import Heading, Paragraph, Table
 
 #: Datasets of the upscaling study's ``dataset.h5`` (the spin studies' plus the temperature).
 UPSCALING_DATASET_KEYS = ("spins", "energy", "W", "Mz", "T")
-
-
-# --------------------------------------------------------------------------- temperatures
-def temperature_grid(simulate: dict) -> np.ndarray:
-    """Final temperatures of the study: ``n_temperatures`` values in ``[T_min, T_max]``.
-
-    Parameters
-    ----------
-    simulate : dict
-        ``T_min``, ``T_max`` (> 0, units of J), ``n_temperatures`` (>= 1; one value
-        means ``T_min``) and optionally ``spacing``: ``"linear"`` (default; for the chiral
-        magnet the energy per spin is roughly linear in T between 0.1 and 1.2 J, so the
-        labels spread about evenly) or ``"geometric"`` (denser at low T).
-
-    Returns
-    -------
-    ndarray, shape (n_temperatures,)
-        Increasing temperatures.
-
-    Raises
-    ------
-    ValueError
-        Naming the key, on non-positive or inverted temperatures or ``n_temperatures < 1``.
-    """
-    t_min, t_max, k = float(simulate["T_min"]), float(simulate["T_max"]), int(simulate["n_temperatures"])
-    if not 0 < t_min <= t_max:
-        raise ValueError(f"simulate.T_min, simulate.T_max: expected 0 < T_min <= T_max, got {t_min}, {t_max}")
-    if k < 1:
-        raise ValueError(f"simulate.n_temperatures: expected an int >= 1, got {k}")
-    spacing = simulate.get("spacing", "linear")
-    if spacing not in ("linear", "geometric"):
-        raise ValueError(f"simulate.spacing: expected 'linear' or 'geometric', got {spacing!r}")
-    if k == 1:
-        return np.array([t_min])
-    return np.linspace(t_min, t_max, k) if spacing == "linear" else np.geomspace(t_min, t_max, k)
-
-
-def sample_temperature_index(indices: np.ndarray, n_temperatures: int) -> np.ndarray:
-    """Temperature of each global sample index: ``index mod n_temperatures`` (balanced, shard-independent)."""
-    return np.asarray(indices, dtype=np.int64) % int(n_temperatures)
-
-
-def thermal_schedule(T_start: float, T: float, n_anneal: int, n_hold: int) -> np.ndarray:
-    """Sweep temperatures: a geometric anneal from ``T_start`` to ``T`` over ``n_anneal`` sweeps, then ``n_hold`` at ``T``.
-
-    Returns
-    -------
-    ndarray, shape (n_anneal + n_hold,)
-
-    Raises
-    ------
-    ValueError
-        If ``n_anneal < 1`` or ``n_hold < 0`` (see also :func:`geometric_schedule`).
-    """
-    if n_hold < 0:
-        raise ValueError(f"simulate.n_hold: expected an int >= 0, got {n_hold}")
-    return np.concatenate([geometric_schedule(T_start, T, n_anneal), np.full(int(n_hold), float(T))])
-
-
-def thermal_states(model: ChiralMagnet, indices: np.ndarray, seed: int, temperatures: np.ndarray,
-                   t_index: np.ndarray, T_start: float, n_anneal: int, n_hold: int) -> np.ndarray:
-    """Heat-bath states of the given samples, each annealed to its own final temperature.
-
-    A thin wrapper around :func:`latentopt.physics.heatbath.anneal`: samples are grouped
-    by final temperature and each group is annealed with one call (schedule
-    :func:`thermal_schedule`). Each sample's random stream depends only on
-    ``(seed, index)``, so a sample's state does not depend on the grouping, the other
-    samples or the thread count.
-
-    Parameters
-    ----------
-    model : ChiralMagnet
-    indices : ndarray of int, shape (m,)
-        Global sample indices.
-    seed : int
-    temperatures : ndarray, shape (k,)
-        Final temperatures (units of J).
-    t_index : ndarray of int, shape (m,)
-        Index into ``temperatures`` of each sample.
-    T_start, n_anneal, n_hold
-        Schedule, see :func:`thermal_schedule`.
-
-    Returns
-    -------
-    ndarray, shape (m, 3, L, L), float64
-    """
-    indices = np.asarray(indices, dtype=np.int64)
-    t_index = np.asarray(t_index, dtype=np.int64)
-    if t_index.shape != indices.shape:
-        raise ValueError(f"t_index: expected shape {indices.shape}, got {t_index.shape}")
-    out = np.empty((len(indices), 3, model.L, model.L))
-    for k in np.unique(t_index):
-        sel = np.flatnonzero(t_index == k)
-        out[sel] = anneal(model, indices[sel], seed, thermal_schedule(T_start, temperatures[k], n_anneal, n_hold))
-    return out
 
 
 def check_simulate(simulate: dict) -> None:
@@ -175,8 +86,8 @@ def simulate_shard(system: dict, simulate: dict, shard: int) -> dict[str, np.nda
     """Thermal training states of one shard (rule ``upscaling_simulate``).
 
     Sample ``i`` ends at temperature ``temperature_grid(simulate)[i mod n_temperatures]``
-    after :func:`thermal_schedule`; shards are contiguous index blocks
-    (:func:`latentopt.dataset.shard_indices`), so the merged set is the same for any
+    after :func:`latentopt.physics.thermal.thermal_schedule`; shards are contiguous index
+    blocks (:func:`latentopt.dataset.shard_indices`), so the merged set is the same for any
     shard count.
 
     Parameters
@@ -270,103 +181,15 @@ def _system_dict(model: ChiralMagnet) -> dict:
     return dict(L=model.L, J=model.J, D=model.D, dmi=model.dmi, K=model.K, B=list(model.B))
 
 
-def requested_labels(data: dict[str, np.ndarray], n: int, seed: int) -> dict[str, np.ndarray]:
-    """Draw ``n`` requested energies from the training labels (with replacement; paper: "randomly sampled from the training data").
-
-    Returns
-    -------
-    dict
-        ``requested (n,)`` energies per spin, ``index (n,)`` the training state each was
-        taken from and ``T (n,)`` its temperature (NaN without ``T`` in ``data``).
-    """
-    rng = np.random.default_rng([int(seed), 0])
-    idx = rng.integers(0, len(data["energy"]), size=int(n))
-    T = data["T"][idx] if "T" in data else np.full(len(idx), np.nan)
-    return {"requested": np.asarray(data["energy"], np.float64)[idx], "index": idx.astype(np.int64),
-            "T": np.asarray(T, np.float64)}
-
-
-def calibrate_generator(generator, data: dict[str, np.ndarray], system: dict, n: int, seed: int, device="cpu",
-                        batch_size: int = 64, scale: int = 1) -> dict:
-    """Fit the label calibration of a trained generator at the training size (optional step, not in the paper).
-
-    ``n`` labels drawn from the training labels (:func:`requested_labels` with ``seed``)
-    are fed to the generator at scale 1 with noise seed ``seed``; the exact energies of
-    the states give the monotone map label -> mean realized energy
-    (:func:`latentopt.fidelity.fit_calibration`). Requesting
-    :func:`latentopt.fidelity.invert_calibration` of a target then removes the
-    generator's systematic, label-dependent energy bias. The same table is used at every
-    scale, so the larger scales test whether the correction transfers.
-
-    Returns
-    -------
-    dict
-        ``table`` (``label``, ``realized`` lists) and ``raw``: the uncalibrated
-        requested-vs-realized metrics of these ``n`` states
-        (:func:`latentopt.fidelity.compare_requested_realized`).
-    """
-    from latentopt.fidelity import compare_requested_realized, fit_calibration
-    from latentopt.models.rugan import generate
-    from latentopt.physics.hamiltonian import energy_per_spin
-
-    req = requested_labels(data, n, seed)["requested"]
-    spins = generate(generator, req, scale, seed, device, batch_size)
-    realized = energy_per_spin(spins, ChiralMagnet.from_config({**system, "L": spins.shape[-1]}))
-    return {"table": fit_calibration(req, realized), "raw": compare_requested_realized(req, realized)}
-
-
-def generate_scale(generator, requests: dict[str, np.ndarray], system: dict, scale: int, seed: int,
-                   device="cpu", batch_size: int = 64, calibration: dict | None = None) -> dict[str, np.ndarray | float]:
-    """Generate states of the requested energies at ``scale`` times the training size and compute their exact energies.
-
-    The generation is timed (noise, forward pass, copy to the host; the first batch is
-    generated once beforehand to exclude one-off start-up costs).
-
-    Parameters
-    ----------
-    generator : RUGANGenerator
-    requests : dict
-        :func:`requested_labels`.
-    system : dict
-    scale : int
-    seed : int
-        Noise seed.
-    device, batch_size
-    calibration : dict, optional
-        A table of :func:`calibrate_generator`; the generator is then fed the calibrated
-        labels (``label``) instead of the requested energies.
-
-    Returns
-    -------
-    dict
-        ``spins (n, 3, sL, sL) float32``, ``requested (n,)``, ``label (n,)`` (fed to the
-        generator), ``energy (n,)`` (exact energy per spin of each generated state, J),
-        ``T (n,)``, ``index (n,)``, and ``seconds`` (float) and ``states_per_s`` (float).
-    """
-    from latentopt.fidelity import invert_calibration
-    from latentopt.models.rugan import generate
-
-    req = requests["requested"]
-    labels = invert_calibration(calibration, req) if calibration is not None else np.asarray(req, np.float64)
-    generate(generator, labels[:min(len(labels), batch_size)], scale, seed + 1, device, batch_size)  # warm-up
-    t0 = time.perf_counter()
-    spins = generate(generator, labels, scale, seed, device, batch_size)
-    seconds = time.perf_counter() - t0
-    model = ChiralMagnet.from_config({**system, "L": spins.shape[-1]})
-    from latentopt.physics.hamiltonian import energy_per_spin
-
-    return {"spins": spins, "requested": np.asarray(req, np.float64), "label": labels,
-            "energy": energy_per_spin(spins, model), "T": requests["T"], "index": requests["index"], "seconds": seconds, "states_per_s": len(req) / seconds}
-
-
 def scale_metrics(gen: dict, system: dict) -> dict[str, float]:
     """Metrics of one scale: requested vs realized (KS, p, Pearson r, MAE, bias), seam check, generation rate.
 
     Parameters
     ----------
     gen : dict
-        ``spins``, ``requested``, ``energy`` and ``states_per_s`` (:func:`generate_scale`
-        or a ``generated/x<s>.h5`` file plus its rate).
+        ``spins``, ``requested``, ``energy`` and ``states_per_s``
+        (:func:`latentopt.conditioned_generation.generate_scale` or a ``generated/x<s>.h5``
+        file plus its rate).
     system : dict
 
     Returns
@@ -389,8 +212,8 @@ def scale_metrics(gen: dict, system: dict) -> dict[str, float]:
 def heatbath_reference(system: dict, simulate: dict, scale: int, per_T: int, seed: int) -> dict:
     """Heat-bath states sampled directly at ``scale`` times the training size, ``per_T`` at each training temperature.
 
-    Same schedule as the training data (:func:`thermal_schedule`), timed after a warm-up
-    call that compiles the kernel.
+    Same schedule as the training data (:func:`latentopt.physics.thermal.thermal_schedule`),
+    timed after a warm-up call that compiles the kernel.
 
     Returns
     -------
@@ -413,73 +236,6 @@ def heatbath_reference(system: dict, simulate: dict, scale: int, per_T: int, see
     return {"spins": spins.astype(np.float32), "energy": energy_per_spin(spins, model), "T": temps[t_index],
             "seconds": seconds, "states_per_s": len(idx) / seconds,
             "sweeps": int(simulate["n_anneal"]) + int(simulate["n_hold"])}
-
-
-def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dict:
-    """Generated vs heat-bath states at the same (large) size and matched temperatures.
-
-    Each generated state inherits the temperature of the training state its label was
-    drawn from; the heat-bath states were annealed to that temperature at the large size.
-
-    Parameters
-    ----------
-    gen : dict
-        ``spins``, ``energy``, ``T`` (:func:`generate_scale`) at the heat-bath size.
-    hb : dict
-        ``spins``, ``energy``, ``T`` (:func:`heatbath_reference`).
-    train : dict, optional
-        ``spins``, ``energy``, ``T`` of the training set (its peak |q| is added).
-
-    Returns
-    -------
-    dict
-        ``energy_ks``, ``energy_p`` (KS of the pooled energy distributions, the generated
-        set weighted as drawn), ``peak_q_generated``, ``peak_q_heatbath`` (peak of the
-        mean structure factor over all states, :func:`latentopt.physics.structure_factor.peak_wavenumber`),
-        ``s_zone_boundary_<set>`` (:func:`zone_boundary_weight`, a sub-lattice artefact
-        of the 2x upsampling shows up there),
-        ``per_T``: list of dicts ``T``, ``n_generated``, ``n_heatbath``,
-        ``energy_generated``, ``energy_generated_std``, ``energy_heatbath``,
-        ``energy_heatbath_std``, ``peak_q_generated``, ``peak_q_heatbath`` (and
-        ``energy_train``, ``peak_q_train`` with ``train``); ``profiles``: radial
-        ``S(|q|)`` per set, ``{name: (q, S)}`` (for figures, not JSON).
-    """
-    from latentopt.fidelity import ks_distance
-    from latentopt.physics.structure_factor import peak_wavenumber, radial_profile, structure_factor
-
-    if gen["spins"].shape[-1] != hb["spins"].shape[-1]:
-        raise ValueError(f"gen, hb: expected states of one size, got {gen['spins'].shape[-1]} and "
-                         f"{hb['spins'].shape[-1]}")
-    ks = ks_distance(gen["energy"], hb["energy"])
-    sets = {"generated": gen, "heatbath": hb, **({"train": train} if train is not None else {})}
-    sq = {name: structure_factor(d["spins"], average=True) for name, d in sets.items()}
-    out = {"energy_ks": ks["ks"], "energy_p": ks["p_value"],
-           **{f"peak_q_{name}": peak_wavenumber(s) for name, s in sq.items()},
-           **{f"s_zone_boundary_{name}": zone_boundary_weight(s) for name, s in sq.items()}, "per_T": [],
-           "profiles": {name: radial_profile(s) for name, s in sq.items()}}
-    for T in np.unique(hb["T"]):
-        row = {"T": float(T)}
-        for name, d in sets.items():
-            sel = np.isclose(d["T"], T)
-            row[f"n_{name}"] = int(sel.sum())
-            if sel.any():
-                row[f"energy_{name}"] = float(d["energy"][sel].mean())
-                row[f"energy_{name}_std"] = float(d["energy"][sel].std())
-                row[f"peak_q_{name}"] = peak_wavenumber(structure_factor(d["spins"][sel], average=True))
-        out["per_T"].append(row)
-    return out
-
-
-def zone_boundary_weight(sq: np.ndarray) -> float:
-    """Mean ``S(q)`` at the zone-boundary points ``(pi, 0)``, ``(0, pi)``, ``(pi, pi)`` of an even lattice.
-
-    A period-2 (sub-lattice) pattern, e.g. left by a 2x upsampling layer, puts weight
-    there; thermal states of the chiral magnet have ``S`` of order 0.1-0.3 there.
-    """
-    L_y, L_x = sq.shape
-    if L_y % 2 or L_x % 2:
-        raise ValueError(f"sq: expected even lattice sides, got {sq.shape}")
-    return float((sq[0, L_x // 2] + sq[L_y // 2, 0] + sq[L_y // 2, L_x // 2]) / 3.0)
 
 
 def summarize(metrics_per_scale: dict[int, dict], hb: dict, comparison: dict, dataset: dict,
@@ -524,9 +280,10 @@ def generate_step(generator_path: str | Path, dataset_path: str | Path, system: 
     """States of requested energies at one scale, with exact energies (rule ``upscaling_generate``).
 
     ``evaluate.n_generate`` energies are drawn from the training labels
-    (:func:`requested_labels`, ``evaluate.seed``); with ``evaluate.calibrate`` the
-    generator is fed calibrated labels (:func:`calibrate_generator` on
-    ``evaluate.calibration_n`` other draws at this scale).
+    (:func:`latentopt.conditioned_generation.requested_labels`, ``evaluate.seed``); with
+    ``evaluate.calibrate`` the generator is fed calibrated labels
+    (:func:`latentopt.conditioned_generation.calibrate_generator` on ``evaluate.calibration_n``
+    other draws at this scale).
 
     Returns
     -------
@@ -617,7 +374,7 @@ def evaluate(system: dict, evaluate: dict, dataset_path: str | Path, history_pat
         :func:`scale_figures`).
     """
     from latentopt.plots import upscaling as P
-    from latentopt.trainers.gan import read_gan_history
+    from latentopt.trainers.gan_history import read_gan_history
 
     data, _ = load_dataset(dataset_path)
     history = read_gan_history(history_path)

@@ -1,6 +1,9 @@
 """Training of the energy-conditioned RUGAN: WGAN-GP with a consistency term.
 
-Loss terms (WGAN-GP with a consistency term, Mills et al. 2019): :mod:`latentopt.trainers.wgan_losses`.
+Loss terms (WGAN-GP with a consistency term, Mills et al. 2019): :mod:`latentopt.trainers.wgan_losses`;
+settings checks and the checkpoint fingerprint: :mod:`latentopt.trainers.gan_settings`; weight
+averaging and batch-norm standing statistics: :mod:`latentopt.trainers.weight_averaging`; the
+history file: :mod:`latentopt.trainers.gan_history`.
 
 Optimizer: Adam with lr 1e-4, betas (0, 0.9), eps 1e-8 for both networks; ``n_critic``
 (paper: 10) critic updates, each on a fresh batch of real states, per generator update.
@@ -28,21 +31,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentopt.io import write_h5
 from latentopt.models.rugan import RUGANCritic, RUGANGenerator
-from latentopt.models.vae import as_device
 from latentopt.physics.hamiltonian import ChiralMagnet
-from latentopt.trainers.common import _load_checkpoint, _save_checkpoint, data_checksum
+from latentopt.trainers.common import _load_checkpoint, _save_checkpoint
+from latentopt.trainers.gan_history import GAN_HISTORY_KEYS, read_gan_history, write_gan_history
+from latentopt.trainers.gan_settings import GANSettings, check_data, check_settings, checkpoint_fingerprint
 from latentopt.trainers.vae import random_translations
 from latentopt.trainers.wgan_losses import (consistency_term, energy_loss, generated_energy_monitor,
                                              gradient_penalty)
+from latentopt.trainers.weight_averaging import recalibrate_batchnorm, update_average
 
-__all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "recalibrate_batchnorm", "train_rugan",
-           "write_gan_history"]
+__all__ = ["GAN_HISTORY_KEYS", "consistency_term", "gradient_penalty", "read_gan_history", "recalibrate_batchnorm",
+           "train_rugan", "write_gan_history"]
 
-#: Per-epoch series recorded by :func:`train_rugan` (``history.h5``).
-GAN_HISTORY_KEYS = ("critic_loss", "wasserstein", "gp", "ct", "generator_loss", "energy_loss", "energy_mae",
-                    "energy_r", "epoch_time")
 
 def train_rugan(
     spins: np.ndarray,
@@ -152,13 +153,13 @@ def train_rugan(
     ValueError
         On malformed data or out-of-range settings (the message names the argument).
     """
-    spins, energies = _check_data(spins, energies)
-    cfg = _settings(len(spins), epochs, batch_size=batch_size, n_critic=n_critic, lr=lr, lr_critic=lr_critic,
-                    betas=betas, lambda_gp=lambda_gp, lambda_ct=lambda_ct, ct_margin=ct_margin, augment=augment,
-                    ema=ema, energy_weight=energy_weight, energy_scales=energy_scales, seed=seed,
-                    generator=generator, critic=critic, model=model, n_monitor=n_monitor, device=device)
+    spins, energies = check_data(spins, energies)
+    cfg = check_settings(len(spins), epochs, batch_size=batch_size, n_critic=n_critic, lr=lr, lr_critic=lr_critic,
+                         betas=betas, lambda_gp=lambda_gp, lambda_ct=lambda_ct, ct_margin=ct_margin, augment=augment,
+                         ema=ema, energy_weight=energy_weight, energy_scales=energy_scales, seed=seed,
+                         generator=generator, critic=critic, model=model, n_monitor=n_monitor, device=device)
     spins32 = np.ascontiguousarray(spins, dtype=np.float32)
-    fingerprint = _fingerprint(cfg, spins32, energies)
+    fingerprint = checkpoint_fingerprint(cfg, spins32, energies)
     run = _new_training(cfg, spins.shape[-1], float(energies.mean()), float(energies.std()) or 1.0)
     inputs = _training_inputs(cfg, spins32, energies, run.G)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
@@ -172,34 +173,6 @@ def train_rugan(
 
 
 # --- the steps of train_rugan -----------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    """The checked settings of one :func:`train_rugan` run: its parameters but ``epochs``, ``checkpoint``, ``progress``.
-
-    ``batch_size`` is capped at the number of states, ``lr_critic`` is filled in, ``device``
-    a :class:`torch.device` and ``energy_scales`` a list of ints; the rest is as given.
-    """
-
-    batch_size: int
-    n_critic: int
-    lr: float
-    lr_critic: float
-    betas: Sequence[float]
-    lambda_gp: float
-    lambda_ct: float
-    ct_margin: float
-    augment: bool
-    ema: float
-    energy_weight: float
-    energy_scales: list[int]
-    seed: int
-    generator: dict[str, Any]
-    critic: dict[str, Any]
-    model: ChiralMagnet | None
-    n_monitor: int
-    device: torch.device
-
 
 @dataclasses.dataclass(frozen=True)
 class _Inputs:
@@ -242,88 +215,7 @@ _CHECKPOINT_PARTS = {"generator": "G", "generator_avg": "G_avg", "critic": "C", 
                      "opt_critic": "opt_c"}
 
 
-def _raise_if(bad: bool, message: str) -> None:
-    """Raise ``ValueError(message)`` when ``bad``."""
-    if bad:
-        raise ValueError(message)
-
-
-def _check_data(spins: np.ndarray, energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The training states ``(n, 3, L, L)`` (``n >= 2``, finite) and their labels as float64 ``(n,)``.
-
-    Raises
-    ------
-    ValueError
-        On a malformed array (the message names it).
-    """
-    spins = np.asarray(spins)
-    _raise_if(spins.ndim != 4 or spins.shape[1] != 3 or spins.shape[2] != spins.shape[3],
-              f"spins: expected shape (n, 3, L, L), got {spins.shape}")
-    n = spins.shape[0]
-    _raise_if(n < 2, f"spins: need at least 2 states, got {n}")
-    _raise_if(not np.isfinite(spins).all(), "spins: contains NaN or inf")
-    energies = np.asarray(energies, dtype=np.float64)
-    _raise_if(energies.shape != (n,) or not np.isfinite(energies).all(),
-              f"energies: expected {n} finite values, got shape {energies.shape}")
-    return spins, energies
-
-
-def _settings(n: int, epochs: int, *, batch_size: int, n_critic: int, lr: float, lr_critic: float | None,
-              betas: Sequence[float], lambda_gp: float, lambda_ct: float, ct_margin: float, augment: bool,
-              ema: float, energy_weight: float, energy_scales: Sequence[int], seed: int,
-              generator: Mapping[str, Any] | None, critic: Mapping[str, Any] | None, model: ChiralMagnet | None,
-              n_monitor: int, device: str | torch.device) -> _Settings:
-    """Check :func:`train_rugan`'s settings for ``n`` training states and fill in the derived ones.
-
-    Raises
-    ------
-    ValueError
-        On an out-of-range setting (the message names it).
-    """
-    _raise_if(epochs < 1, f"epochs: expected a positive int, got {epochs}")
-    _raise_if(batch_size < 2, f"batch_size: expected an int >= 2 (BatchNorm), got {batch_size}")
-    _raise_if(n_critic < 1, f"n_critic: expected an int >= 1, got {n_critic}")
-    _raise_if(not lr > 0, f"lr: expected a positive float, got {lr}")
-    lr_critic = float(lr if lr_critic is None else lr_critic)
-    _raise_if(not lr_critic > 0, f"lr_critic: expected a positive float, got {lr_critic}")
-    _raise_if(len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas),
-              f"betas: expected two floats in [0, 1), got {betas}")
-    _raise_if(not 0.0 <= ema < 1.0, f"ema: expected a decay in [0, 1), got {ema}")
-    _raise_if(energy_weight < 0, f"energy_weight: expected a float >= 0, got {energy_weight}")
-    _raise_if(energy_weight > 0 and model is None,
-              "energy_weight: the exact-energy term needs the Hamiltonian (model)")
-    energy_scales = [int(s) for s in energy_scales]
-    _raise_if(not energy_scales or min(energy_scales) < 1,
-              f"energy_scales: expected positive ints, got {energy_scales}")
-    _raise_if(lambda_gp < 0 or lambda_ct < 0,
-              f"lambda_gp, lambda_ct: expected floats >= 0, got {lambda_gp}, {lambda_ct}")
-    device = as_device(device)
-    gen_kw, crit_kw = dict(generator or {}), dict(critic or {})
-    for key in ("L", "label_mean", "label_std"):
-        _raise_if(key in gen_kw, f"generator: key {key!r} is set by the trainer")
-    return _Settings(batch_size=min(int(batch_size), n), n_critic=n_critic, lr=lr, lr_critic=lr_critic, betas=betas,
-                     lambda_gp=lambda_gp, lambda_ct=lambda_ct, ct_margin=ct_margin, augment=augment, ema=ema,
-                     energy_weight=energy_weight, energy_scales=energy_scales, seed=seed, generator=gen_kw,
-                     critic=crit_kw, model=model, n_monitor=n_monitor, device=device)
-
-
-def _fingerprint(cfg: _Settings, spins32: np.ndarray, energies: np.ndarray) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed: every setting but the device, and the data.
-
-    ``spins32 (n, 3, L, L)`` float32 and ``energies (n,)`` enter through checksums.
-    """
-    n = len(energies)
-    return dict(batch_size=cfg.batch_size, n_critic=int(cfg.n_critic), lr=float(cfg.lr), lr_critic=cfg.lr_critic,
-                betas=[float(b) for b in cfg.betas], lambda_gp=float(cfg.lambda_gp), lambda_ct=float(cfg.lambda_ct),
-                ct_margin=float(cfg.ct_margin), augment=bool(cfg.augment), ema=float(cfg.ema),
-                energy_weight=float(cfg.energy_weight), energy_scales=cfg.energy_scales, seed=int(cfg.seed),
-                generator=_plain(cfg.generator), critic=_plain(cfg.critic),
-                model=None if cfg.model is None else _plain(dataclasses.asdict(cfg.model)),
-                n_monitor=int(cfg.n_monitor), shape=list(spins32.shape), checksum=data_checksum(spins32),
-                label_checksum=[float(energies.sum()), float(energies @ np.arange(1, n + 1))])
-
-
-def _new_training(cfg: _Settings, L: int, label_mean: float, label_std: float) -> _Training:
+def _new_training(cfg: GANSettings, L: int, label_mean: float, label_std: float) -> _Training:
     """Fresh networks (weights from the global torch RNG, seeded with ``cfg.seed``), Adam and the training RNG."""
     torch.manual_seed(cfg.seed)
     G = RUGANGenerator(L, **cfg.generator, label_mean=label_mean, label_std=label_std).to(cfg.device)
@@ -335,7 +227,7 @@ def _new_training(cfg: _Settings, L: int, label_mean: float, label_std: float) -
                      rng=torch.Generator().manual_seed(cfg.seed), history={k: [] for k in GAN_HISTORY_KEYS})
 
 
-def _training_inputs(cfg: _Settings, spins32: np.ndarray, energies: np.ndarray, G: RUGANGenerator) -> _Inputs:
+def _training_inputs(cfg: GANSettings, spins32: np.ndarray, energies: np.ndarray, G: RUGANGenerator) -> _Inputs:
     """The training tensors and the fixed monitoring and calibration noise and labels.
 
     The fixed draws come from their own stream (seed ``cfg.seed + 1_000_003``), not from
@@ -355,7 +247,7 @@ def _training_inputs(cfg: _Settings, spins32: np.ndarray, energies: np.ndarray, 
     return _Inputs(data=data, labels=labels, mon_z=mon_z, mon_e=mon_e, cal_z=cal_z, cal_e=cal_e)
 
 
-def _critic_step(run: _Training, cfg: _Settings, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+def _critic_step(run: _Training, cfg: GANSettings, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     """One critic update on real states ``x (b, 3, L, L)`` with labels ``e (b,)`` (CPU).
 
     ``L_C = -W + lambda_gp GP + lambda_ct CT`` (module docstring) with fakes generated,
@@ -385,7 +277,7 @@ def _critic_step(run: _Training, cfg: _Settings, x: torch.Tensor, e: torch.Tenso
     return torch.stack([loss_c, w_est, gp, ct]).detach().double().cpu()
 
 
-def _energy_term(run: _Training, cfg: _Settings, fake: torch.Tensor, e: torch.Tensor,
+def _energy_term(run: _Training, cfg: GANSettings, fake: torch.Tensor, e: torch.Tensor,
                  labels: torch.Tensor) -> torch.Tensor:
     """The generator's exact-energy term (``energy_weight`` in :func:`train_rugan`), summed over ``energy_scales``.
 
@@ -405,7 +297,7 @@ def _energy_term(run: _Training, cfg: _Settings, fake: torch.Tensor, e: torch.Te
     return loss
 
 
-def _generator_step(run: _Training, cfg: _Settings, labels: torch.Tensor) -> tuple[float, float]:
+def _generator_step(run: _Training, cfg: GANSettings, labels: torch.Tensor) -> tuple[float, float]:
     """One generator update, ``L_G = -E[C(G(z, l), l)]`` plus the weighted exact-energy term when it is on.
 
     The noise and then the labels (from the training labels ``(n,)``) are drawn from
@@ -424,7 +316,7 @@ def _generator_step(run: _Training, cfg: _Settings, labels: torch.Tensor) -> tup
     return float(loss_g.detach()), 0.0 if loss_e is None else float(loss_e.detach())
 
 
-def _train_epoch(run: _Training, cfg: _Settings, inputs: _Inputs) -> tuple[float, ...]:
+def _train_epoch(run: _Training, cfg: GANSettings, inputs: _Inputs) -> tuple[float, ...]:
     """One pass over the shuffled training states in critic batches (a trailing partial batch is dropped).
 
     A generator update (and the EMA update of ``G_avg``) follows every ``n_critic``-th
@@ -451,7 +343,7 @@ def _train_epoch(run: _Training, cfg: _Settings, inputs: _Inputs) -> tuple[float
             continue
         loss_g, loss_e = _generator_step(run, cfg, inputs.labels)
         if cfg.ema > 0:
-            _update_average(run.G_avg, run.G, cfg.ema)
+            update_average(run.G_avg, run.G, cfg.ema)
         g_sum, e_sum, n_g = g_sum + loss_g, e_sum + loss_e, n_g + 1
     means = (sums / max(n_c, 1)).tolist()
     e_mean = e_sum / n_g if (n_g and cfg.energy_weight > 0) else math.nan
@@ -490,7 +382,7 @@ def _restore(run: _Training, state: Mapping[str, Any], device: torch.device) -> 
     run.epoch, run.step, run.g_steps = int(state["epoch"]), int(state["step"]), int(state["generator_steps"])
 
 
-def _run_epochs(run: _Training, cfg: _Settings, inputs: _Inputs, epochs: int, checkpoint: Path | None,
+def _run_epochs(run: _Training, cfg: GANSettings, inputs: _Inputs, epochs: int, checkpoint: Path | None,
                 fingerprint: dict[str, Any], progress: bool) -> None:
     """Train from epoch ``run.epoch`` to ``epochs``: each epoch's updates, monitoring, history and checkpoint."""
     bar = tqdm(range(run.epoch, epochs), initial=run.epoch, total=epochs, disable=not progress, desc="train RUGAN",
@@ -509,89 +401,3 @@ def _run_epochs(run: _Training, cfg: _Settings, inputs: _Inputs, epochs: int, ch
         if checkpoint is not None:
             _save_checkpoint(checkpoint, _checkpoint_state(run, fingerprint, cfg.device))
     bar.close()
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(generator: RUGANGenerator, z: torch.Tensor, energies: torch.Tensor,
-                          batch_size: int = 64) -> None:
-    """Replace the batch-norm running statistics by the population statistics of the current weights.
-
-    "Standing statistics" (Brock et al., ICLR 2019): the running means and variances are
-    reset and re-estimated as the cumulative average over the batches of ``(z, energies)``
-    passed in train mode without gradients; afterwards the generator is in eval mode and
-    its momenta are restored. The running averages collected during training lag the
-    weights (and belong to the live, not the averaged, weights with ``ema``); this
-    removes a bias of the eval-mode energies.
-
-    Parameters
-    ----------
-    generator : RUGANGenerator
-    z : Tensor, shape (m, noise_channels, h, w)
-    energies : Tensor, shape (m,)
-    batch_size : int
-    """
-    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average
-    generator.train()
-    for start in range(0, len(z), batch_size):
-        generator(z[start:start + batch_size], energies[start:start + batch_size])
-    for m, mom in zip(norms, momenta):
-        m.momentum = mom
-    generator.eval()
-
-
-@torch.no_grad()
-def _update_average(avg: torch.nn.Module, live: torch.nn.Module, decay: float) -> None:
-    """``avg <- decay * avg + (1 - decay) * live`` for the weights; buffers (batch-norm statistics) copied."""
-    for pa, pl in zip(avg.parameters(), live.parameters()):
-        pa.mul_(decay).add_(pl, alpha=1.0 - decay)
-    for ba, bl in zip(avg.buffers(), live.buffers()):
-        ba.copy_(bl)
-
-
-def _plain(obj: Any) -> Any:
-    """Settings as plain JSON-like python types (for fingerprints)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in sorted(obj.items())}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    return obj
-
-
-def write_gan_history(path: str | os.PathLike, history: Mapping[str, Any],
-                      attrs: Mapping[str, Any] | None = None) -> None:
-    """Atomically write a RUGAN training history (``gan/history.h5``).
-
-    Datasets (float64, shape ``(epochs,)``): :data:`GAN_HISTORY_KEYS` -- ``critic_loss``
-    (``-W + lambda1 GP + lambda2 CT``), ``wasserstein`` (``E C(x) - E C(G(z))``), ``gp``,
-    ``ct``, ``generator_loss``, ``energy_mae`` and ``energy_r`` (exact energies of the
-    monitoring states vs requested), ``epoch_time`` (s). The attribute
-    ``generator_steps`` is added to ``attrs``.
-
-    Raises
-    ------
-    KeyError
-        If ``history`` lacks one of the series.
-    """
-    datasets = {k: np.asarray(history[k], dtype=np.float64) for k in GAN_HISTORY_KEYS}
-    write_h5(path, datasets, {**dict(attrs or {}), "generator_steps": int(history.get("generator_steps", -1))})
-
-
-def read_gan_history(path: str | os.PathLike) -> dict[str, Any]:
-    """Read ``gan/history.h5`` (:func:`write_gan_history`): the series and ``generator_steps``.
-
-    Raises
-    ------
-    latentopt.errors.UnreadableFileError
-        If the file is missing, unreadable or lacks a series (the message names the file).
-    """
-    from latentopt.io import read_attrs, read_h5
-
-    history: dict[str, Any] = read_h5(path, list(GAN_HISTORY_KEYS))
-    history["generator_steps"] = int(read_attrs(path).get("generator_steps", -1))
-    return history
