@@ -31,14 +31,13 @@ DEVICE = config["device"]
 THREADS = config["threads"]
 GPU = 0 if DEVICE == "cpu" else 1
 
-# Threads per job: the config's `threads` is the upper bound. Snakemake holds no core back for a
-# job that needs several: while one core is busy it starts the next one-thread job on the other,
-# so on 2 cores a two-thread job waited for minutes behind one-thread jobs (even one with a higher
-# priority). So every job takes one thread, except the few that scale with threads (the spin
-# study's heat-bath shards and VAE training), which take half the cores given to Snakemake (one
-# on a 2-core machine), at most `threads`.
+# Threads per job: the config's `threads` is the upper bound. Snakemake cannot hold a core back
+# for a job that needs two: while one core is busy it starts the next one-thread job on the
+# other, so a two-thread job can wait for a long time. Only the spin study's chain takes THREADS
+# (its heat-bath shards, which run first, and its VAE training, the longest single job, which
+# scales 1.8x with a second thread); its merge takes THREADS too, so that both cores are free
+# when the training becomes ready. Every other job takes one, and two run side by side.
 ONE = 1
-SCALING = max(1, min(THREADS, int(workflow.cores or 2 * THREADS) // 2))
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
 # simulate -> merge -> train -> optimize) first, then the other long chains (the KL-schedule study

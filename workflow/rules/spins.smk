@@ -27,7 +27,7 @@ rule spins_simulate:
         "results/{study}/logs/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
-    threads: SCALING
+    threads: THREADS
     priority: FIRST
     resources:
         **estimate("simulate"),
@@ -46,6 +46,7 @@ rule spins_merge:
         simulate=lambda wc: study(wc)["simulate"],
     log:
         "results/{study}/logs/merge_dataset.log",
+    threads: THREADS
     priority: FIRST
     script:
         "../scripts/spins/merge.py"
@@ -70,7 +71,7 @@ rule spins_train:
         "results/{study}/logs/train_vae.log",
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
-    threads: SCALING
+    threads: THREADS
     priority: FIRST
     resources:
         **estimate("train"),
