@@ -40,9 +40,8 @@ GPU = 0 if DEVICE == "cpu" else 1
 ONE = 1
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
-# simulate -> merge -> train -> optimize) first, then the other long chains (the KL-schedule study
-# up to its sequential BO rounds, the GAN), so that the short jobs fill the cores around them
-# instead of holding back a chain's next step (without it the rounds began in the last third).
+# simulate -> merge -> train -> optimize) first, then the other long jobs (the GAN, the KL-schedule
+# rounds), so that the short ones fill the cores around them.
 FIRST, EARLY = 10, 5
 
 

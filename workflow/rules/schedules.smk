@@ -24,7 +24,6 @@ rule schedules_images:
     benchmark:
         "results/schedules/{study}/benchmarks/images.tsv"
     threads: ONE
-    priority: EARLY
     resources:
         **estimate("images"),
     script:
@@ -42,7 +41,6 @@ rule schedules_families:
     benchmark:
         "results/schedules/{study}/benchmarks/trajectories.tsv"
     threads: ONE
-    priority: EARLY
     resources:
         **estimate("families"),
     script:
@@ -86,7 +84,6 @@ rule schedules_grid:
     benchmark:
         "results/schedules/{study}/benchmarks/latent_grid.tsv"
     threads: ONE
-    priority: EARLY
     resources:
         **estimate("grid"),
         gpu=GPU,
