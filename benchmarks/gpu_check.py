@@ -22,7 +22,6 @@ test suite runs the tiny studies itself), so the script runs in CI and cannot ro
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,9 +60,11 @@ def heatbath(studies: dict, device: str, quick: bool) -> tuple[str, float, float
     temps = geometric_schedule(2.0, 0.01, sweeps)
     idx = np.arange(n)
     if device == "cuda":
+        import torch
+
         from latentopt.physics import torch_heatbath
 
-        run = lambda: torch_heatbath.anneal(model, idx, 1, temps, device="cuda", dtype=__import__("torch").float32)  # noqa: E731
+        run = lambda: torch_heatbath.anneal(model, idx, 1, temps, device="cuda", dtype=torch.float32)  # noqa: E731
     else:
         run = lambda: anneal(model, idx, 1, temps)  # noqa: E731
     run()  # compile / warm up

@@ -422,7 +422,7 @@ def descend(energy_fn: EnergyFn, states: torch.Tensor, steps: int, step: float,
     field_fn : callable, optional
         ``(n, 3, *sites) -> (n, 3, *sites)``: the effective field ``-dE/ds`` of ``energy_fn``
         in closed form (e.g. :func:`latentopt.physics.torch_physics.effective_field`), used
-        instead of the autograd gradient (about 3x cheaper; equal to it up to rounding). It
+        instead of the autograd gradient (no backward pass; equal to it up to rounding). It
         must be written in differentiable torch operations for the unrolled case.
 
     Returns

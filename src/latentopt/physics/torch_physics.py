@@ -140,8 +140,9 @@ def effective_field(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     field"), with ``D_{i,i-d} = -D_d``: for each bond direction ``d`` (+x, +y) the neighbours
     ``s_{i+d}`` and ``s_{i-d}`` contribute ``J (s_{i+d} + s_{i-d}) + (s_{i+d} - s_{i-d}) x D_d``.
     The same field as :func:`latentopt.physics.hamiltonian.effective_field` (numba) and as
-    minus the autograd gradient of ``L^2`` :func:`energy_per_spin` (both tested), at about a
-    third of the cost of the autograd gradient.
+    minus the autograd gradient of ``L^2`` :func:`energy_per_spin` (both tested), without a
+    backward pass: three descent steps of 100 states of 64 x 64 take 79 ms instead of 111 ms
+    with the autograd gradient (one Xeon thread).
 
     Parameters
     ----------
