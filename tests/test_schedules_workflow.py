@@ -69,6 +69,31 @@ def test_contracted_files(sched_run):
     assert (workdir / "results/report.html").exists()
 
 
+def test_a_pool_job_evaluates_its_points_as_they_would_be_alone(sched_run):
+    """pool_per_job points share a job (bo/<run>/pool/c<chunk>.h5); each point's evaluation is bit for bit the one
+    a job of its own gives, and the gathered pool is round 0 followed by the chunks' points in order."""
+    from latentopt.config import validate_config
+    from latentopt.optimizers.bayes.rounds import random_pool_indices
+    from latentopt.studies.hooks.schedules import pool_chunks
+    from latentopt.studies.schedules import evaluate_pool_point
+
+    workdir, _ = sched_run
+    cfg = validate_config(yaml.safe_load(TINY.read_text()), REPO / "workflow/schemas/config.schema.yaml",
+                          root=REPO)["studies"]["kl"]
+    run = cfg["optimize"]["zbo"]
+    res = workdir / "results/schedules/kl"
+    chunks = pool_chunks(run)
+    assert chunks == [[3, 4, 5, 6]] and sorted(p.name for p in (res / "bo/zbo/pool").iterdir()) == ["c0.h5"]
+    chunk, _ = h5(res / "bo/zbo/pool/c0.h5")
+    assert chunk["point"].tolist() == chunks[0] and chunk["objective"].shape == (4,)
+    grid, _ = h5(res / "latent/grid.h5")
+    assert chunk["index"].tolist() == random_pool_indices(grid, run)[3:7].tolist()
+    alone = evaluate_pool_point(res / "latent/grid.h5", 5, res / "data/images.h5", run, cfg["jrvae"],
+                                cfg["objective"])
+    for key in ("index", "objective", "l1", "l2", "accuracy", "beta", "montages"):
+        assert np.array_equal(chunk[key][2], alone[key]), key
+
+
 def test_two_evaluations_ran_side_by_side(sched_run):
     """With --cores 2 Snakemake starts a second jrVAE training before the first ends (one thread each)."""
     _, log = sched_run
@@ -111,7 +136,12 @@ def test_raising_iterations_runs_only_the_new_rounds(sched_run, tmp_path):
     cfg["studies"]["kl"]["optimize"]["zbo"]["iterations"] = 8  # two more rounds of q = 2
     jobs = planned_jobs(workdir, cfg, tmp_path)
     assert jobs.get("schedules_propose") == 2 and jobs.get("schedules_score") == 4, jobs
-    assert jobs.get("schedules_score_pool") == 4, jobs  # the pool grows with the budget: 4 new points
+    # the pool grows with the budget: 4 new points, a job of pool_per_job = 4 (the earlier job is full)
+    from latentopt.studies.hooks.schedules import pool_chunks
+    old, new = (pool_chunks({**cfg["studies"]["kl"]["optimize"]["zbo"], "iterations": it, "random_pool": None,
+                             "pool_per_job": 4}) for it in (4, 8))
+    assert new[:len(old)] == old and len(new) == len(old) + 1
+    assert jobs.get("schedules_score_pool") == 1, jobs
     for rule in ("schedules_images", "schedules_families", "schedules_train", "schedules_grid"):
         assert rule not in jobs, jobs
     assert jobs.get("schedules_final", 0) <= 1, jobs  # at most the zBO model, when the best schedule changes

@@ -108,13 +108,15 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
     for r in jobs:
         by_rule.setdefault(r["rule"], []).append(r)
     n_runs = len(cfg["optimize"])
+    from latentopt.studies.hooks.schedules import pool_chunks
+
     zbo = yaml.safe_load(config_file.read_text())["studies"]["kl"]["optimize"]["zbo"]
     rounds = 1 + zbo["iterations"] // zbo["q"]
     expected = {"spins_simulate": cfg["simulate"]["shards"], "spins_train": 1, "spins_generate": 1, "spins_modify": 1,
                 "spins_optimize": n_runs, "spins_evaluate": 1,
                 "schedules_images": 1, "schedules_families": 1, "schedules_train": 1, "schedules_grid": 1,
                 "schedules_propose": rounds, "schedules_score": zbo["n_initial"] + zbo["iterations"],
-                "schedules_score_pool": zbo["iterations"], "schedules_optimize": 1, "schedules_final": 4,
+                "schedules_score_pool": len(pool_chunks({"random_pool": None, "pool_per_job": 4, **zbo})), "schedules_optimize": 1, "schedules_final": 4,
                 "schedules_evaluate": 1}
     assert {rule: len(v) for rule, v in by_rule.items()} == expected, jobs
     assert all(r["state"] == "COMPLETED" for r in jobs), jobs

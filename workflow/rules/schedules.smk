@@ -2,9 +2,9 @@
 # (schedules_images) and beta_c(i) trajectories from families (schedules_families) -> trajectory VAE
 # (schedules_train) -> decoded, feasibility-filtered latent grid (schedules_grid) -> Bayesian
 # optimization in numbered rounds: schedules_propose for round r reads the evaluations of rounds < r,
-# and every evaluation, one jrVAE training, is its own job (schedules_score; the random-search pool's
-# points schedules_score_pool) -> schedules_optimize gathers a run -> final models on the full set
-# (schedules_final) -> schedules_evaluate (+ schedules_plot per run). The DAG is static
+# and every evaluation, one jrVAE training, is its own job (schedules_score; the random-search
+# pool's points, pool_per_job to a job: schedules_score_pool) -> schedules_optimize gathers a run
+# -> final models on the full set (schedules_final) -> schedules_evaluate (+ schedules_plot per run). The DAG is static
 # (latentopt.studies.hooks.schedules, which holds the input functions).
 
 from latentopt.studies.hooks import schedules as schedules_hooks
@@ -144,21 +144,20 @@ rule schedules_score_pool:
         grid="results/schedules/{study}/latent/grid.h5",
         images="results/schedules/{study}/data/images.h5",
     output:
-        "results/schedules/{study}/bo/{run}/pool/p{point}.h5",
+        "results/schedules/{study}/bo/{run}/pool/c{chunk}.h5",
     params:
-        # the pool's points are drawn from the run's seed and n_initial alone (random_pool_indices),
-        # so raising iterations or random_pool adds points and reruns none
         run=lambda wc: {k: run_settings(wc)[k] for k in ("n_initial", "seed")},
+        points=hook(schedules_hooks.pool_points),
         jrvae=lambda wc: study(wc)["jrvae"],
         objective=lambda wc: study(wc)["objective"],
         device=DEVICE,
-        checkpoint=study_path(".checkpoints", "bo-{run}-p{point}.pt"),
+        checkpoint=study_path(".checkpoints", "bo-{run}-p{{point}}.pt"),
     log:
-        "results/schedules/{study}/logs/bo/{run}/pool/p{point}.log",
+        "results/schedules/{study}/logs/bo/{run}/pool/c{chunk}.log",
     benchmark:
-        "results/schedules/{study}/benchmarks/bo/{run}/pool/p{point}.tsv"
+        "results/schedules/{study}/benchmarks/bo/{run}/pool/c{chunk}.tsv"
     wildcard_constraints:
-        point=r"\d+",
+        chunk=r"\d+",
     threads: ONE
     resources:
         **estimate("score_pool"),

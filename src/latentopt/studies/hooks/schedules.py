@@ -119,6 +119,13 @@ def train_jrvae(study: Mapping, run: Mapping | None = None, *, threads: int = 1,
             "runtime": cluster.minutes(_jrvae_seconds(study, n), gpu)}
 
 
+def score_pool_chunk(study: Mapping, run: Mapping | None = None, *, threads: int = 1,
+                     gpu: bool = False) -> dict[str, int]:
+    """A job of the random-search pool: ``pool_per_job`` evaluations one after another."""
+    one = train_jrvae(study, run, threads=threads, gpu=gpu)
+    return {"mem_mb": one["mem_mb"], "runtime": one["runtime"] * int((run or {}).get("pool_per_job", 1))}
+
+
 def final_jrvae(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
     """A final model, trained on the full image set."""
     n, size = _n_images(study), study["data"]["size"]
@@ -135,7 +142,7 @@ def evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gp
 #: the estimator of each rule ``schedules_<step>`` that runs on the cluster (a run's gather costs what a
 #: proposal does)
 ESTIMATES = {"images": images, "families": cluster.trajectories, "train": cluster.train_trajectory_vae,
-             "grid": cluster.latent_grid, "propose": propose_round, "score": train_jrvae, "score_pool": train_jrvae,
+             "grid": cluster.latent_grid, "propose": propose_round, "score": train_jrvae, "score_pool": score_pool_chunk,
              "optimize": propose_round, "final": final_jrvae, "evaluate": evaluate}
 
 
@@ -171,15 +178,47 @@ def propose_inputs(wc, studies: Mapping, repo: Path) -> dict[str, Any]:
             "earlier": _evaluations(wc.study, wc.run, sizes, range(int(wc.round)))}
 
 
+def pool_chunks(run: Mapping) -> list[list[int]]:
+    """The random-search pool's points past round 0, ``pool_per_job`` to a job (rule ``schedules_score_pool``).
+
+    Point ``k`` is the pool's ``k``-th grid point (:func:`latentopt.optimizers.bayes.rounds.random_pool_indices`);
+    points ``0 .. n_initial - 1`` are round 0's evaluations. Chunk ``c`` holds points
+    ``n_initial + c * pool_per_job`` onwards, so a larger pool (more ``iterations``, a larger
+    ``random_pool``) adds chunks and changes at most the last one, if it was partial.
+
+    Returns
+    -------
+    list of list of int
+        Chunk ``c``'s point numbers, in order; empty when the pool is round 0.
+
+    Examples
+    --------
+    >>> pool_chunks({"n_initial": 3, "iterations": 6, "random_pool": None, "pool_per_job": 4})
+    [[3, 4, 5, 6], [7, 8]]
+    """
+    size = run["random_pool"] or run["n_initial"] + run["iterations"]
+    points = list(range(run["n_initial"], size))
+    k = int(run.get("pool_per_job", 1))
+    return [points[i:i + k] for i in range(0, len(points), k)]
+
+
+def pool_points(wc, studies: Mapping, repo: Path) -> list[int]:
+    """params of a pool job: the point numbers of chunk ``wc.chunk`` (:func:`pool_chunks`)."""
+    chunks = pool_chunks(KIND.run_settings(studies[wc.study], wc.run))
+    if not 0 <= int(wc.chunk) < len(chunks):
+        raise ValueError(f"{wc.study}.optimize.{wc.run}: the random pool has {len(chunks)} chunks, not chunk {wc.chunk}")
+    return chunks[int(wc.chunk)]
+
+
 def gather_inputs(wc, studies: Mapping, repo: Path) -> dict[str, Any]:
-    """The grid, every round's proposals and evaluations, and the random-search pool beyond ``n_initial``."""
+    """The grid, every round's proposals and evaluations, and the random-search pool beyond ``n_initial``
+    (``bo/<run>/pool/c<chunk>.h5``, :func:`pool_chunks`)."""
     r = KIND.run_settings(studies[wc.study], wc.run)
     sizes = round_sizes(r)
-    pool = r["random_pool"] or r["n_initial"] + r["iterations"]
     return {"grid": KIND.path(wc.study, "latent", "grid.h5"),
             "rounds": [KIND.path(wc.study, "bo", wc.run, f"round{k}.h5") for k in range(len(sizes))],
             "evaluations": _evaluations(wc.study, wc.run, sizes, range(len(sizes))),
-            "pool": [KIND.path(wc.study, "bo", wc.run, "pool", f"p{k}.h5") for k in range(r["n_initial"], pool)]}
+            "pool": [KIND.path(wc.study, "bo", wc.run, "pool", f"c{c}.h5") for c in range(len(pool_chunks(r)))]}
 
 
 def run_files(wc, studies: Mapping, repo: Path) -> list[str]:
