@@ -27,6 +27,8 @@ SEC_PER_SPIN_UPDATE = 1.0 / 3e7
 SEC_PER_STATE_TRAIN = 6e-3
 SEC_PER_STATE_DECODE = 2e-3
 SEC_PER_STATE_GRAD = 4e-3
+#: one fixed-size descent step in spin space (relax_steps; closed-form field, one Xeon thread)
+SEC_PER_STATE_DESCENT = 3e-4
 BASE_MEM_MB = 1500      # python + torch + numba
 #: conservative speed-up of the torch stages on a GPU over 2 CPU threads
 GPU_SPEEDUP = 10.0

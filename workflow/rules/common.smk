@@ -93,6 +93,20 @@ def estimate(step):
             "runtime": lambda wc, threads: get(wc, threads)["runtime"]}
 
 
+def longest_first(step):
+    """priority of a job of the FIRST chain whose siblings become ready together (the optimize runs and the
+    modification, once the VAE is trained): FIRST plus a fraction that grows with its estimated runtime, so
+    the longest starts first and the short ones fill the other core (longest-processing-time order)."""
+
+    def get(wc):
+        s = study(wc)
+        run = run_settings(wc) if "run" in wc.keys() else None
+        minutes = studies.kind_of(s).estimate(step, s, run, threads=1, gpu=False)["runtime"]
+        return FIRST + minutes / (minutes + 60)
+
+    return get
+
+
 def figure(kind, item):
     """A report output: figure item (latentopt.studies.ReportItem) of kind, with its caption."""
     return report(f"{studies.KINDS[kind].root}/figures/{item.stem}.png",

@@ -98,6 +98,7 @@ rule spins_generate:
     benchmark:
         "results/{study}/benchmarks/generate.tsv"
     threads: ONE
+    priority: FIRST
     resources:
         **estimate("generate"),
         gpu=GPU,
@@ -121,6 +122,7 @@ rule spins_modify:
     benchmark:
         "results/{study}/benchmarks/relax.tsv"
     threads: ONE
+    priority: longest_first("modify")
     resources:
         **estimate("modify"),
         gpu=GPU,
@@ -147,7 +149,7 @@ rule spins_optimize:
     benchmark:
         "results/{study}/benchmarks/optimize/{run}.tsv"
     threads: ONE
-    priority: FIRST
+    priority: longest_first("optimize")
     resources:
         **estimate("optimize"),
         gpu=GPU,

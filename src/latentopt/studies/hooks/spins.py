@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from latentopt import cluster
-from latentopt.cluster import SEC_PER_STATE_DECODE, SEC_PER_STATE_GRAD, SEC_PER_STATE_TRAIN
+from latentopt.cluster import SEC_PER_STATE_DECODE, SEC_PER_STATE_DESCENT, SEC_PER_STATE_GRAD, SEC_PER_STATE_TRAIN
 from latentopt.config import ConfigError, check_training_split
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.studies import KINDS
@@ -94,14 +94,16 @@ def modify(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu:
 
 
 def optimize(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
-    """One optimization run: decoded states per iteration x iterations."""
+    """One optimization run: decoded states per iteration x iterations (x restarts), each scored after
+    ``relax_steps`` descent steps."""
     L = study["system"]["L"]
     if run["algorithm"] == "genetic":
-        states, iters, cost = run["population"], run["generations"], SEC_PER_STATE_DECODE
+        states, iters, cost = run["population"], run["generations"] * run.get("restarts", 1), SEC_PER_STATE_DECODE
     elif run["algorithm"] == "stochastic":
         states, iters, cost = run["samples"], run["iterations"], SEC_PER_STATE_GRAD
     else:
         states, iters, cost = run["codes"], run["iterations"], SEC_PER_STATE_GRAD
+    cost += run.get("relax_steps", 0) * SEC_PER_STATE_DESCENT
     seconds = states * iters * cluster.lattice_scale(L) * cost
     return {"mem_mb": cluster.mb(40 * cluster.state_mb(L, min(states, run["batch_size"]))),
             "runtime": cluster.minutes(seconds, gpu)}
