@@ -78,7 +78,8 @@ def trace(images: np.ndarray, labels: np.ndarray, jr: dict, beta_c: np.ndarray, 
     tau = _temperature(jr, N)
     bd = float(jr["beta_d"])
     torch.manual_seed(int(jr["seed"]))
-    net = JointVAE(images.shape[1], images.shape[2], **model_hparams(jr))
+    extra = {"rotation": bool(jr["rotation"])} if "rotation" in jr else {}  # --set rotation=false: no angle latent
+    net = JointVAE(images.shape[1], images.shape[2], **model_hparams(jr), **extra)
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     opt = torch.optim.Adam(net.parameters(), lr=float(jr["lr"]), foreach=True)
     order = torch.Generator().manual_seed(int(jr["seed"]))
@@ -133,7 +134,7 @@ def figure(images: np.ndarray, labels: np.ndarray, jr: dict, beta_d_low: float, 
         ax[1].plot(ep, [s["kl_d"] for s in r])
         ax[2].plot(ep, [s["accuracy"] for s in r])
     ax[0].set(xlabel="epoch", ylabel="mean H(q(c|x)) / log D", title="discrete posterior (1 = uniform)")
-    ax[1].set(xlabel="epoch", ylabel="KL(q(c|x) || U) [nats]", yscale="symlog", title="discrete KL")
+    ax[1].set(xlabel="epoch", ylabel="KL(q(c|x) || U) [nats]", title="discrete KL (dotted: log D)")
     ax[1].axhline(math.log(D), color="k", lw=0.5, ls=":")
     ax[2].set(xlabel="epoch", ylabel="class accuracy of argmax q(c|x)", ylim=(0, 1), title="accuracy")
     ax[2].axhline(1 / D, color="k", lw=0.5, ls=":")
@@ -150,7 +151,7 @@ def figure(images: np.ndarray, labels: np.ndarray, jr: dict, beta_d_low: float, 
     ax[3].set(ylabel=f"final loss - {ref:.1f} [nats / image]", title=f"loss at beta_c = 1, beta_d = {bd:g}")
     ax[3].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
     print(f"wrote {path}")
 
 
