@@ -5,7 +5,7 @@ rule calls) on the full image set of the ``kl-schedule`` study, the vanilla VAE,
 jrVAE with constant ``beta_c = 1`` and with ``beta_c = 0.01`` ("scaled"), and a
 cooldown schedule standing in for a zBO result (``beta_c = high`` for the first fifth of
 the epochs, then a linear fall to 1 at three fifths, then 1: the shape of the
-``cooldown`` family), for each seed (``jrvae.seed`` and ``vae.seed``), and prints the
+``cooldown`` family), for each ``jrvae.seed`` (the vanilla VAE takes it too), and prints the
 accuracy of ``argmax q(c|x)`` (k-means for the vanilla VAE), the SSIM objective and the
 training seconds.
 
