@@ -169,6 +169,82 @@ def test_loss_terms_closed_form():
     assert loss.item() == pytest.approx(rec.item() + 2.5 * kl_c.item() + 0.5 * kl_d.item(), rel=1e-6)
 
 
+def test_gumbel_training_loss_by_hand_and_beta_c_weighs_every_continuous_kl():
+    """Training loss (sampled z_c, relaxed c) from the same noise draws by hand; beta_c multiplies the KL of
+    all continuous latents, the rotation angle (prior N(0, 2^2) here) and the translation included, and
+    beta_d the categorical KL only (pyroVED's scale_factor = [beta_c, beta_d] on latent_cont / latent_disc)."""
+    torch.manual_seed(2)
+    m = JointVAE(8, 8, hidden=(16,), discrete="gumbel", decoder="image", translation=True, angle_prior=2.0)
+    x = torch.rand(4, 8, 8)
+    loss, rec, kl_c, kl_d = jrvae_loss(m, x, 1.5, 3.0, temperature=0.5, generator=torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        mu, logvar, logits = m.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g)
+        u = torch.rand(logits.shape, generator=g).clamp(1e-10, 1 - 1e-7)
+        c = torch.softmax((torch.log_softmax(logits, 1) - torch.log(-torch.log(u))) / 0.5, 1)
+        phi, shift, content = z[:, 0], z[:, 1:3] * 0.1, z[:, 3:]
+        p = m.decode(content, c, phi, shift).clamp(1e-6, 1 - 1e-6)
+        nll = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum((1, 2)).mean()
+        s0 = torch.tensor([2.0, 1.0, 1.0, 1.0, 1.0])  # angle, dx, dy, two content latents
+        kl = (torch.log(s0) - 0.5 * logvar + (logvar.exp() + mu ** 2) / (2 * s0 ** 2) - 0.5).sum(1).mean()
+        q = torch.softmax(logits, 1)
+    assert rec.item() == pytest.approx(nll.item(), rel=1e-5)
+    assert kl_c.item() == pytest.approx(kl.item(), rel=1e-5)
+    assert kl_d.item() == pytest.approx((q * torch.log(3 * q)).sum(1).mean().item(), rel=1e-5)
+    assert loss.item() == pytest.approx(nll.item() + 1.5 * kl.item() + 3.0 * kl_d.item(), rel=1e-5)
+    # d loss / d beta_c is the whole continuous KL, d loss / d beta_d the categorical KL
+    b = torch.tensor([1.5, 3.0], requires_grad=True)
+    again = jrvae_loss(m, x, b[0], b[1], temperature=0.5, generator=torch.Generator().manual_seed(7))[0]
+    grad, = torch.autograd.grad(again, b)
+    assert grad.tolist() == pytest.approx([kl.item(), kl_d.item()], rel=1e-5)
+
+
+def test_categorical_kl_closed_form_limits():
+    """KL(q(c|x) || U(D)) = sum_k q_k log(D q_k): 0 for a uniform posterior, log D for a one-hot one, and
+    log D - H(q) in between."""
+    torch.manual_seed(0)
+    m = JointVAE(6, 6, hidden=(8,), discrete_dim=4, decoder="image").eval()
+    last = m.encoder[-1]
+    x = torch.rand(3, 6, 6)
+    with torch.no_grad():
+        last.weight[-4:] = 0.0
+        for bias, want in (([0.0, 0.0, 0.0, 0.0], 0.0), ([60.0, 0.0, 0.0, 0.0], math.log(4))):
+            last.bias[-4:] = torch.tensor(bias)
+            assert jrvae_loss(m, x, 1.0, 1.0, sample=False)[3].item() == pytest.approx(want, abs=1e-6)
+        last.bias[-4:] = torch.tensor([1.0, -0.5, 0.3, 0.0])
+        q = torch.softmax(last.bias[-4:], 0)
+        assert jrvae_loss(m, x, 1.0, 1.0, sample=False)[3].item() == pytest.approx(
+            math.log(4) + (q * torch.log(q)).sum().item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("discrete", ["enumerate", "gumbel"])
+def test_a_uniform_class_posterior_is_stationary_while_the_decoder_ignores_the_class(discrete):
+    """The collapse of issue 22: with q(c|x) uniform and a decoder that does not read c, the loss has no
+    gradient on the class logits, for any beta_d (and under enumeration the decoder's weights of the
+    classes get equal gradients, so they stay equal), so training cannot leave that state on its own;
+    it does once the decoder reads c."""
+    torch.manual_seed(3)
+    m = JointVAE(8, 8, hidden=(16,), discrete=discrete, decoder="image")
+    last, first = m.encoder[-1], m.decoder[0]
+    x = torch.rand(6, 8, 8)
+    with torch.no_grad():
+        last.weight[-3:] = 0.0
+        last.bias[-3:] = 0.0
+        first.weight[:, -3:] = 0.0  # the code is (content, c): the decoder ignores c
+    for beta_d in (0.3, 3.0):
+        loss = jrvae_loss(m, x, 1.0, beta_d, temperature=0.7, generator=torch.Generator().manual_seed(1))[0]
+        gw, gb, gd = torch.autograd.grad(loss, [last.weight, last.bias, first.weight])
+        assert gw[-3:].abs().max().item() < 1e-5 and gb[-3:].abs().max().item() < 1e-5  # float32 rounding
+        if discrete == "enumerate":  # every class column of the decoder gets the same gradient: they stay equal
+            assert (gd[:, -3:] - gd[:, -3:].mean(1, keepdim=True)).abs().max().item() < 1e-5
+    with torch.no_grad():
+        first.weight[:, -3:] = torch.randn(16, 3)
+    loss = jrvae_loss(m, x, 1.0, 3.0, temperature=0.7, generator=torch.Generator().manual_seed(1))[0]
+    gw, = torch.autograd.grad(loss, [last.weight])
+    assert gw[-3:].abs().max().item() > 1e-2
+
+
 def test_save_load_roundtrip(tmp_path):
     m = JointVAE(10, 10, hidden=(16, 16), decoder="image", discrete="gumbel", angle_prior=3.0)
     save_model(tmp_path / "m.pt", m, extra={"note": "x"})
