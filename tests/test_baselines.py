@@ -211,3 +211,26 @@ def test_direct_search_rejects_bad_input():
         direct.direct_search(objective, model, np.ones((2, 3, L, L)), 0)
     with pytest.raises(ValueError, match="relax_steps"):
         direct.evaluator(make_objective("energy", "min", model, relax_steps=2), model)
+
+
+# ------------------------------------------------------------------ reporting
+def test_winner_follows_the_direction():
+    from latentopt.studies.spins import _winner
+
+    assert _winner(1.0, 5.0, 3.0) == "latent" and _winner(-1.0, 5.0, 3.0) == "direct"
+    assert _winner(-1.0, -2.0, -2.0) == "tie" and _winner(1.0, 0.0, 1e-12) == "tie"
+
+
+def test_plot_baseline_comparison():
+    from latentopt.plots.spins import plot_baseline_comparison
+
+    state = states.ferromagnet(L)
+    row = dict(run="r", ylabel="W", latent=(np.arange(1, 4) * 5, np.array([0.0, 1, 1])),
+               direct=(np.arange(1, 4) * 5, np.array([0.0, 2, 3])), states=(state, state), titles=("a", "b"),
+               verdict="direct wins")
+    fig = plot_baseline_comparison([row, row])
+    assert len(fig.axes) == 2 * 3 + 1 and fig.axes[0].get_title() == "r: direct wins"
+    with pytest.raises(ValueError, match="differ"):
+        plot_baseline_comparison([{**row, "direct": (np.arange(3), np.arange(2))}])
+    with pytest.raises(ValueError, match="at least one"):
+        plot_baseline_comparison([])
