@@ -234,3 +234,14 @@ def test_plot_baseline_comparison():
         plot_baseline_comparison([{**row, "direct": (np.arange(3), np.arange(2))}])
     with pytest.raises(ValueError, match="at least one"):
         plot_baseline_comparison([])
+
+
+def test_boundary_correlation_ascent():
+    from latentopt.physics.boundary import boundary_from_config
+
+    n = 16
+    model = ChiralMagnet(L=n, J=1.0, D=0.3)
+    s_bc = boundary_from_config({"shape": "ring", "radius": 0.3, "width": 2.0, "direction": "radial_out"}, n, ".")
+    objective = make_objective("C_BC", "max", model, boundary=s_bc)
+    found = direct.direct_search(objective, model, direct.initial_states(2, n, "random", 9), 30)
+    assert found.form == "exact" and found.result.best_value > 0.9  # the ring's spins turn to the map
