@@ -194,7 +194,7 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     -------
     datasets : dict
         The ``optimize/<run>.h5`` arrays (:func:`latentopt.optimizers.common.result_datasets`),
-        ``wall_time`` (seconds of the search, without polishing), plus ``boundary (3, L, L)``
+        ``search_seconds`` (the search, without polishing; a timing, left out of result comparisons), plus ``boundary (3, L, L)``
         for a C_BC run.
     attrs : dict
         ``algorithm``, ``objective``, ``direction``, ``settings`` (JSON), ``system``.
@@ -220,7 +220,7 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     log.info("%s %s: first iteration %.5f, best %.5f", run["direction"], run["objective"], result.objective[0],
              result.best_value)
     datasets = result_datasets(result)
-    datasets["wall_time"] = np.float64(time.perf_counter() - t0)  # the search, without polishing
+    datasets["search_seconds"] = np.float64(time.perf_counter() - t0)  # the search, without polishing
     if boundary is not None:
         datasets["boundary"] = boundary
     if run.get("polish"):
@@ -289,7 +289,7 @@ def baseline(optimized: str | Path, system: dict, run: dict, *, dataset: str | P
         ``evaluations (steps,)`` cumulative, ``best_spins (3, L, L)``, ``best_value``,
         ``best_energy`` (per spin, J), ``best_W``, ``snapshots (k, 3, L, L)``,
         ``snapshot_iteration (k,)``, ``snapshot_value (k,)``, ``trace/mean_objective (steps,)``,
-        ``initial_spins (3, L, L)`` (the best state's start), ``wall_time`` (s), ``n_evaluations``,
+        ``initial_spins (3, L, L)`` (the best state's start), ``search_seconds``, ``n_evaluations``,
         ``latent_evaluations``; with ``polish`` the keys of :func:`polish_best`.
     attrs : dict
         ``algorithm`` (``direct``), ``latent_algorithm``, ``objective``, ``direction``, ``init``,
@@ -328,7 +328,7 @@ def baseline(optimized: str | Path, system: dict, run: dict, *, dataset: str | P
                     best_W=np.float64(topological_charge(res.best_spins)),
                     snapshots=res.snapshots.astype(np.float32), snapshot_iteration=res.snapshot_iteration,
                     snapshot_value=res.snapshot_value, initial_spins=x0[int(res.best_z[0])],
-                    wall_time=np.float64(found.wall_time), n_evaluations=np.int64(found.evaluations[-1]),
+                    search_seconds=np.float64(found.wall_time), n_evaluations=np.int64(found.evaluations[-1]),
                     latent_evaluations=np.int64(latent_evaluations(run, n_iter)))
     datasets.update({f"trace/{k}": v for k, v in res.traces.items()})
     log.info("direct search: %.1f s, first step %.5f, best %.5f (energy per spin %.5f, W %.0f)", found.wall_time,
@@ -419,7 +419,7 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
 
     Returns ``algorithm``, ``objective``, ``direction``, ``iterations``, ``first_iteration_value``,
     ``best_value``, ``evaluations`` (states scored, :func:`~latentopt.optimizers.direct.latent_evaluations`),
-    ``wall_time`` (s, None for a file written before it was recorded), ``best_energy`` (J per
+    ``search_seconds`` (None for a file written before it was recorded), ``best_energy`` (J per
     spin) and ``best_W`` of the best (decoded) state and, per reference set ``<s>``, ``<s>_best`` and ``beats_<s>`` (strictly better).
     A polished run (``polish: true``) adds ``polished_value``, ``polished_energy`` (J per spin),
     ``polished_W``, ``polish_iterations`` and the reference of the lowest single-q spiral that
@@ -439,7 +439,7 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
            "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
            "first_iteration_value": float(result["objective"][0]), "best_value": best,
            "evaluations": latent_evaluations({**settings, **name_attrs}, len(result["objective"])),
-           "wall_time": float(result["wall_time"]) if "wall_time" in result else None,
+           "search_seconds": float(result["search_seconds"]) if "search_seconds" in result else None,
            "best_energy": float(energy_density(result["best_spins"], model).mean()),
            "best_W": float(topological_charge(result["best_spins"]))}
     if "polished_value" in result:
@@ -462,7 +462,7 @@ def direct_summary(latent: dict, direct: dict, direct_attrs: dict, model: Chiral
     Returns
     -------
     dict
-        ``init``, ``form``, ``evaluations``, ``wall_time`` (s), ``best_value`` (the objective of
+        ``init``, ``form``, ``evaluations``, ``search_seconds``, ``best_value`` (the objective of
         the state as it is), ``best_energy`` (J per spin), ``best_W``, ``winner``
         (``"latent"``, ``"direct"`` or ``"tie"``: the better ``best_value``, each as its search
         scored it: a ``relax_steps`` run's latent values are of decoded states after its descent
@@ -472,7 +472,7 @@ def direct_summary(latent: dict, direct: dict, direct_attrs: dict, model: Chiral
     """
     sign = 1.0 if latent["direction"] == "max" else -1.0
     out = {"init": direct_attrs.get("init"), "form": direct_attrs.get("form"),
-           "evaluations": int(direct["n_evaluations"]), "wall_time": float(direct["wall_time"]),
+           "evaluations": int(direct["n_evaluations"]), "search_seconds": float(direct["search_seconds"]),
            "best_value": float(direct["best_value"]), "best_energy": float(direct["best_energy"]),
            "best_W": float(direct["best_W"]),
            "winner": _winner(sign, latent["best_value"], float(direct["best_value"]))}
@@ -531,7 +531,7 @@ def metrics_table(metrics: dict, study: str) -> list:
 
 
 _VS_COLS = [("evaluations", "evaluations"), ("best_value", "best objective"), ("best_energy", "its energy"),
-            ("best_W", "its W"), ("wall_time", "wall time (s)"), ("polished_value", "polished objective"),
+            ("best_W", "its W"), ("search_seconds", "wall time (s)"), ("polished_value", "polished objective"),
             ("polished_energy", "polished energy"), ("polished_gap", "polished energy − single-q spiral"),
             ("winner", "wins (best)"), ("polished_winner", "wins (polished)")]
 
