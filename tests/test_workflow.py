@@ -107,7 +107,10 @@ def test_contracted_files(tiny_run):
 
     metrics = json.loads((res / "metrics.json").read_text())
     polished = {f"{r} (polished)" for r, s in cfg["optimize"].items() if s.get("polish")}
-    assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished}
+    with_direct = [r for r, s in cfg["optimize"].items() if s.get("baseline", {}).get("enabled", True)]
+    direct = {f"{r} (direct)" for r in with_direct} | {f"{r} (direct, polished)" for r in with_direct
+                                                         if cfg["optimize"][r].get("polish")}
+    assert polished and set(metrics["sets"]) == {"dataset", "vae", "relaxed", *cfg["optimize"], *polished, *direct}
     assert metrics["runs"]["sto-E"]["polished_value"] == pytest.approx(float(out["polished_value"]))
     # the polished state against the lowest single-q spiral that fits the lattice (K, B != 0: a reference state)
     sto, magnet = metrics["runs"]["sto-E"], ChiralMagnet.from_config(cfg["system"])
@@ -124,13 +127,65 @@ def test_contracted_files(tiny_run):
             assert np.isfinite(m[key])
     assert -1 <= metrics["reconstruction_ssim"]["mean"] <= 1
     for fig in ("dataset_samples", "vae_samples", "relaxed_samples", "energy_histograms", "energy_density_maps",
-                "training_curves", "optimizer_traces", "w_vs_mz"):
+                "training_curves", "optimizer_traces", "w_vs_mz", "baseline_comparison"):
         assert (res / f"figures/{fig}.png").stat().st_size > 1000
 
     report = (tiny_run / "results/report.html").read_text()
     assert "metrics.html" in report and "dataset_samples.png" in report
     # nothing half-written left behind
     assert not list((tiny_run / "results").rglob("*.tmp*"))
+
+
+def test_baseline_direct_search(tiny_run):
+    """spins_baseline: exactly the latent run's evaluations, in spin space, reported beside the latent run."""
+    from latentopt.physics.torch_physics import topological_charge
+
+    cfg = yaml.safe_load(TINY.read_text())["studies"]["tiny"]
+    res = tiny_run / "results/tiny"
+    magnet = ChiralMagnet.from_config(cfg["system"])
+    metrics = json.loads((res / "metrics.json").read_text())
+    data, _ = h5(res / "data/dataset.h5")
+    per = {"genetic": "population", "stochastic": "samples", "single_code": "codes"}
+    for run, settings in cfg["optimize"].items():
+        path = res / f"baseline/{run}.h5"
+        if not settings.get("baseline", {}).get("enabled", True):
+            assert not path.exists() and "direct" not in metrics["runs"][run]
+            continue
+        latent, _ = h5(res / f"optimize/{run}.h5")
+        out, attrs = h5(path)
+        # the budget, counted from what the latent optimizer evaluated (single-code: a final decode of all codes)
+        final = settings["algorithm"] == "single_code"
+        budget = settings[per[settings["algorithm"]]] * (len(latent["objective"]) + final)
+        assert int(out["n_evaluations"]) == int(out["latent_evaluations"]) == budget == out["evaluations"][-1]
+        assert metrics["runs"][run]["evaluations"] == metrics["runs"][run]["direct"]["evaluations"] == budget
+        assert attrs["states"] * attrs["steps"] == budget and attrs["init"] == settings.get("baseline", {}).get(
+            "init", "random")
+        L = cfg["system"]["L"]
+        assert out["best_spins"].shape == (3, L, L)
+        assert np.allclose(np.linalg.norm(out["best_spins"], axis=0), 1.0, atol=1e-5)
+        sign = 1.0 if attrs["direction"] == "max" else -1.0
+        assert np.all(np.diff(sign * out["best_so_far"]) >= 0) and out["best_so_far"][-1] == pytest.approx(
+            float(out["best_value"]))
+        assert float(out["best_energy"]) == pytest.approx(energy_per_spin(out["best_spins"].astype(np.float64),
+                                                                          magnet), abs=1e-5)
+        assert float(out["best_W"]) == pytest.approx(float(topological_charge(torch.as_tensor(
+            out["best_spins"][None]).double())), abs=1e-6)
+        d = metrics["runs"][run]["direct"]
+        assert d["best_value"] == pytest.approx(float(out["best_value"])) and d["search_seconds"] > 0
+        assert metrics["runs"][run]["search_seconds"] > 0
+        winner = "latent" if sign * metrics["runs"][run]["best_value"] > sign * d["best_value"] else "direct"
+        assert d["winner"] in (winner, "tie")
+        if attrs["init"] == "heatbath":  # the best state started from a data-set state
+            assert any(np.array_equal(out["initial_spins"], x) for x in data["spins"])
+        if settings.get("polish"):
+            assert d["polished_gap"] == pytest.approx(d["polished_energy"] - metrics["runs"][run]["single_q_energy"])
+            assert d["polished_energy"] <= float(out["best_energy"]) + 1e-9
+            assert d["polished_winner"] in ("latent", "direct", "tie")
+    table = (res / "figures/metrics.html").read_text()
+    assert "direct search in spin space" in table and "Which search wins" in table
+    log = (res / "logs/baseline/ga-W.log").read_text()
+    assert "evaluations (latent run:" in log
+    assert (res / "benchmarks/baseline/ga-W.tsv").exists()
 
 
 def test_nothing_to_do_after_run(tiny_run):
@@ -155,8 +210,17 @@ def test_changed_setting_reruns_only_affected_jobs(tiny_run, tmp_path):
     cfg["studies"]["tiny"]["optimize"]["ga-W"]["seed"] = 40
     jobs = planned_jobs(tiny_run, cfg, tmp_path)
     assert jobs.get("spins_optimize") == 1 and jobs.get("spins_plot") == 1 and jobs.get("spins_evaluate") == 1, jobs
+    assert jobs.get("spins_baseline") == 1, jobs  # its budget is the latent run's
     for rule in ("spins_simulate", "spins_merge", "spins_train", "spins_generate", "spins_modify"):
         assert rule not in jobs, jobs
+
+
+def test_changed_baseline_setting_reruns_only_the_baseline(tiny_run, tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["studies"]["tiny"]["optimize"]["ga-W"]["baseline"] = {"seed": 3}
+    jobs = planned_jobs(tiny_run, cfg, tmp_path)
+    assert jobs.get("spins_baseline") == 1 and jobs.get("spins_evaluate") == 1, jobs
+    assert "spins_optimize" not in jobs and "spins_plot" not in jobs, jobs
 
 
 def test_vae_change_reruns_everything_downstream(tiny_run, tmp_path):

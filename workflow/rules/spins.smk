@@ -1,7 +1,8 @@
 # Spin studies (kind: spins; Park et al., Sci. Rep. 12, 9278 (2022)), in results/{study}/:
 # spins_simulate (shards) -> spins_merge (dataset.h5) -> spins_train (VAE) -> spins_generate (X_VAE) ->
-# spins_modify (single-code modification, X'_VAE) -> spins_optimize per run -> spins_evaluate
-# (metrics.json, figures) + spins_plot per run. Input functions: latentopt.studies.hooks.spins.
+# spins_modify (single-code modification, X'_VAE) -> spins_optimize per run -> spins_baseline per
+# run (direct search in spin space, equal evaluations) -> spins_evaluate (metrics.json, figures) +
+# spins_plot per run. Input functions: latentopt.studies.hooks.spins.
 
 from latentopt.studies.hooks import spins as spins_hooks
 
@@ -141,7 +142,7 @@ rule spins_optimize:
         "results/{study}/optimize/{run}.h5",
     params:
         system=lambda wc: study(wc)["system"],
-        run=run_settings,
+        run=hook(spins_hooks.latent_settings),
         device=DEVICE,
         checkpoint=study_path(".checkpoints", "optimize-{run}.pt"),
     log:
@@ -157,6 +158,33 @@ rule spins_optimize:
         "../scripts/spins/optimize.py"
 
 
+# ------------------------------------------------------------------ baseline
+# The direct search in spin space of each run with `baseline.enabled` (the default): as many
+# objective evaluations as the latent run spent (read from its file), from random or heat-bath
+# states (latentopt.optimizers.direct).
+
+
+rule spins_baseline:
+    input:
+        unpack(hook(spins_hooks.baseline_inputs)),
+    output:
+        "results/{study}/baseline/{run}.h5",
+    params:
+        system=lambda wc: study(wc)["system"],
+        run=run_settings,
+        device=DEVICE,
+    log:
+        "results/{study}/logs/baseline/{run}.log",
+    benchmark:
+        "results/{study}/benchmarks/baseline/{run}.tsv"
+    threads: ONE
+    resources:
+        **estimate("baseline"),
+        gpu=GPU,
+    script:
+        "../scripts/spins/baseline.py"
+
+
 # ------------------------------------------------------------------ evaluate
 # Metrics and figures per study; the figures and the metrics table go into the report
 # (latentopt.studies: the kind's figures and captions).
@@ -170,6 +198,7 @@ rule spins_evaluate:
         vae="results/{study}/samples/vae.h5",
         relaxed="results/{study}/samples/relaxed.h5",
         runs=hook(spins_hooks.run_files),
+        baselines=hook(spins_hooks.baseline_files),
     output:
         metrics="results/{study}/metrics.json",
         **study_figures("spins"),
@@ -196,7 +225,7 @@ rule spins_plot:
     output:
         **run_figures("spins"),
     params:
-        run=run_settings,
+        run=hook(spins_hooks.latent_settings),
     log:
         "results/{study}/logs/plot_run/{run}.log",
     script:

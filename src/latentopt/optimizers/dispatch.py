@@ -15,7 +15,7 @@ ALGORITHMS = ("genetic", "stochastic", "single_code")
 __all__ = ["ALGORITHMS", "run"]
 
 # run settings that are not keyword arguments of the algorithms
-_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary", "polish", "relax_steps"}
+_RUN_KEYS = {"algorithm", "objective", "direction", "a", "boundary", "polish", "relax_steps", "baseline"}
 
 
 def run(algorithm: str, decode, objective: Objective, latent_dim: int, settings: dict, *,

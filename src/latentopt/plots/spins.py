@@ -229,3 +229,48 @@ def plot_w_vs_mz(W, Mz, marked: Mapping[str, tuple[float, float]]) -> Figure:
     legend = fig.legend(loc="outside right upper", frameon=False)
     legend.legend_handles[0].set_sizes([20.0])  # the dataset's dots, readable
     return fig
+
+
+def plot_baseline_comparison(rows: Sequence[Mapping]) -> Figure:
+    """Latent vs direct search per run: best-so-far against evaluations, and each search's best state.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        One per run, keys ``run`` (title), ``ylabel`` (the objective as scored),
+        ``latent`` and ``direct``: ``(evaluations (m,), best_so_far (m,))`` each, ``states``:
+        ``(latent (3, L, L), direct (3, L, L))``, ``titles``: two strings, ``verdict``: a
+        string naming the winner (drawn in the trace panel's title).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per run: the traces (x: objective evaluations, log scale), the latent
+        run's best state, the direct search's; the colour wheel in the top-right corner.
+
+    Raises
+    ------
+    ValueError
+        On no rows or a trace whose two arrays differ in length.
+    """
+    if not rows:
+        raise ValueError("rows: expected at least one run")
+    n = len(rows)
+    fig, grid = image_grid(ncols=4, nrows=n, suptitle="latent-space search vs direct search in spin space")
+    for i, row in enumerate(rows):
+        ax = fig.add_subplot(grid[i, 0:2])
+        for key, style in (("latent", dict(color="C0", label="latent")), ("direct", dict(color="C3", label="direct"))):
+            x, y = (np.asarray(a, dtype=float) for a in row[key])
+            if x.shape != y.shape:
+                raise ValueError(f"rows[{i}][{key!r}]: evaluations {x.shape} and values {y.shape} differ")
+            ax.plot(x, y, drawstyle="steps-post", linewidth=1.5, **style)
+        ax.set_xscale("log")
+        ax.set_xlabel("objective evaluations")
+        ax.set_ylabel(f"best {row['ylabel']}")
+        ax.set_title(f"{row['run']}: {row['verdict']}", fontsize="medium")
+        ax.legend(frameon=False, fontsize="small")
+        states = as_spin_batch(np.stack(row["states"]), f"rows[{i}]['states']")
+        for j, (state, title) in enumerate(zip(states, row["titles"])):
+            draw_spins(fig.add_subplot(grid[i, 2 + j]), state, title)
+    color_wheel_legend(fig.add_subplot(grid[0, 4]))
+    return fig

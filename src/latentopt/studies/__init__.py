@@ -259,7 +259,8 @@ register_kind(Kind(
              _R("energy_density_maps", "1 dataset and VAE", "energy-density maps"),
              _R("training_curves", "1 dataset and VAE", "training curves"),
              _R("optimizer_traces", "2 optimization", "optimizer traces"),
-             _R("w_vs_mz", "2 optimization", "W vs M_z")),
+             _R("w_vs_mz", "2 optimization", "W vs M_z"),
+             _R("baseline_comparison", "2 optimization", "latent vs direct search")),
     run_block="optimize",
     run_figures=(_R("best", "2 optimization", "best states: {run}", file="optimize/{run}", caption="run"),),
 ))

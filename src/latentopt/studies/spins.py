@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,7 +194,8 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     -------
     datasets : dict
         The ``optimize/<run>.h5`` arrays (:func:`latentopt.optimizers.common.result_datasets`),
-        plus ``boundary (L, L, 3)`` for a C_BC run.
+        ``search_seconds`` (the search, without polishing; a timing, left out of result comparisons), plus ``boundary (3, L, L)``
+        for a C_BC run.
     attrs : dict
         ``algorithm``, ``objective``, ``direction``, ``settings`` (JSON), ``system``.
     """
@@ -208,6 +210,7 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
                                boundary=boundary, device=device, relax_steps=run.get("relax_steps", 0))
     log.info("run on %s: %s", device, run)
     context = dict(model=file_digest(model), system=system, boundary=array_digest(boundary))
+    t0 = time.perf_counter()
     try:
         result = run_optimizer(run["algorithm"], decode, objective, vae.hparams["latent_dim"], run, device=device,
                                checkpoint=checkpoint, progress=progress, context=context)
@@ -217,6 +220,7 @@ def optimize(model: str | Path, system: dict, run: dict, *, root: str | Path = "
     log.info("%s %s: first iteration %.5f, best %.5f", run["direction"], run["objective"], result.objective[0],
              result.best_value)
     datasets = result_datasets(result)
+    datasets["search_seconds"] = np.float64(time.perf_counter() - t0)  # the search, without polishing
     if boundary is not None:
         datasets["boundary"] = boundary
     if run.get("polish"):
@@ -247,6 +251,103 @@ def polish_best(best_spins: np.ndarray, magnet: ChiralMagnet, objective, device=
     return dict(polished_spins=res["spins"], polished_value=np.float64(value),
                 polished_energy=np.float64(res["polished_value"]), polished_W=np.float64(res["W"]),
                 polish_iterations=np.int64(res["iterations"]))
+
+
+def baseline(optimized: str | Path, system: dict, run: dict, *, dataset: str | Path | None = None,
+             device: torch.device | str = "cpu", progress: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    """The direct search in spin space of one run, with the latent run's number of evaluations (rule ``spins_baseline``).
+
+    :mod:`latentopt.optimizers.direct`: ``B`` states (the run's states per iteration) from
+    ``run["baseline"]["init"]`` (random unit spins, or X_IN states with ``heatbath``), moved by
+    projected-gradient steps on the spheres, one evaluation per state and step, as many
+    evaluations as the latent run spent (:func:`~latentopt.optimizers.direct.latent_evaluations`
+    of its recorded iterations). A ``polish: true`` run's best direct state is polished like the
+    latent one (:func:`polish_best`, with the run's own objective, ``relax_steps`` included, so
+    that ``polished_value`` compares with the latent run's).
+
+    Parameters
+    ----------
+    optimized : path
+        The latent run's ``optimize/<run>.h5`` (its trace length gives the budget; a C_BC
+        run's boundary map is read from it).
+    system : dict
+        The study's ``system`` block.
+    run : dict
+        The validated ``optimize.<run>`` block, with its ``baseline`` block.
+    dataset : path, optional
+        ``data/dataset.h5``; required for ``init: heatbath``.
+
+    Raises
+    ------
+    ValueError
+        On ``init: heatbath`` without ``dataset``.
+
+    Returns
+    -------
+    datasets : dict
+        ``objective (steps,)`` best value per step (natural sign), ``best_so_far (steps,)``,
+        ``evaluations (steps,)`` cumulative, ``best_spins (3, L, L)``, ``best_value``,
+        ``best_energy`` (per spin, J), ``best_W``, ``snapshots (k, 3, L, L)``,
+        ``snapshot_iteration (k,)``, ``snapshot_value (k,)``, ``trace/mean_objective (steps,)``,
+        ``initial_spins (3, L, L)`` (the best state's start), ``search_seconds``, ``n_evaluations``,
+        ``latent_evaluations``; with ``polish`` the keys of :func:`polish_best`.
+    attrs : dict
+        ``algorithm`` (``direct``), ``latent_algorithm``, ``objective``, ``direction``, ``init``,
+        ``seed``, ``form`` (the differentiable form that gave the steps), ``states``, ``steps``,
+        ``settings`` (JSON of the run block), ``system``.
+    """
+    import torch
+    from latentopt.optimizers import make_objective
+    from latentopt.optimizers.direct import direct_search, initial_states, latent_evaluations, search_plan
+    from latentopt.physics.torch_physics import energy_per_spin
+
+    settings = run["baseline"]
+    latent = read_h5(optimized)
+    magnet = ChiralMagnet.from_config(system)
+    boundary = latent.get("boundary") if run["objective"] == "C_BC" else None
+    common = dict(a=run.get("a", (1, 0)), boundary=boundary, device=device)
+    objective = make_objective(run["objective"], run["direction"], magnet, **common)
+    n_iter = len(latent["objective"])
+    batch, steps = search_plan(run, n_iter)
+    data = None
+    if settings["init"] == "heatbath":
+        if dataset is None:
+            raise ValueError("baseline.init heatbath: the data set (data/dataset.h5) is required")
+        data = load_dataset(dataset)[0]["spins"]
+    x0 = initial_states(batch, magnet.L, settings["init"], settings["seed"], data)
+    log.info("direct %s %s: %d states x %d steps = %d evaluations (latent run: %d), init %s", run["direction"],
+             run["objective"], batch, steps, batch * steps, latent_evaluations(run, n_iter), settings["init"])
+    found = direct_search(objective, magnet, x0, steps, max_angle=settings["max_angle"],
+                          n_snapshots=run.get("n_snapshots", 8), device=device, progress=progress)
+    res = found.result
+    best = torch.as_tensor(res.best_spins[None])
+    datasets = dict(objective=res.objective, best_so_far=_best_so_far(res.objective, objective.sign),
+                    evaluations=found.evaluations, best_spins=res.best_spins.astype(np.float32),
+                    best_value=np.float64(res.best_value),
+                    best_energy=np.float64(energy_per_spin(best.double(), magnet)[0]),
+                    best_W=np.float64(topological_charge(res.best_spins)),
+                    snapshots=res.snapshots.astype(np.float32), snapshot_iteration=res.snapshot_iteration,
+                    snapshot_value=res.snapshot_value, initial_spins=x0[int(res.best_z[0])],
+                    search_seconds=np.float64(found.wall_time), n_evaluations=np.int64(found.evaluations[-1]),
+                    latent_evaluations=np.int64(latent_evaluations(run, n_iter)))
+    datasets.update({f"trace/{k}": v for k, v in res.traces.items()})
+    log.info("direct search: %.1f s, first step %.5f, best %.5f (energy per spin %.5f, W %.0f)", found.wall_time,
+             res.objective[0], res.best_value, datasets["best_energy"], datasets["best_W"])
+    if run.get("polish"):
+        scored = make_objective(run["objective"], run["direction"], magnet, relax_steps=run.get("relax_steps", 0),
+                                **common)
+        datasets.update(polish_best(datasets["best_spins"], magnet, scored, device))
+        log.info("polished: %s %.6f, energy per spin %.6f, W %.0f", run["objective"], datasets["polished_value"],
+                 datasets["polished_energy"], datasets["polished_W"])
+    attrs = dict(algorithm="direct", latent_algorithm=run["algorithm"], objective=run["objective"],
+                 direction=run["direction"], init=settings["init"], seed=settings["seed"], form=found.form,
+                 states=batch, steps=steps, settings=json.dumps(run), system=system)
+    return datasets, attrs
+
+
+def _best_so_far(values: np.ndarray, sign: float) -> np.ndarray:
+    """Running best of a trace in the natural sign (``sign`` +1: max, -1: min)."""
+    return sign * np.maximum.accumulate(sign * np.asarray(values, dtype=np.float64))
 
 
 def objective_label(run: dict) -> str:
@@ -317,7 +418,9 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     """How one run compares with the best state of each reference set under the run's own objective.
 
     Returns ``algorithm``, ``objective``, ``direction``, ``iterations``, ``first_iteration_value``,
-    ``best_value`` and, per reference set ``<s>``, ``<s>_best`` and ``beats_<s>`` (strictly better).
+    ``best_value``, ``evaluations`` (states scored, :func:`~latentopt.optimizers.direct.latent_evaluations`),
+    ``search_seconds`` (None for a file written before it was recorded), ``best_energy`` (J per
+    spin) and ``best_W`` of the best (decoded) state and, per reference set ``<s>``, ``<s>_best`` and ``beats_<s>`` (strictly better).
     A polished run (``polish: true``) adds ``polished_value``, ``polished_energy`` (J per spin),
     ``polished_W``, ``polish_iterations`` and the reference of the lowest single-q spiral that
     fits the lattice (:func:`~latentopt.physics.hamiltonian.lowest_commensurate_spiral`):
@@ -329,10 +432,16 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
     settings = _settings(name_attrs)
     objective = make_objective(name_attrs["objective"], name_attrs["direction"], model, a=settings.get("a", (1, 0)),
                                boundary=result.get("boundary"), relax_steps=settings.get("relax_steps", 0))
+    from latentopt.optimizers.direct import latent_evaluations
+
     best = float(result["best_value"])
     out = {"algorithm": name_attrs["algorithm"], "objective": name_attrs["objective"],
            "direction": name_attrs["direction"], "iterations": int(len(result["objective"])),
-           "first_iteration_value": float(result["objective"][0]), "best_value": best}
+           "first_iteration_value": float(result["objective"][0]), "best_value": best,
+           "evaluations": latent_evaluations({**settings, **name_attrs}, len(result["objective"])),
+           "search_seconds": float(result["search_seconds"]) if "search_seconds" in result else None,
+           "best_energy": float(energy_density(result["best_spins"], model).mean()),
+           "best_W": float(topological_charge(result["best_spins"]))}
     if "polished_value" in result:
         n, e_spiral = lowest_commensurate_spiral(model)
         out.update(polished_value=float(result["polished_value"]), polished_energy=float(result["polished_energy"]),
@@ -345,6 +454,43 @@ def run_summary(name_attrs: dict, result: dict, reference_sets: dict[str, np.nda
         out[f"{set_name}_best"] = ref
         out[f"beats_{set_name}"] = bool(objective.sign * best > objective.sign * ref)
     return out
+
+
+def direct_summary(latent: dict, direct: dict, direct_attrs: dict, model: ChiralMagnet) -> dict:
+    """One run's direct search (``baseline/<run>.h5``) beside its latent run's summary (:func:`run_summary`).
+
+    Returns
+    -------
+    dict
+        ``init``, ``form``, ``evaluations``, ``search_seconds``, ``best_value`` (the objective of
+        the state as it is), ``best_energy`` (J per spin), ``best_W``, ``winner``
+        (``"latent"``, ``"direct"`` or ``"tie"``: the better ``best_value``, each as its search
+        scored it: a ``relax_steps`` run's latent values are of decoded states after its descent
+        steps) and, for a polished run, ``polished_value``, ``polished_energy``, ``polished_W``,
+        ``polish_iterations``, ``polished_gap`` (polished energy minus the single-q bound) and
+        ``polished_winner`` (the better ``polished_value``; both scored by the run's objective).
+    """
+    sign = 1.0 if latent["direction"] == "max" else -1.0
+    out = {"init": direct_attrs.get("init"), "form": direct_attrs.get("form"),
+           "evaluations": int(direct["n_evaluations"]), "search_seconds": float(direct["search_seconds"]),
+           "best_value": float(direct["best_value"]), "best_energy": float(direct["best_energy"]),
+           "best_W": float(direct["best_W"]),
+           "winner": _winner(sign, latent["best_value"], float(direct["best_value"]))}
+    if "polished_value" in direct:
+        _, e_spiral = lowest_commensurate_spiral(model)
+        out.update(polished_value=float(direct["polished_value"]), polished_energy=float(direct["polished_energy"]),
+                   polished_W=float(direct["polished_W"]), polish_iterations=int(direct["polish_iterations"]),
+                   polished_gap=float(direct["polished_energy"]) - e_spiral)
+        if "polished_value" in latent:
+            out["polished_winner"] = _winner(sign, latent["polished_value"], out["polished_value"])
+    return out
+
+
+def _winner(sign: float, latent: float, direct: float, rtol: float = 1e-9) -> str:
+    """``"latent"``, ``"direct"`` or ``"tie"`` (equal within ``rtol``) for values in the natural sign."""
+    if abs(latent - direct) <= rtol * max(abs(latent), abs(direct), 1.0):
+        return "tie"
+    return "latent" if sign * latent > sign * direct else "direct"
 
 
 def study_metrics(sets: dict[str, np.ndarray], model: ChiralMagnet, nodal_threshold: float) -> dict:
@@ -370,16 +516,54 @@ def metrics_table(metrics: dict, study: str) -> list:
     runs = [[name] + [f"{r[k]:.6g}" if isinstance(r.get(k), float) else str(r.get(k, "–")) for k, _ in run_cols]
             for name, r in metrics["runs"].items()]
     ssim = metrics["reconstruction_ssim"]
-    return [Heading(f"{study}: metrics (energies per spin in units of J)"),
-            Table(["set"] + [label for _, label in cols], sets),
-            Heading("optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state"),
-            Table(["run"] + [label for _, label in run_cols], runs),
-            Paragraph(f"Reconstruction SSIM on {ssim['n']} validation states: {ssim['mean']:.4f} ± {ssim['std']:.4f}")]
+    blocks = [Heading(f"{study}: metrics (energies per spin in units of J)"),
+              Table(["set"] + [label for _, label in cols], sets),
+              Heading("optimization runs: best value vs the best training (X_IN) and relaxed (X'_VAE) state"),
+              Table(["run"] + [label for _, label in run_cols], runs)]
+    compared = {name: r for name, r in metrics["runs"].items() if "direct" in r}
+    if compared:
+        blocks += [Heading("latent-space search vs direct search in spin space, equal objective evaluations"),
+                   Table(["run", "search"] + [label for _, label in _VS_COLS],
+                         [row for name, r in compared.items() for row in _vs_rows(name, r)]),
+                   Paragraph(_verdict(compared))]
+    return blocks + [Paragraph(f"Reconstruction SSIM on {ssim['n']} validation states: "
+                               f"{ssim['mean']:.4f} ± {ssim['std']:.4f}")]
+
+
+_VS_COLS = [("evaluations", "evaluations"), ("best_value", "best objective"), ("best_energy", "its energy"),
+            ("best_W", "its W"), ("search_seconds", "wall time (s)"), ("polished_value", "polished objective"),
+            ("polished_energy", "polished energy"), ("polished_gap", "polished energy − single-q spiral"),
+            ("winner", "wins (best)"), ("polished_winner", "wins (polished)")]
+
+
+def _vs_rows(name: str, r: dict) -> list[list[str]]:
+    def cell(d: dict, k: str) -> str:
+        v = d.get(k)
+        return "–" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    d = r["direct"]
+    shared = {"winner": d["winner"], "polished_winner": d.get("polished_winner")}
+    latent = [name, f"latent ({r['algorithm']})"] + [cell({**r, **shared}, k) for k, _ in _VS_COLS]
+    direct = [name, f"direct ({d['init']} start, {d['form']} steps)"] + [cell({**d, **shared}, k) for k, _ in _VS_COLS]
+    return [latent, direct]
+
+
+def _verdict(compared: dict) -> str:
+    """One sentence per run naming the winner."""
+    parts = []
+    for name, r in compared.items():
+        d = r["direct"]
+        text = f"{name} ({r['direction']} {r['objective']}): {d['winner']} wins on the best value"
+        if "polished_winner" in d:
+            text += f", {d['polished_winner']} after polishing"
+        parts.append(text)
+    return "Which search wins: " + "; ".join(parts) + "."
 
 
 def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae: str | Path,
                    relaxed: str | Path, runs: dict[str, str | Path], system: dict, nodal_threshold: float,
-                   n_show: int = 8, device: torch.device | str = "cpu") -> tuple[dict, dict[str, Figure]]:
+                   n_show: int = 8, device: torch.device | str = "cpu",
+                   baselines: dict[str, str | Path] | None = None) -> tuple[dict, dict[str, Figure]]:
     """Compute ``metrics.json`` content and the report figures of one study.
 
     Parameters
@@ -389,6 +573,8 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
         ``samples/relaxed.h5``.
     runs : dict
         Run name -> ``optimize/<run>.h5``.
+    baselines : dict, optional
+        Run name -> ``baseline/<run>.h5`` (the runs with a direct search).
     system : dict
         The study's ``system`` block.
     nodal_threshold : float
@@ -400,10 +586,13 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
     -------
     metrics : dict
         ``{"sets": {name: metrics}, "runs": {name: {...}}, "reconstruction_ssim": {...},
-        "nodal_threshold": float}``.
+        "nodal_threshold": float}``; a run with a direct search has ``runs[name]["direct"]``
+        (:func:`direct_summary`), and its direct best (and polished) state is a set
+        ``<run> (direct)`` (``<run> (direct, polished)``).
     figures : dict of str to Figure
         Keys: ``dataset_samples``, ``vae_samples``, ``relaxed_samples``, ``energy_histograms``,
-        ``energy_density_maps``, ``training_curves``, ``optimizer_traces``, ``w_vs_mz``.
+        ``energy_density_maps``, ``training_curves``, ``optimizer_traces``, ``w_vs_mz``,
+        ``baseline_comparison``.
     """
     from latentopt.plots.common import placeholder, plot_spin_grid, plot_training_curves
     from latentopt.plots.spins import (plot_energy_density_maps, plot_energy_histograms, plot_optimizer_traces,
@@ -421,10 +610,17 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
     sets.update({name: d["best_spins"][None] for name, d in run_data.items()})
     sets.update({f"{name} (polished)": d["polished_spins"][None] for name, d in run_data.items()
                  if "polished_spins" in d})
+    direct = {name: read_h5(path) for name, path in (baselines or {}).items()}
+    direct_attrs = {name: read_attrs(path) for name, path in (baselines or {}).items()}
+    sets.update({f"{name} (direct)": d["best_spins"][None] for name, d in direct.items()})
+    sets.update({f"{name} (direct, polished)": d["polished_spins"][None] for name, d in direct.items()
+                 if "polished_spins" in d})
     metrics = {"settings": {"system": system, "nodal_threshold": nodal_threshold, "n_show": n_show},
                "nodal_threshold": nodal_threshold, "sets": study_metrics(sets, hm, nodal_threshold), "runs": {}}
     for name, d in run_data.items():
         metrics["runs"][name] = run_summary(run_attrs[name], d, {"dataset": data["spins"], "relaxed": x_rel}, hm)
+        if name in direct:
+            metrics["runs"][name]["direct"] = direct_summary(metrics["runs"][name], direct[name], direct_attrs[name], hm)
     has_val = len(hist["val_indices"]) > 0
     ssim = validation_ssim(model, data["spins"], hist["val_indices"], device) if has_val else np.array([np.nan])
     metrics["reconstruction_ssim"] = {"n": int(len(hist["val_indices"])), "mean": float(np.mean(ssim)),
@@ -458,4 +654,35 @@ def evaluate(*, dataset: str | Path, model: str | Path, history: str | Path, vae
     marked = {name: (float(topological_charge(d["best_spins"])), float(magnetization_z(d["best_spins"])))
               for name, d in run_data.items()}
     figs["w_vs_mz"] = plot_w_vs_mz(data["W"], data["Mz"], marked)
+    figs["baseline_comparison"] = baseline_figure(run_data, run_attrs, direct, metrics["runs"], hm)
     return metrics, figs
+
+
+def baseline_figure(run_data: dict, run_attrs: dict, direct: dict, summaries: dict, model: ChiralMagnet) -> Figure:
+    """Latent vs direct search per run with a direct search (:func:`~latentopt.plots.spins.plot_baseline_comparison`).
+
+    Traces are best-so-far values against objective evaluations (a latent iteration's ``m``
+    states count ``m``); the states are the polished ones of a ``polish`` run, else the best found.
+    """
+    from latentopt.optimizers.direct import STATES_PER_ITERATION
+    from latentopt.plots.common import placeholder
+    from latentopt.plots.spins import plot_baseline_comparison
+
+    rows = []
+    for name, d in direct.items():
+        attrs, r = {**_settings(run_attrs[name]), **run_attrs[name]}, summaries[name]
+        per = int(attrs[STATES_PER_ITERATION[attrs["algorithm"]]])
+        sign = 1.0 if r["direction"] == "max" else -1.0
+        latent_trace = run_data[name]["objective"]
+        polished = "polished_spins" in d and "polished_spins" in run_data[name]
+        key, what = ("polished_spins", "polished") if polished else ("best_spins", "best")
+        states = (run_data[name][key], d[key])
+        titles = [f"{who} {what}\nW={float(topological_charge(st)):.0f}, "
+                  f"e={float(energy_density(st, model).mean()):.4f}" for who, st in zip(("latent", "direct"), states)]
+        verdict = f"{r['direct']['winner']} wins" + (f" ({r['direct']['polished_winner']} after polishing)"
+                                                     if "polished_winner" in r["direct"] else "")
+        rows.append(dict(run=name, ylabel=attrs["objective"],
+                         latent=(per * np.arange(1, len(latent_trace) + 1), _best_so_far(latent_trace, sign)),
+                         direct=(d["evaluations"], d["best_so_far"]), states=states, titles=titles,
+                         verdict=verdict))
+    return plot_baseline_comparison(rows) if rows else placeholder("no direct searches (baseline.enabled: false)")

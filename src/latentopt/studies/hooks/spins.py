@@ -109,6 +109,15 @@ def optimize(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gp
             "runtime": cluster.minutes(seconds, gpu)}
 
 
+def baseline(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
+    """One direct search: as many states scored as the latent run, each a field or gradient evaluation."""
+    L = study["system"]["L"]
+    per = {"genetic": "population", "stochastic": "samples", "single_code": "codes"}[run["algorithm"]]
+    iters = run["restarts"] * run["generations"] if run["algorithm"] == "genetic" else run["iterations"] + 1
+    seconds = run[per] * iters * cluster.lattice_scale(L) * SEC_PER_STATE_DECODE
+    return {"mem_mb": cluster.mb(12 * cluster.state_mb(L, run[per]) + 300), "runtime": cluster.minutes(seconds, gpu)}
+
+
 def evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
     """Metrics over the data set (chunked) and the figures."""
     L, n = study["system"]["L"], study["simulate"]["n_samples"]
@@ -118,13 +127,41 @@ def evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gp
 
 #: the estimator of each rule ``spins_<step>`` that runs on the cluster
 ESTIMATES = {"simulate": simulate_shard, "train": train_vae, "generate": generate, "modify": modify,
-             "optimize": optimize, "evaluate": evaluate}
+             "optimize": optimize, "baseline": baseline, "evaluate": evaluate}
 
 
 # ------------------------------------------------------------------ rule inputs
 def run_files(wc, studies: Mapping, repo: Path) -> list[str]:
     """The files of the study's optimization runs, ``optimize/<run>.h5``."""
     return [KIND.path(wc.study, "optimize", f"{r}.h5") for r in KIND.runs(studies[wc.study])]
+
+
+def latent_settings(wc, studies: Mapping, repo: Path) -> dict:
+    """A run's settings without its ``baseline`` block: the params of spins_optimize and spins_plot.
+
+    The direct search's settings are not the latent run's, so changing them reruns only
+    spins_baseline.
+    """
+    run = KIND.run_settings(studies[wc.study], wc.run)
+    return {k: v for k, v in run.items() if k != "baseline"}
+
+
+def baseline_runs(study: Mapping) -> list[str]:
+    """The runs of a study whose direct search is enabled (``baseline.enabled``, on by default)."""
+    return [r for r in KIND.runs(study) if KIND.run_settings(study, r).get("baseline", {}).get("enabled", True)]
+
+
+def baseline_files(wc, studies: Mapping, repo: Path) -> list[str]:
+    """The files of the study's direct searches, ``baseline/<run>.h5`` (runs with ``baseline.enabled``)."""
+    return [KIND.path(wc.study, "baseline", f"{r}.h5") for r in baseline_runs(studies[wc.study])]
+
+
+def baseline_inputs(wc, studies: Mapping, repo: Path) -> dict[str, str]:
+    """The latent run's file (its evaluations are the budget), plus ``dataset.h5`` for ``init: heatbath``."""
+    inputs = {"optimized": KIND.path(wc.study, "optimize", f"{wc.run}.h5")}
+    if KIND.run_settings(studies[wc.study], wc.run)["baseline"]["init"] == "heatbath":
+        inputs["dataset"] = KIND.path(wc.study, "data", "dataset.h5")
+    return inputs
 
 
 def optimize_inputs(wc, studies: Mapping, repo: Path) -> dict[str, str]:
