@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slurm
 LOCAL_TARGETS = ("results/tiny/metrics.json",)
 
 TORCH_RULES = {"spins_train", "spins_generate", "spins_modify", "spins_optimize", "spins_evaluate",
-               "schedules_train", "schedules_grid", "schedules_score", "schedules_score_pool", "schedules_final"}
+               "schedules_train", "schedules_grid", "schedules_score", "schedules_score_pool", "schedules_final",
+               "spins_baseline"}
 LOCAL_RULES = {"spins_merge", "spins_plot", "schedules_plot", "all"}
 
 
@@ -112,11 +113,13 @@ def test_every_cluster_job_went_through_sbatch(cluster, runs, config_file):
 
     zbo = yaml.safe_load(config_file.read_text())["studies"]["kl"]["optimize"]["zbo"]
     rounds = 1 + zbo["iterations"] // zbo["q"]
+    baselines = sum(run.get("baseline", {}).get("enabled", True) for run in cfg["optimize"].values())
     expected = {"spins_simulate": cfg["simulate"]["shards"], "spins_train": 1, "spins_generate": 1, "spins_modify": 1,
-                "spins_optimize": n_runs, "spins_evaluate": 1,
+                "spins_optimize": n_runs, "spins_baseline": baselines, "spins_evaluate": 1,
                 "schedules_images": 1, "schedules_families": 1, "schedules_train": 1, "schedules_grid": 1,
                 "schedules_propose": rounds, "schedules_score": zbo["n_initial"] + zbo["iterations"],
-                "schedules_score_pool": len(pool_chunks({"random_pool": None, "pool_per_job": 4, **zbo})), "schedules_optimize": 1, "schedules_final": 4,
+                "schedules_score_pool": len(pool_chunks({"random_pool": None, "pool_per_job": 4, **zbo})),
+                "schedules_optimize": 1, "schedules_final": 4,
                 "schedules_evaluate": 1}
     assert {rule: len(v) for rule, v in by_rule.items()} == expected, jobs
     assert all(r["state"] == "COMPLETED" for r in jobs), jobs

@@ -178,6 +178,7 @@ rule spins_baseline:
     benchmark:
         "results/{study}/benchmarks/baseline/{run}.tsv"
     threads: ONE
+    priority: longest_first("baseline")
     resources:
         **estimate("baseline"),
         gpu=GPU,
