@@ -4,6 +4,7 @@
 # (metrics.json, figures) + spins_plot per run. Input functions: latentopt.studies.hooks.spins.
 
 from latentopt.studies.hooks import spins as spins_hooks
+from latentopt.sweeps import POINT_REGEX
 
 
 localrules:
@@ -38,12 +39,15 @@ rule spins_simulate:
 
 rule spins_merge:
     input:
-        shard_files,
+        hook(spins_hooks.merge_inputs),
     output:
         "results/{study}/data/dataset.h5",
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
+        # a sweep study pools the shards of every point (spins_sweep_simulate below)
+        sweep=lambda wc: study(wc).get("sweep", {}),
+        points=lambda wc: list(spins_hooks.points(study(wc))),
     log:
         "results/{study}/logs/merge_dataset.log",
     threads: THREADS
@@ -199,3 +203,108 @@ rule spins_plot:
         "results/{study}/logs/plot_run/{run}.log",
     script:
         "../scripts/spins/plot.py"
+
+
+# ------------------------------------------------------------------ sweeps
+# A study with `sweep:` (latentopt.sweeps): per point {point} (e.g. B_z~0.02__D~0.3) its own heat-bath
+# shards, pooled into one data set (spins_merge) and one VAE (spins_train above); per point and run a latent search with
+# the point's Hamiltonian (optimize.py with the point's system), per point the relaxed reference candidates;
+# then the sweep's table and figures. Adding a value adds points: only their jobs, the pooled merge, the
+# training and the latent searches (the model changed) rerun; the other points' shards and references stay.
+
+
+wildcard_constraints:
+    point=POINT_REGEX,
+
+
+def point_system(wc):
+    return spins_hooks.point_system(wc, STUDIES, REPO)
+
+
+def sweep_figure(stem, label):
+    return report(f"results/{{study}}/figures/{stem}.png", caption=f"../report/spins/{stem}.rst",
+                  category="{study}", subcategory="3 sweep", labels={"figure": label})
+
+
+rule spins_sweep_simulate:
+    output:
+        "results/{study}/points/{point}/shards/shard{shard}.h5",
+    params:
+        system=point_system,
+        simulate=lambda wc: study(wc)["simulate"],
+        device="cuda" if DEVICE == "cuda" else "cpu",
+    log:
+        "results/{study}/logs/points/{point}/simulate/shard{shard}.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/simulate/shard{shard}.tsv"
+    threads: THREADS
+    priority: FIRST
+    resources:
+        **estimate("simulate"),
+        **({"gpu": 1} if DEVICE == "cuda" else {}),
+    script:
+        "../scripts/spins/simulate.py"
+
+
+rule spins_sweep_optimize:
+    input:
+        model="results/{study}/vae/model.pt",
+    output:
+        "results/{study}/points/{point}/optimize/{run}.h5",
+    params:
+        system=point_system,
+        run=run_settings,
+        device=DEVICE,
+        checkpoint=study_path(".checkpoints", "optimize-{point}-{run}.pt"),
+    log:
+        "results/{study}/logs/points/{point}/optimize/{run}.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/optimize/{run}.tsv"
+    threads: ONE
+    priority: FIRST
+    resources:
+        **estimate("optimize"),
+        gpu=GPU,
+    script:
+        "../scripts/spins/optimize.py"
+
+
+rule spins_sweep_reference:
+    output:
+        "results/{study}/points/{point}/reference.h5",
+    params:
+        system=point_system,
+        phases=lambda wc: study(wc)["phases"],
+    log:
+        "results/{study}/logs/points/{point}/reference.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/reference.tsv"
+    threads: ONE
+    resources:
+        **estimate("reference"),
+    script:
+        "../scripts/spins/reference.py"
+
+
+rule spins_sweep_evaluate:
+    input:
+        unpack(hook(spins_hooks.point_files)),
+    output:
+        metrics="results/{study}/sweep/metrics.json",
+        table=report("results/{study}/figures/sweep_table.html", caption="../report/spins/sweep_table.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "sweep table"}),
+        sweep_phase_diagram=sweep_figure("sweep_phase_diagram", "latent phase diagram"),
+        sweep_energies=sweep_figure("sweep_energies", "energy per spin vs field"),
+        sweep_states=sweep_figure("sweep_states", "optimized state at each point"),
+    params:
+        points=lambda wc: spins_hooks.points(study(wc)),
+        runs=lambda wc: list(study(wc)["optimize"]),
+    log:
+        "results/{study}/logs/sweep_evaluate.log",
+    benchmark:
+        "results/{study}/benchmarks/sweep_evaluate.tsv"
+    threads: ONE
+    resources:
+        **estimate("sweep_evaluate"),
+    script:
+        "../scripts/spins/sweep_evaluate.py"

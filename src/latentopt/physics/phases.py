@@ -28,8 +28,9 @@ At finite ``D / J`` the lattice corrections are of order ``(D / J)^2``; this mod
 **The classifier** (:func:`classify`) uses the rounded topological charge ``N = round(|W|)``,
 ``M_z`` and the structure factor of ``s_z`` (:func:`sz_peaks`):
 
-- ``ferromagnet``: ``N = 0`` and ``M_z >= fm_mz`` (default 0.9);
-- ``spiral``: ``N = 0``, ``M_z < fm_mz`` and one pair ``+-Q`` holds at least ``single_q`` (0.5)
+- ``ferromagnet``: ``N = 0`` and a magnetization ``|<s>| >= fm_mz`` (default 0.9; in a field along z,
+  ``|<s>| = M_z``; at zero field a uniform state along any direction counts);
+- ``spiral``: ``N = 0``, ``|<s>| < fm_mz`` and one pair ``+-Q`` holds at least ``single_q`` (0.5)
   of the ``q != 0`` weight of ``S_zz``;
 - ``skyrmion_lattice``: ``N >= 1``, a skyrmion density ``N / L^2`` of at least ``dense`` (0.5) of
   the close-packed triangular lattice at the spiral period (:func:`close_packed_density`) and
@@ -153,7 +154,7 @@ def sz_peaks(spins: np.ndarray, n_peaks: int = 6) -> tuple[np.ndarray, np.ndarra
 class PhaseRule:
     """The thresholds of :func:`classify` (module docstring)."""
 
-    fm_mz: float = 0.9
+    fm_mz: float = 0.9  # on |<s>|, the magnetization's length
     single_q: float = 0.5
     dense: float = 0.5
     star: float = 0.25
@@ -175,7 +176,7 @@ def classify(spins: np.ndarray, J: float = 1.0, D: float = 0.3, rule: PhaseRule 
     Parameters
     ----------
     spins : ndarray, shape (3, L, L)
-        Unit spins, field along +z (a state magnetized along -z is flipped first).
+        Unit spins.
     J, D : float
         Exchange and DMI of the model (set the close-packed skyrmion density).
     rule : PhaseRule
@@ -188,9 +189,9 @@ def classify(spins: np.ndarray, J: float = 1.0, D: float = 0.3, rule: PhaseRule 
     s = np.asarray(spins, dtype=np.float64)
     L = s.shape[-1]
     n_sk = int(round(abs(float(topological_charge(s)))))
-    mz = float(magnetization_z(s))
+    m = float(np.linalg.norm(s.mean(axis=(-2, -1))))
     if n_sk == 0:
-        if abs(mz) >= rule.fm_mz:
+        if m >= rule.fm_mz:
             return "ferromagnet"
         _, frac = sz_peaks(s, 1)
         return "spiral" if len(frac) and frac[0] >= rule.single_q else "mixed"
