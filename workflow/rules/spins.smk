@@ -217,20 +217,11 @@ wildcard_constraints:
     point=POINT_REGEX,
 
 
-def point_system(wc):
-    return spins_hooks.point_system(wc, STUDIES, REPO)
-
-
-def sweep_figure(stem, label):
-    return report(f"results/{{study}}/figures/{stem}.png", caption=f"../report/spins/{stem}.rst",
-                  category="{study}", subcategory="3 sweep", labels={"figure": label})
-
-
 rule spins_sweep_simulate:
     output:
         "results/{study}/points/{point}/shards/shard{shard}.h5",
     params:
-        system=point_system,
+        system=hook(spins_hooks.point_system),
         simulate=lambda wc: study(wc)["simulate"],
         device="cuda" if DEVICE == "cuda" else "cpu",
     log:
@@ -252,7 +243,7 @@ rule spins_sweep_optimize:
     output:
         "results/{study}/points/{point}/optimize/{run}.h5",
     params:
-        system=point_system,
+        system=hook(spins_hooks.point_system),
         run=run_settings,
         device=DEVICE,
         checkpoint=study_path(".checkpoints", "optimize-{point}-{run}.pt"),
@@ -273,7 +264,7 @@ rule spins_sweep_reference:
     output:
         "results/{study}/points/{point}/reference.h5",
     params:
-        system=point_system,
+        system=hook(spins_hooks.point_system),
         phases=lambda wc: study(wc)["phases"],
     log:
         "results/{study}/logs/points/{point}/reference.log",
@@ -293,9 +284,12 @@ rule spins_sweep_evaluate:
         metrics="results/{study}/sweep/metrics.json",
         table=report("results/{study}/figures/sweep_table.html", caption="../report/spins/sweep_table.rst",
                      category="{study}", subcategory="3 sweep", labels={"figure": "sweep table"}),
-        sweep_phase_diagram=sweep_figure("sweep_phase_diagram", "latent phase diagram"),
-        sweep_energies=sweep_figure("sweep_energies", "energy per spin vs field"),
-        sweep_states=sweep_figure("sweep_states", "optimized state at each point"),
+        sweep_phase_diagram=report("results/{study}/figures/sweep_phase_diagram.png", caption="../report/spins/sweep_phase_diagram.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "latent phase diagram"}),
+        sweep_energies=report("results/{study}/figures/sweep_energies.png", caption="../report/spins/sweep_energies.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "energy per spin vs field"}),
+        sweep_states=report("results/{study}/figures/sweep_states.png", caption="../report/spins/sweep_states.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "optimized state at each point"}),
     params:
         points=lambda wc: spins_hooks.points(study(wc)),
         runs=lambda wc: list(study(wc)["optimize"]),
