@@ -231,10 +231,10 @@ rule spins_sweep_simulate:
     threads: THREADS
     priority: FIRST
     resources:
-        **estimate("simulate"),
+        **estimate("sweep_simulate"),
         **({"gpu": 1} if DEVICE == "cuda" else {}),
     script:
-        "../scripts/spins/simulate.py"
+        "../scripts/spins/sweep_simulate.py"
 
 
 rule spins_sweep_optimize:
@@ -254,10 +254,10 @@ rule spins_sweep_optimize:
     threads: ONE
     priority: FIRST
     resources:
-        **estimate("optimize"),
+        **estimate("sweep_optimize"),
         gpu=GPU,
     script:
-        "../scripts/spins/optimize.py"
+        "../scripts/spins/sweep_optimize.py"
 
 
 rule spins_sweep_reference:
@@ -272,9 +272,9 @@ rule spins_sweep_reference:
         "results/{study}/benchmarks/points/{point}/reference.tsv"
     threads: ONE
     resources:
-        **estimate("reference"),
+        **estimate("sweep_reference"),
     script:
-        "../scripts/spins/reference.py"
+        "../scripts/spins/sweep_reference.py"
 
 
 rule spins_sweep_evaluate:

@@ -166,7 +166,9 @@ def sweep_evaluate(study: Mapping, run: Mapping | None = None, *, threads: int =
     return {"mem_mb": cluster.mb(500), "runtime": cluster.minutes(5.0 * n, gpu)}
 
 
-ESTIMATES.update(reference=reference, sweep_evaluate=sweep_evaluate)
+#: the sweep's rules: a point's shard and run cost what a study's do
+ESTIMATES.update(sweep_simulate=simulate_shard, sweep_optimize=optimize, sweep_reference=reference,
+                 sweep_evaluate=sweep_evaluate)
 
 
 # ------------------------------------------------------------------ sweeps
