@@ -161,3 +161,4 @@ def test_phase_boundaries_and_crossing():
         P.phase_boundaries([0.1, 0.0], ["spiral", "spiral"])
     assert P.crossing_field([0, 1, 2], [0, 0, 0], [1, 0.5, -0.5]) == pytest.approx(1.5)
     assert P.crossing_field([0, 1], [0, 0], [1, 1]) is None
+    assert P.crossing_field([0, 1, 2, 3], [0, np.inf, 0, 0], [1, 0, 0.5, -0.5]) == pytest.approx(2.5)

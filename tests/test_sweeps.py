@@ -128,3 +128,60 @@ def test_shipped_sweep_configs_validate():
         assert s["system"]["L"] == 128
         assert min(s["sweep"]["system.D"]) == pytest.approx(0.1) and max(s["sweep"]["system.D"]) == pytest.approx(0.5)
     assert copy.deepcopy(cfg) == cfg
+
+
+def _row(b, latent, reference, fam, D=0.3, gap=0.0):
+    return {"point": f"B_z~{b!r}", "values": {"system.B_z": b, "system.D": D}, "B_z": b, "J": 1.0, "D": D,
+            "h": b / D ** 2, "latent_run": "r", "latent_energy": -2.0 - b + gap, "latent_phase": latent,
+            "latent_W": 0.0, "latent_Mz": 0.5, "reference_candidate": "x", "reference_energy": -2.0 - b,
+            "reference_phase": reference, "candidates": {"ferromagnet": {"energy": -2.0 - b, "phase": "ferromagnet",
+                                                                         "W": 0.0}},
+            "family_energy": fam, "gap": gap}
+
+
+def test_sweep_boundaries_latent_vs_reference():
+    from latentopt.studies.spins import sweep_boundaries
+
+    # spiral below 0.02, skyrmion lattice from 0.02 (reference) or 0.03 (latent), ferromagnet from 0.07
+    fields = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08]
+    ref = ["spiral"] * 2 + ["skyrmion_lattice"] * 5 + ["ferromagnet"] * 2
+    lat = ["spiral"] * 3 + ["skyrmion_lattice"] * 4 + ["ferromagnet"] * 2
+    fam = [{"spiral": b - 0.015, "skyrmion_lattice": 0.0, "ferromagnet": 0.065 - b}
+           for b in fields]
+    rows = [_row(b, l, r, f) for b, l, r, f in zip(fields, lat, ref, fam)]
+    rows += [_row(0.0, "spiral", "spiral", {"spiral": -1.0}, D=0.5)]  # another line, one point
+    out = sweep_boundaries(rows)
+    assert set(out) == {"D=0.3", "D=0.5"}
+    b = out["D=0.3"]
+    assert b["reference"] == {"B_c1": 0.02, "B_c2": 0.07} and b["latent"] == {"B_c1": 0.03, "B_c2": 0.07}
+    assert b["grid_step"] == pytest.approx(0.01)
+    assert b["agree_within_one_step"] == {"B_c1": True, "B_c2": True}
+    # the spiral's family energy crosses the lattice's (0) at 0.015, the ferromagnet's at 0.065
+    assert b["reference_crossings"]["B_c1"] == pytest.approx(0.015)
+    assert b["reference_crossings"]["B_c2"] == pytest.approx(0.065)
+    assert b["continuum"]["B_c2"] == pytest.approx(0.801 * 0.09)
+    lat2 = ["spiral"] * 4 + ["skyrmion_lattice"] * 3 + ["ferromagnet"] * 2  # two steps late
+    out2 = sweep_boundaries([_row(b, l, r, f) for b, l, r, f in zip(fields, lat2, ref, fam)])
+    assert out2["D=0.3"]["agree_within_one_step"]["B_c1"] is False
+
+
+def test_sweep_figures_and_table():
+    from latentopt.plots.sweeps import plot_energies, plot_phase_diagram, plot_sweep_states
+    from latentopt.physics.states import ferromagnet
+    from latentopt.studies.spins import sweep_boundaries, sweep_table
+
+    fields = [0.0, 0.02, 0.05]
+    rows = [_row(b, p, p, {p: -2.0 - b}, gap=g) for b, p, g in zip(fields, ["spiral", "skyrmion_lattice",
+                                                                            "ferromagnet"], [1e-4, -2e-5, 0.0])]
+    bounds = sweep_boundaries(rows)
+    fig = plot_phase_diagram(rows, bounds)
+    assert len(fig.axes[0].patches) == 3
+    assert len(plot_energies(rows).axes) == 2
+    states = {r["point"]: ferromagnet(16) for r in rows}
+    assert len(plot_sweep_states(rows, states).axes) == 4  # three panels and the colour wheel
+    metrics = {"points": rows, "boundaries": bounds, "tolerance": 5e-4, "points_within_tolerance": 3,
+               "n_points": 3, "max_gap": 1e-4}
+    blocks = sweep_table(metrics, "s")
+    assert len(blocks[1].rows) == 3 and len(blocks[3].rows) == 2
+    with pytest.raises(ValueError, match="rows"):
+        plot_phase_diagram([], {})

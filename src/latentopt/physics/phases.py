@@ -355,14 +355,19 @@ def phase_boundaries(fields: Sequence[float], phases: Sequence[str]) -> dict[str
 
 
 def crossing_field(fields: Sequence[float], e_a: Sequence[float], e_b: Sequence[float]) -> float | None:
-    """The first field where ``e_b - e_a`` changes sign from positive to non-positive, linearly interpolated.
+    """The first field where ``e_b`` drops to or below ``e_a`` (``e_b - e_a`` from positive to non-positive),
+    linearly interpolated between the two grid fields.
 
-    Used for the reference boundaries between two candidate families (the lowest energy of each
-    family at every field). ``None`` without a crossing.
+    Used for the reference boundaries between two phases (the lowest energy of each at every field;
+    ``inf`` where a phase has no candidate, and such grid intervals are skipped). ``None`` without a
+    crossing.
     """
-    d = np.asarray(e_b, dtype=np.float64) - np.asarray(e_a, dtype=np.float64)
+    a = np.asarray(e_a, dtype=np.float64)
+    b = np.asarray(e_b, dtype=np.float64)
     f = np.asarray(fields, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = np.where(ok, b - np.where(ok, a, 0.0), np.nan)
     for i in range(1, len(d)):
-        if d[i - 1] > 0 >= d[i]:
+        if ok[i - 1] and ok[i] and d[i - 1] > 0 >= d[i]:
             return float(f[i - 1] + (f[i] - f[i - 1]) * d[i - 1] / (d[i - 1] - d[i]))
     return None

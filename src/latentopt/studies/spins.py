@@ -598,9 +598,10 @@ def sweep_boundaries(rows: list[dict]) -> dict:
         step = float(np.min(np.diff(fields))) if len(fields) > 1 else None
         out[key] = {"fields": fields, "grid_step": step,
                     "latent": latent, "reference": reference,
-                    "reference_crossings": {"B_c1": phases.crossing_field(fields, fam("skyrmion_lattice"), fam("spiral")),
-                                            "B_c2": phases.crossing_field(fields, fam("ferromagnet"),
-                                                                          fam("skyrmion_lattice"))},
+                    # where the skyrmion lattice drops below the spiral, the ferromagnet below the lattice
+                    "reference_crossings": {"B_c1": phases.crossing_field(fields, fam("spiral"), fam("skyrmion_lattice")),
+                                            "B_c2": phases.crossing_field(fields, fam("skyrmion_lattice"),
+                                                                          fam("ferromagnet"))},
                     "continuum": phases.continuum_fields(line[0]["J"], line[0]["D"]) if line[0]["D"] else None,
                     "agree_within_one_step": {
                         b: (latent[b] is None and reference[b] is None) or (
