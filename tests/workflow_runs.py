@@ -12,7 +12,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 #: One tiny study of every kind (each file also runs alone: ``snakemake --configfile tests/data/tiny.yaml``).
-TINY_CONFIGS = ("tiny.yaml", "tiny_ferro.yaml", "tiny_schedules.yaml", "tiny_transitions.yaml", "tiny_upscaling.yaml")
+TINY_CONFIGS = ("tiny.yaml", "tiny_ferro.yaml", "tiny_schedules.yaml", "tiny_transitions.yaml", "tiny_upscaling.yaml",
+                "tiny_sweep.yaml")
 
 
 def all_tiny_studies(path: Path) -> Path:

@@ -5,6 +5,7 @@
 # spins_plot per run. Input functions: latentopt.studies.hooks.spins.
 
 from latentopt.studies.hooks import spins as spins_hooks
+from latentopt.sweeps import POINT_REGEX
 
 
 localrules:
@@ -39,12 +40,15 @@ rule spins_simulate:
 
 rule spins_merge:
     input:
-        shard_files,
+        hook(spins_hooks.merge_inputs),
     output:
         "results/{study}/data/dataset.h5",
     params:
         system=lambda wc: study(wc)["system"],
         simulate=lambda wc: study(wc)["simulate"],
+        # a sweep study pools the shards of every point (spins_sweep_simulate below)
+        sweep=lambda wc: study(wc).get("sweep", {}),
+        points=lambda wc: list(spins_hooks.points(study(wc))),
     log:
         "results/{study}/logs/merge_dataset.log",
     threads: THREADS
@@ -231,3 +235,102 @@ rule spins_plot:
         "results/{study}/logs/plot_run/{run}.log",
     script:
         "../scripts/spins/plot.py"
+
+
+# ------------------------------------------------------------------ sweeps
+# A study with `sweep:` (latentopt.sweeps): per point {point} (e.g. B_z~0.02__D~0.3) its own heat-bath
+# shards, pooled into one data set (spins_merge) and one VAE (spins_train above); per point and run a latent search with
+# the point's Hamiltonian (optimize.py with the point's system), per point the relaxed reference candidates;
+# then the sweep's table and figures. Adding a value adds points: only their jobs, the pooled merge, the
+# training and the latent searches (the model changed) rerun; the other points' shards and references stay.
+
+
+wildcard_constraints:
+    point=POINT_REGEX,
+
+
+rule spins_sweep_simulate:
+    output:
+        "results/{study}/points/{point}/shards/shard{shard}.h5",
+    params:
+        system=hook(spins_hooks.point_system),
+        simulate=lambda wc: study(wc)["simulate"],
+        device="cuda" if DEVICE == "cuda" else "cpu",
+    log:
+        "results/{study}/logs/points/{point}/simulate/shard{shard}.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/simulate/shard{shard}.tsv"
+    threads: THREADS
+    priority: FIRST
+    resources:
+        **estimate("sweep_simulate"),
+        **({"gpu": 1} if DEVICE == "cuda" else {}),
+    script:
+        "../scripts/spins/sweep_simulate.py"
+
+
+rule spins_sweep_optimize:
+    input:
+        model="results/{study}/vae/model.pt",
+    output:
+        "results/{study}/points/{point}/optimize/{run}.h5",
+    params:
+        system=hook(spins_hooks.point_system),
+        run=run_settings,
+        device=DEVICE,
+        checkpoint=study_path(".checkpoints", "optimize-{point}-{run}.pt"),
+    log:
+        "results/{study}/logs/points/{point}/optimize/{run}.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/optimize/{run}.tsv"
+    threads: ONE
+    priority: FIRST
+    resources:
+        **estimate("sweep_optimize"),
+        gpu=GPU,
+    script:
+        "../scripts/spins/sweep_optimize.py"
+
+
+rule spins_sweep_reference:
+    output:
+        "results/{study}/points/{point}/reference.h5",
+    params:
+        system=hook(spins_hooks.point_system),
+        phases=lambda wc: study(wc)["phases"],
+    log:
+        "results/{study}/logs/points/{point}/reference.log",
+    benchmark:
+        "results/{study}/benchmarks/points/{point}/reference.tsv"
+    threads: ONE
+    resources:
+        **estimate("sweep_reference"),
+    script:
+        "../scripts/spins/sweep_reference.py"
+
+
+rule spins_sweep_evaluate:
+    input:
+        unpack(hook(spins_hooks.point_files)),
+    output:
+        metrics="results/{study}/sweep/metrics.json",
+        table=report("results/{study}/figures/sweep_table.html", caption="../report/spins/sweep_table.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "sweep table"}),
+        sweep_phase_diagram=report("results/{study}/figures/sweep_phase_diagram.png", caption="../report/spins/sweep_phase_diagram.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "latent phase diagram"}),
+        sweep_energies=report("results/{study}/figures/sweep_energies.png", caption="../report/spins/sweep_energies.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "energy per spin vs field"}),
+        sweep_states=report("results/{study}/figures/sweep_states.png", caption="../report/spins/sweep_states.rst",
+                     category="{study}", subcategory="3 sweep", labels={"figure": "optimized state at each point"}),
+    params:
+        points=lambda wc: spins_hooks.points(study(wc)),
+        runs=lambda wc: list(study(wc)["optimize"]),
+    log:
+        "results/{study}/logs/sweep_evaluate.log",
+    benchmark:
+        "results/{study}/benchmarks/sweep_evaluate.tsv"
+    threads: ONE
+    resources:
+        **estimate("sweep_evaluate"),
+    script:
+        "../scripts/spins/sweep_evaluate.py"

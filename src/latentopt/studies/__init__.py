@@ -137,6 +137,9 @@ class Kind:
     run_wildcard : str
         The name of the run wildcard in the kind's rules and ``run_figures`` (``run``, or
         ``scale`` for the scales of an upscaling study).
+    targets_hook : str
+        Optional ``"package.module:function"``, ``fn(kind, name, study, default) -> list``: a study's
+        final files when they differ from the default list (a spin study with ``sweep:``).
     """
 
     name: str
@@ -151,6 +154,7 @@ class Kind:
     run_block: str = "optimize"
     run_figures: tuple[ReportItem, ...] = field(default_factory=tuple)
     run_wildcard: str = "run"
+    targets_hook: str = ""
 
     @property
     def module(self) -> str:
@@ -196,7 +200,7 @@ class Kind:
         out += [self.path(name, "figures", f"{f.stem}.png") for f in self.figures]
         out += [self.path(name, "figures", f"{f.stem.format(**{self.run_wildcard: run})}.png")
                 for run in self.runs(study) for f in self.run_figures]
-        return out
+        return resolve(self.targets_hook)(self, name, study, out) if self.targets_hook else out
 
     def check(self, prefix: str, study: dict, root: str | Path, studies: Mapping[str, Mapping]) -> None:
         """Run the kind's config check on ``study`` (the config key ``prefix``), validated by the schema."""
@@ -263,6 +267,7 @@ register_kind(Kind(
              _R("baseline_comparison", "2 optimization", "latent vs direct search")),
     run_block="optimize",
     run_figures=(_R("best", "2 optimization", "best states: {run}", file="optimize/{run}", caption="run"),),
+    targets_hook="latentopt.studies.hooks.spins:targets",
 ))
 
 register_kind(Kind(

@@ -16,6 +16,7 @@ from latentopt.cluster import SEC_PER_STATE_DECODE, SEC_PER_STATE_DESCENT, SEC_P
 from latentopt.config import ConfigError, check_training_split
 from latentopt.physics.boundary import boundary_from_config
 from latentopt.studies import KINDS
+from latentopt.sweeps import SweepError, check_sweep, expand_sweep
 
 KIND = KINDS["spins"]
 
@@ -28,7 +29,7 @@ DEFAULT_BOUNDARY = {"shape": "ring", "radius": 0.35, "width": 2.0, "direction": 
 def check(prefix: str, study: dict[str, Any], root: Path, studies: Mapping) -> None:
     """L divisible by 16, an annealing schedule that cools, shards <= samples, a training split that
     leaves data, each run's direction (and ``a`` of C, ``boundary`` of C_BC) filled in and its
-    boundary map readable, elitism below the population.
+    boundary map readable, elitism below the population; a valid ``sweep`` (:func:`check_study_sweep`).
 
     Raises
     ------
@@ -44,7 +45,6 @@ def check(prefix: str, study: dict[str, Any], root: Path, studies: Mapping) -> N
     if sim["shards"] > sim["n_samples"]:
         raise ConfigError(f"{prefix}.simulate.shards: {sim['shards']} shards for {sim['n_samples']} samples; "
                           "expected shards <= n_samples")
-    check_training_split(prefix, sim["n_samples"], "simulate.n_samples", vae, "states")
     for run_name, run in study.get("optimize", {}).items():
         key = f"{prefix}.optimize.{run_name}"
         run.setdefault("direction", DEFAULT_DIRECTION[run["objective"]])
@@ -60,6 +60,38 @@ def check(prefix: str, study: dict[str, Any], root: Path, studies: Mapping) -> N
                 raise ConfigError(f"{key}.boundary: {exc}") from exc
         if run["algorithm"] == "genetic" and run["elitism"] >= run["population"]:
             raise ConfigError(f"{key}.elitism: must be below population ({run['elitism']} >= {run['population']})")
+    n_states, n_key = sim["n_samples"], "simulate.n_samples"
+    if "sweep" in study:  # the VAE trains on the states of every point
+        check_study_sweep(prefix, study)
+        n_states, n_key = n_states * len(points(study)), "simulate.n_samples times the sweep's points"
+    check_training_split(prefix, n_states, n_key, vae, "states")
+
+
+#: the keys of a spin study's system block (a swept key must be one of them)
+SYSTEM_KEYS = {"model", "L", "J", "D", "dmi", "K", "B"}
+
+
+def check_study_sweep(prefix: str, study: dict[str, Any]) -> None:
+    """A sweep study: a valid ``sweep`` (:func:`latentopt.sweeps.check_sweep`) and at least one optimize run, every
+    run an energy minimization with ``polish: true`` (the latent search of each point).
+
+    Raises
+    ------
+    ConfigError
+        Naming the key.
+    """
+    try:
+        check_sweep(prefix, study["sweep"], SYSTEM_KEYS)
+    except SweepError as exc:
+        raise ConfigError(str(exc)) from exc
+    runs = study.get("optimize", {})
+    if not runs:
+        raise ConfigError(f"{prefix}.optimize: a sweep needs at least one run (an energy minimization with "
+                          "polish: true) to search every point's latent space")
+    for name, run in runs.items():
+        if run["objective"] != "energy" or run["direction"] != "min" or not run.get("polish"):
+            raise ConfigError(f"{prefix}.optimize.{name}: in a sweep every run searches the point's lowest energy; "
+                              "expected objective: energy, direction: min, polish: true")
 
 
 # ------------------------------------------------------------------ resources (latentopt.cluster's model)
@@ -128,6 +160,72 @@ def evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gp
 #: the estimator of each rule ``spins_<step>`` that runs on the cluster
 ESTIMATES = {"simulate": simulate_shard, "train": train_vae, "generate": generate, "modify": modify,
              "optimize": optimize, "baseline": baseline, "evaluate": evaluate}
+
+
+def reference(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gpu: bool = False) -> dict[str, int]:
+    """One point's reference candidates relaxed in spin space (about 60 s for eight candidates at L = 64 on one
+    core, measured; scaled by L^2 and a relaxation that lengthens with L)."""
+    L = study["system"]["L"]
+    seconds = 60.0 * (L / 64) ** 3 * study["phases"]["max_iter"] / 5000
+    return {"mem_mb": cluster.mb(400 + 60 * cluster.state_mb(L, 1)), "runtime": cluster.minutes(seconds, gpu)}
+
+
+def sweep_evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1,
+                   gpu: bool = False) -> dict[str, int]:
+    """The sweep's table and figures (classification and structure factors of a few states per point)."""
+    n = max(1, len(points(study)))
+    return {"mem_mb": cluster.mb(500), "runtime": cluster.minutes(5.0 * n, gpu)}
+
+
+#: the sweep's rules: a point's shard and run cost what a study's do
+ESTIMATES.update(sweep_simulate=simulate_shard, sweep_optimize=optimize, sweep_reference=reference,
+                 sweep_evaluate=sweep_evaluate)
+
+
+# ------------------------------------------------------------------ sweeps
+def points(study: Mapping) -> dict[str, dict]:
+    """The points of a sweep study (:func:`latentopt.sweeps.expand_sweep`), ``{}`` for a study without ``sweep``."""
+    return expand_sweep(study["system"], study["sweep"]) if "sweep" in study else {}
+
+
+#: the report figures of a sweep study, ``<root>/figures/<file>.png`` (captions ``workflow/report/spins/``)
+SWEEP_FIGURES = ("sweep_phase_diagram", "sweep_energies", "sweep_states")
+
+
+def targets(kind, name: str, study: Mapping, default: list[str]) -> list[str]:
+    """A sweep study's final files: ``sweep/metrics.json`` and the sweep figures (instead of a single study's)."""
+    if "sweep" not in study:
+        return default
+    return ([kind.path(name, "sweep", "metrics.json"), kind.path(name, "figures", "sweep_table.html")]
+            + [kind.path(name, "figures", f"{f}.png") for f in SWEEP_FIGURES])
+
+
+def point_shards(wc, studies: Mapping, repo: Path) -> list[str]:
+    """Every point's simulation shards, ``points/<point>/shards/shard<k>.h5`` (the pooled data set's inputs)."""
+    study = studies[wc.study]
+    return [KIND.path(wc.study, "points", p, "shards", f"shard{k}.h5")
+            for p in points(study) for k in range(study["simulate"]["shards"])]
+
+
+def merge_inputs(wc, studies: Mapping, repo: Path) -> list[str]:
+    """The inputs of ``spins_merge``: the study's shards, or every point's for a sweep study (:func:`point_shards`)."""
+    study = studies[wc.study]
+    if "sweep" in study:
+        return point_shards(wc, studies, repo)
+    return [KIND.path(wc.study, "data", "shards", f"shard{k}.h5") for k in range(study["simulate"]["shards"])]
+
+
+def point_files(wc, studies: Mapping, repo: Path) -> dict[str, list[str]]:
+    """Every point's reference and run files, by point order: ``reference``, ``runs``."""
+    study = studies[wc.study]
+    pts = list(points(study))
+    return {"reference": [KIND.path(wc.study, "points", p, "reference.h5") for p in pts],
+            "runs": [KIND.path(wc.study, "points", p, "optimize", f"{r}.h5") for p in pts for r in KIND.runs(study)]}
+
+
+def point_system(wc, studies: Mapping, repo: Path) -> dict:
+    """The ``system`` block of the point named by the ``{point}`` wildcard."""
+    return points(studies[wc.study])[wc.point]["system"]
 
 
 # ------------------------------------------------------------------ rule inputs
