@@ -140,7 +140,7 @@ def _row(b, latent, reference, fam, D=0.3, gap=0.0):
 
 
 def test_sweep_boundaries_latent_vs_reference():
-    from latentopt.studies.spins import sweep_boundaries
+    from latentopt.studies.spin_sweeps import sweep_boundaries
 
     # spiral below 0.02, skyrmion lattice from 0.02 (reference) or 0.03 (latent), ferromagnet from 0.07
     fields = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08]
@@ -168,7 +168,7 @@ def test_sweep_boundaries_latent_vs_reference():
 def test_sweep_figures_and_table():
     from latentopt.plots.sweeps import plot_energies, plot_phase_diagram, plot_sweep_states
     from latentopt.physics.states import ferromagnet
-    from latentopt.studies.spins import sweep_boundaries, sweep_table
+    from latentopt.studies.spin_sweeps import sweep_boundaries, sweep_table
 
     fields = [0.0, 0.02, 0.05]
     rows = [_row(b, p, p, {p: -2.0 - b}, gap=g) for b, p, g in zip(fields, ["spiral", "skyrmion_lattice",

@@ -33,11 +33,19 @@ GPU = 0 if DEVICE == "cpu" else 1
 
 # Threads per job: the config's `threads` is the upper bound. Snakemake cannot hold a core back
 # for a job that needs two: while one core is busy it starts the next one-thread job on the
-# other, so a two-thread job can wait for a long time. Only the spin study's chain takes THREADS
-# (its heat-bath shards, which run first, and its VAE training, the longest single job, which
-# scales 1.8x with a second thread); its merge takes THREADS too, so that both cores are free
-# when the training becomes ready. Every other job takes one, and two run side by side.
+# other, so a two-thread job can wait for a long time. Only the spin study's chain takes more:
+# its heat-bath shards share THREADS (THREADS // shards each: the default's two shards run side
+# by side on one thread each, each compiling the kernel at once instead of one after the other),
+# its VAE training, the longest single job, takes THREADS (1.8x with a second thread), and so does
+# its merge, so that both cores are free when the training becomes ready. Every other job takes
+# one, and two run side by side.
 ONE = 1
+
+
+def shard_threads(wc):
+    """threads of a heat-bath shard: the config's threads shared by the study's shards (at least 1)."""
+    return max(1, THREADS // study(wc)["simulate"]["shards"])
+
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
 # simulate -> merge -> train -> optimize) first, then the other long jobs (the GAN, the KL-schedule

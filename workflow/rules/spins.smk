@@ -29,7 +29,7 @@ rule spins_simulate:
         "results/{study}/logs/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
-    threads: THREADS
+    threads: shard_threads
     priority: FIRST
     resources:
         **estimate("simulate"),
@@ -103,7 +103,7 @@ rule spins_generate:
     benchmark:
         "results/{study}/benchmarks/generate.tsv"
     threads: ONE
-    priority: FIRST
+    priority: longest_first("modify")  # its one successor, the modification, is long
     resources:
         **estimate("generate"),
         gpu=GPU,
@@ -260,7 +260,7 @@ rule spins_sweep_simulate:
         "results/{study}/logs/points/{point}/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/points/{point}/simulate/shard{shard}.tsv"
-    threads: THREADS
+    threads: shard_threads
     priority: FIRST
     resources:
         **estimate("sweep_simulate"),

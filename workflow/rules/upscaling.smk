@@ -24,6 +24,7 @@ rule upscaling_simulate:
     benchmark:
         "results/upscaling/{study}/benchmarks/simulate/shard{shard}.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("simulate"),
     script:
@@ -41,6 +42,7 @@ rule upscaling_merge:
     log:
         "results/upscaling/{study}/logs/merge_dataset.log",
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("merge"),
     script:

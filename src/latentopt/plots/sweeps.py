@@ -1,7 +1,7 @@
 """Figures of a spin study's sweep: the latent phase diagram, energies vs field, the optimized states.
 
-Inputs are the rows of the sweep's ``metrics.json`` (:func:`latentopt.studies.spins.sweep_point_summary`)
-and its boundaries (:func:`latentopt.studies.spins.sweep_boundaries`). Conventions of
+Inputs are the rows of the sweep's ``metrics.json`` (:func:`latentopt.studies.spin_sweeps.sweep_point_summary`)
+and its boundaries (:func:`latentopt.studies.spin_sweeps.sweep_boundaries`). Conventions of
 :mod:`latentopt.plots.common`.
 """
 
