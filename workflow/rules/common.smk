@@ -34,23 +34,20 @@ GPU = 0 if DEVICE == "cpu" else 1
 # Threads per job: the config's `threads` is the upper bound. Snakemake cannot hold a core back
 # for a job that needs two: while one core is busy it starts the next one-thread job on the
 # other, so a two-thread job can wait for a long time. Only the spin study's chain takes more:
-# its heat-bath shards share THREADS (THREADS // shards each: the default's two shards run side
-# by side on one thread each, each compiling the kernel at once instead of one after the other),
-# its VAE training, the longest single job, takes THREADS (1.8x with a second thread), and so does
-# its merge, so that both cores are free when the training becomes ready. Every other job takes
-# one, and two run side by side.
+# its heat-bath shards, its merge and its VAE training (the longest single job, 1.8x with a second
+# thread) take THREADS, one after another, so that each finds both cores free when the one before
+# it ends. (With the shards on one thread each, side by side, they ended together and the merge
+# still waited 277 s of a 602 s run, because Snakemake's scheduler weighed two one-thread jobs of
+# priority 5 equal to it: see FIRST below.) Every other job takes one, and two run side by side.
 ONE = 1
-
-
-def shard_threads(wc):
-    """threads of a heat-bath shard: the config's threads shared by the study's shards (at least 1)."""
-    return max(1, THREADS // study(wc)["simulate"]["shards"])
 
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
 # simulate -> merge -> train -> optimize) first, then the other long jobs (the GAN, the KL-schedule
 # rounds), so that the short ones fill the cores around them.
-FIRST, EARLY = 10, 5
+# Snakemake's scheduler maximizes the *sum* of the started jobs' priorities, so a two-thread job of
+# the chain must outweigh any two one-thread jobs: FIRST > 2 x (EARLY + 1).
+FIRST, EARLY = 100, 5
 
 
 # {study} and {run} names as accepted by the schema; {shard} is an integer. Each kind writes

@@ -29,7 +29,7 @@ rule spins_simulate:
         "results/{study}/logs/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/simulate/shard{shard}.tsv"
-    threads: shard_threads
+    threads: THREADS
     priority: FIRST
     resources:
         **estimate("simulate"),
@@ -260,7 +260,7 @@ rule spins_sweep_simulate:
         "results/{study}/logs/points/{point}/simulate/shard{shard}.log",
     benchmark:
         "results/{study}/benchmarks/points/{point}/simulate/shard{shard}.tsv"
-    threads: shard_threads
+    threads: THREADS
     priority: FIRST
     resources:
         **estimate("sweep_simulate"),
