@@ -43,8 +43,10 @@ ONE = 1
 
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
-# simulate -> merge -> train -> optimize) first, then the other long jobs (the GAN, the KL-schedule
-# rounds), so that the short ones fill the cores around them.
+# simulate -> merge -> train -> optimize) first, then the other long jobs and chains (the GAN and
+# its inputs, the KL-schedule rounds, the FerroSIM trajectory VAE and ground truth: left at 0 they
+# ran last, alone on one core, for the final 35 s of a 611 s run), so that short jobs fill the
+# cores around them.
 # Snakemake's scheduler maximizes the *sum* of the started jobs' priorities, so a two-thread job of
 # the chain must outweigh any two one-thread jobs: FIRST > 2 x (EARLY + 1).
 FIRST, EARLY = 100, 5

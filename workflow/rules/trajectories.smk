@@ -22,6 +22,7 @@ rule trajectories_families:
     benchmark:
         "results/trajectories/{study}/benchmarks/trajectories.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("families"),
     script:
@@ -43,6 +44,7 @@ rule trajectories_train:
     benchmark:
         "results/trajectories/{study}/benchmarks/train_vae.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("train"),
         gpu=GPU,
@@ -65,6 +67,7 @@ rule trajectories_grid:
     benchmark:
         "results/trajectories/{study}/benchmarks/latent_grid.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("grid"),
         gpu=GPU,
@@ -86,6 +89,7 @@ rule trajectories_ground_truth:
     benchmark:
         "results/trajectories/{study}/benchmarks/ground_truth.tsv"
     threads: ONE
+    priority: EARLY
     resources:
         **estimate("ground_truth"),
     script:
