@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from latentopt.io import read_attrs, read_h5
-from latentopt.models.vae import SpinVAE, load_model, save_model, vae_loss
+from latentopt.models.vae import SpinVAE, init_posterior_logvar, load_model, save_model, vae_loss
 from latentopt.trainers.vae import (HISTORY_KEYS, decode, encode_mean, split_indices, train_vae,
                                     write_history)
 
@@ -260,6 +260,33 @@ def test_mismatched_checkpoint_is_ignored(spins, tmp_path):
     # Same settings, other data: also ignored.
     with pytest.warns(RuntimeWarning, match="other settings"):
         train_vae(spins[::-1].copy(), epochs=2, checkpoint=ckpt, **TRAIN)
+
+
+def test_init_posterior_logvar_starts_the_posterior_narrow_and_leaves_mu():
+    torch.manual_seed(0)
+    model = SpinVAE(16, latent_dim=8, **SMALL).eval()
+    x = torch.from_numpy(smooth_spins(32))
+    with torch.no_grad():
+        mu0, logvar0 = model.encode(x)
+        b0 = model.encoder[-1].bias[8:].clone()
+        assert init_posterior_logvar(model, -4.0) is model
+        mu, logvar = model.encode(x)
+    assert abs(float(logvar0.mean())) < 1.0  # PyTorch's start: sigma about 1, as wide as the prior
+    assert torch.equal(mu, mu0)  # only the log-variance half of the head's bias moves
+    torch.testing.assert_close(logvar, logvar0 - b0 - 4.0, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="logvar_init: expected a finite number"):
+        init_posterior_logvar(model, float("nan"))
+
+
+def test_logvar_init_is_part_of_the_checkpoint_and_absent_changes_nothing(spins, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    plain, plain_history = train_vae(spins, epochs=1, **TRAIN)
+    same, same_history = train_vae(spins, epochs=1, logvar_init=None, **TRAIN)
+    assert state_dicts_equal(plain, same) and plain_history["loss"] == same_history["loss"]
+    train_vae(spins, epochs=1, checkpoint=ckpt, logvar_init=-4.0, **TRAIN)
+    with pytest.warns(RuntimeWarning, match="other settings"):  # another start: not resumed
+        model, _ = train_vae(spins, epochs=1, checkpoint=ckpt, **TRAIN)
+    assert state_dicts_equal(model, plain)
 
 
 def test_train_vae_rejects_bad_input(spins):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from latentopt.io import write_h5
-from latentopt.models.vae import SpinVAE, as_device, prefer_memory_format, vae_loss
+from latentopt.models.vae import SpinVAE, as_device, init_posterior_logvar, prefer_memory_format, vae_loss
 from latentopt.trainers.common import HISTORY_KEYS, batched_apply, data_checksum, fit, split_indices
 
 __all__ = ["HISTORY_KEYS", "PRECISIONS", "decode", "encode_mean", "native_bf16", "resolve_precision", "split_indices",
@@ -112,6 +112,7 @@ def train_vae(
     augment: bool = False,
     precision: str = "fp32",
     lr_schedule: str = "constant",
+    logvar_init: float | None = None,
 ) -> tuple[SpinVAE, dict[str, Any]]:
     """Train a :class:`~latentopt.models.vae.SpinVAE` with Adam on the loss of Eq. 1-2.
 
@@ -151,6 +152,10 @@ def train_vae(
         Per-step learning-rate schedule over all epochs
         (:func:`~latentopt.trainers.common.make_lr_scheduler`); with any but ``"constant"``
         the checkpoint fingerprint includes ``epochs``.
+    logvar_init : float, optional
+        Initial posterior log-variance (:func:`~latentopt.models.vae.init_posterior_logvar`);
+        ``None`` keeps PyTorch's initialisation. ``-4`` is needed for states with a net
+        magnetization (field sweeps), where the default start collapses to the ferromagnet.
     val_fraction : float
         Fraction of samples held out for validation, in ``[0, 1)``.
     seed : int
@@ -212,11 +217,16 @@ def train_vae(
                        channels=[int(c) for c in channels], hidden=int(hidden), augment=bool(augment), n=int(n), L=int(L),
                        shape=list(spins.shape), checksum=data_checksum(spins), precision=precision,
                        lr_schedule=lr_schedule)
+    if logvar_init is not None:
+        fingerprint["logvar_init"] = float(logvar_init)
     if lr_schedule != "constant":
         fingerprint["epochs"] = int(epochs)  # the schedule spans exactly these epochs
 
     torch.manual_seed(seed)
-    model = prefer_memory_format(SpinVAE(L, latent_dim, channels=channels, hidden=hidden).to(device))
+    model = SpinVAE(L, latent_dim, channels=channels, hidden=hidden)
+    if logvar_init is not None:
+        init_posterior_logvar(model, float(logvar_init))
+    model = prefer_memory_format(model.to(device))
     data = torch.from_numpy(spins)
     train_data, val_data = data[torch.from_numpy(train_idx)], data[torch.from_numpy(val_idx)]
     history = fit(model, _spin_loss(beta), train_data, val_data, epochs=epochs, batch_size=batch_size, lr=lr,
