@@ -523,3 +523,20 @@ def test_schedule_figures(tiny_study):
     assert len(figs[5].axes) == 6 and "accuracy 0.500" in figs[5].axes[0].get_title()
     with pytest.raises(ValueError):
         ps.plot_model_manifolds({})
+
+
+def test_seed_spread_and_repeat_files():
+    from latentopt.studies.hooks.schedules import FINAL_MODELS, repeat_files
+    from latentopt.studies.schedules import repeats_by_model, seed_spread
+
+    out = seed_spread({"a": [{"accuracy": 0.5, "objective": 1.0}, {"accuracy": 0.7, "objective": 3.0},
+                             {"accuracy": 0.9, "objective": 2.0}], "b": [{"accuracy": 0.4, "objective": -1.0}]})
+    assert out["a"]["n"] == 3 and out["a"]["accuracy_mean"] == pytest.approx(0.7)
+    assert out["a"]["accuracy_sd"] == pytest.approx(0.2) and out["a"]["objective_sd"] == pytest.approx(1.0)
+    assert out["b"] == {"n": 1, "accuracy": [0.4], "objective": [-1.0], "accuracy_mean": 0.4, "accuracy_sd": 0.0,
+                        "objective_mean": -1.0, "objective_sd": 0.0}
+    assert repeat_files({"final": {"repeats": 1}}, "s") == []
+    files = repeat_files({"final": {"repeats": 3}}, "s")
+    assert len(files) == 2 * len(FINAL_MODELS) and files[0].endswith("final/repeats/vanilla/r1.h5")
+    grouped = repeats_by_model(list(reversed(files)))
+    assert list(grouped["jrvae_zbo"]) == [f for f in files if "/jrvae_zbo/" in f]  # in order of k

@@ -69,6 +69,30 @@ def test_contracted_files(sched_run):
     assert (workdir / "results/report.html").exists()
 
 
+def test_final_repeats_give_a_spread_over_seeds(sched_run):
+    """final.repeats: 2 trains each final model again with jrvae.seed + 1; the metrics give mean and sd over both,
+    the first training being the one of final/<model>.h5."""
+    workdir, _ = sched_run
+    res = workdir / "results/schedules/kl"
+    cfg = yaml.safe_load(TINY.read_text())["studies"]["kl"]
+    assert cfg["final"]["repeats"] == 2
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert set(metrics["seeds"]) == set(metrics["models"])
+    for name, spread in metrics["seeds"].items():
+        first, _ = h5(res / f"final/{name}.h5")
+        again, attrs = h5(res / f"final/repeats/{name}/r1.h5")
+        assert attrs["repeat"] == 1 and attrs["jrvae"]["seed"] == cfg["jrvae"]["seed"]  # the block as configured
+        assert spread["n"] == 2 and spread["accuracy"] == [float(first["accuracy"]), float(again["accuracy"])]
+        assert spread["objective"] == [float(first["objective"]), float(again["objective"])]
+        assert spread["accuracy_mean"] == pytest.approx(np.mean(spread["accuracy"]))
+        assert spread["accuracy_sd"] == pytest.approx(np.std(spread["accuracy"], ddof=1))
+        assert np.allclose(first["beta"], again["beta"])  # the same schedule, another seed
+    # another seed trains another model (the digits are not separated identically twice)
+    assert any(s["objective"][0] != s["objective"][1] for s in metrics["seeds"].values())
+    assert "mean_accuracy_zbo_gt_vanilla" in metrics["done_when"]
+    assert "mean ± sd over 2 seeds" in (res / "figures/metrics.html").read_text()
+
+
 def test_a_pool_job_evaluates_its_points_as_they_would_be_alone(sched_run):
     """pool_per_job points share a job (bo/<run>/pool/c<chunk>.h5); each point's evaluation is bit for bit the one
     a job of its own gives, and the gathered pool is round 0 followed by the chunks' points in order."""

@@ -4,7 +4,7 @@
 # optimization in numbered rounds: schedules_propose for round r reads the evaluations of rounds < r,
 # and every evaluation, one jrVAE training, is its own job (schedules_score; the random-search
 # pool's points, pool_per_job to a job: schedules_score_pool) -> schedules_optimize gathers a run
-# -> final models on the full set (schedules_final) -> schedules_evaluate (+ schedules_plot per run). The DAG is static
+# -> final models on the full set (schedules_final; further seeds: schedules_final_repeat) -> schedules_evaluate (+ schedules_plot per run). The DAG is static
 # (latentopt.studies.hooks.schedules, which holds the input functions).
 
 from latentopt.studies.hooks import schedules as schedules_hooks
@@ -202,6 +202,33 @@ rule schedules_final:
         "results/schedules/{study}/benchmarks/final/{model}.tsv"
     wildcard_constraints:
         model="|".join(schedules_hooks.FINAL_MODELS),
+    threads: ONE
+    resources:
+        **estimate("final"),
+        gpu=GPU,
+    script:
+        "../scripts/schedules/final.py"
+
+
+rule schedules_final_repeat:
+    input:
+        unpack(hook(schedules_hooks.final_inputs)),
+    output:
+        result="results/schedules/{study}/final/repeats/{model}/r{repeat}.h5",
+    params:
+        jrvae=lambda wc: study(wc)["jrvae"],
+        objective=lambda wc: study(wc)["objective"],
+        final=lambda wc: study(wc)["final"],
+        repeat=lambda wc: int(wc.repeat),
+        device=DEVICE,
+        checkpoint=study_path(".checkpoints", "final-{model}-r{repeat}.pt"),
+    log:
+        "results/schedules/{study}/logs/final/{model}/r{repeat}.log",
+    benchmark:
+        "results/schedules/{study}/benchmarks/final/{model}/r{repeat}.tsv"
+    wildcard_constraints:
+        model="|".join(schedules_hooks.FINAL_MODELS),
+        repeat=r"[1-9]\d*",
     threads: ONE
     resources:
         **estimate("final"),

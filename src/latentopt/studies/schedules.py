@@ -424,21 +424,63 @@ def best_schedule(run_paths: Sequence[str | Path]) -> tuple[np.ndarray, str, flo
 
 
 def final(kind: str, images_path: str | Path, run_paths: Sequence[str | Path], jrvae: Mapping, objective: Mapping,
-          final_block: Mapping, *, device: str | torch.device = "cpu", checkpoint=None):
-    """Rule ``schedules_final``: one of :data:`FINAL_MODELS` trained on the full image set (:func:`final_model`).
+          final_block: Mapping, *, device: str | torch.device = "cpu", checkpoint=None, repeat: int = 0):
+    """Rules ``schedules_final`` and ``schedules_final_repeat``: one of :data:`FINAL_MODELS` trained on the
+    full image set (:func:`final_model`), with the seed ``jrvae["seed"] + repeat``.
 
     Returns the model and the ``final/<kind>.h5`` arrays (objective parts, accuracy,
     montages, ``beta (N,)``, ``seconds``, ``assigned (n,)``).
     """
     data = read_h5(images_path, ["images", "labels"])
     best = best_schedule(run_paths)[0] if kind == "jrvae_zbo" else None
-    return final_model(kind, data["images"], data["labels"], jrvae, objective, final_block, best, device, checkpoint)
+    settings = dict(jrvae, seed=int(jrvae.get("seed", 0)) + int(repeat))
+    return final_model(kind, data["images"], data["labels"], settings, objective, final_block, best, device,
+                       checkpoint)
+
+
+def repeats_by_model(paths: Sequence[str | Path]) -> dict[str, list[str]]:
+    """``final/repeats/<model>/r<k>.h5`` files grouped by model, in order of ``k``."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for p in paths:
+        p = Path(p)
+        out.setdefault(p.parent.name, []).append((int(p.stem[1:]), str(p)))
+    return {m: [q for _, q in sorted(v)] for m, v in out.items()}
+
+
+def seed_spread(values: Mapping[str, Sequence[Mapping]]) -> dict:
+    """Mean and standard deviation over the trainings of each final model (``final.repeats``).
+
+    Parameters
+    ----------
+    values : mapping
+        Model name -> one ``{"objective", "accuracy"}`` mapping per training (seed order).
+
+    Returns
+    -------
+    dict
+        Model name -> ``n``, ``accuracy`` and ``objective`` (lists), ``accuracy_mean``,
+        ``accuracy_sd``, ``objective_mean``, ``objective_sd`` (sample standard deviation,
+        ``ddof = 1``; 0 for one training).
+    """
+    out = {}
+    for name, runs in values.items():
+        acc = [float(r["accuracy"]) for r in runs]
+        obj = [float(r["objective"]) for r in runs]
+        sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)  # noqa: E731
+        out[name] = {"n": len(runs), "accuracy": acc, "objective": obj,
+                     "accuracy_mean": float(np.mean(acc)), "accuracy_sd": sd(acc),
+                     "objective_mean": float(np.mean(obj)), "objective_sd": sd(obj)}
+    return out
 
 
 def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_path: str | Path,
              grid_path: str | Path, runs: Mapping[str, str | Path], finals: Mapping[str, str | Path],
-             latent: Mapping, n_show: int) -> tuple[dict, dict]:
+             latent: Mapping, n_show: int, repeats: Mapping[str, Sequence[str | Path]] | None = None
+             ) -> tuple[dict, dict]:
     """Rule ``schedules_evaluate``: ``metrics.json`` (:func:`study_metrics`) and the study-level figures.
+
+    ``repeats``: model name -> the ``final/repeats/<model>/r<k>.h5`` of its further seeds; with
+    any, ``metrics["seeds"]`` holds :func:`seed_spread` over the first training and these.
 
     Figures: ``image_dataset``, ``schedule_families``, ``schedule_latent``, ``training_curves``
     (trajectory VAE), ``bo_convergence`` (zBO vs random search), ``model_manifolds`` (the
@@ -463,6 +505,14 @@ def evaluate(*, images_path: str | Path, trajectories_path: str | Path, history_
     model_data = {name: read_h5(p) for name, p in finals.items()}
     metrics = study_metrics({k: {"objective": float(v["objective"]), "accuracy": float(v["accuracy"]),
                                  "l1": float(v["l1"]), "l2": float(v["l2"])} for k, v in model_data.items()}, run_info)
+    if repeats and any(repeats.values()):
+        metrics["seeds"] = seed_spread({name: [metrics["models"][name]] + [
+            {k: float(v) for k, v in read_h5(p, ["objective", "accuracy"]).items()} for p in repeats.get(name, [])]
+            for name in metrics["models"]})
+        spread = metrics["seeds"]
+        if {"jrvae_zbo", "jrvae_constant", "vanilla"} <= spread.keys():
+            metrics["done_when"]["mean_accuracy_zbo_gt_vanilla"] = (spread["jrvae_zbo"]["accuracy_mean"]
+                                                                   > spread["vanilla"]["accuracy_mean"])
     metrics["images"] = {"n": int(len(imgs["labels"])), "size": int(imgs["images"].shape[-1]),
                          "labels": sorted(int(v) for v in np.unique(imgs["labels"]))}
     bounds = (latent["constraints"]["min"], latent["constraints"]["max"])
@@ -506,10 +556,18 @@ def metrics_table(metrics: Mapping, study: str) -> list:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
     models = [[n] + [cell(m[k]) for k in ("objective", "l1", "l2", "accuracy")] for n, m in metrics["models"].items()]
+    seeds = metrics.get("seeds")
+    if seeds:
+        for row in models:
+            s = seeds[row[0]]
+            row += [f"{s['objective_mean']:.4g} ± {s['objective_sd']:.2g}",
+                    f"{s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} ({' / '.join(f'{a:.2f}' for a in s['accuracy'])})"]
     run_cols = ["evaluations", "best_y", "best_accuracy", "random_median", "random_pool", "stopped_early"]
     runs = [[n] + [cell(r.get(c, "–")) for c in run_cols] for n, r in metrics["runs"].items()]
     checks = ", ".join(f"{k}: {v}" for k, v in metrics.get("done_when", {}).items())
     return [Heading(f"{study}: final models (trained on all {metrics['images']['n']} images)"),
-            Table(["model", "objective (l1 - w l2)", "l1", "l2", "class accuracy"], models),
+            Table(["model", "objective (l1 - w l2)", "l1", "l2", "class accuracy"]
+                  + ([f"objective, mean ± sd over {next(iter(seeds.values()))['n']} seeds",
+                      "class accuracy, mean ± sd (per seed)"] if seeds else []), models),
             Heading("zBO runs vs random search at the same budget"), Table(["run"] + run_cols, runs),
             Paragraph(checks)]

@@ -1,4 +1,4 @@
-"""One of the four final models, trained on the full image set (rule schedules_final)."""
+"""One of the four final models, trained on the full image set (rules schedules_final and schedules_final_repeat)."""
 
 from latentopt.device import resolve_device
 from latentopt.io import write_h5
@@ -10,9 +10,10 @@ sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.wildcards.study)
 model, result = schedules.final(sm.wildcards.model, sm.input.images, list(sm.input.runs), sm.params.jrvae,
                                 sm.params.objective, sm.params.final, device=resolve_device(sm.params.device),
-                                checkpoint=sm.params.checkpoint)
+                                checkpoint=sm.params.checkpoint, repeat=sm.params.get("repeat", 0))
 log.info("%s: objective %.4f, class accuracy %.3f, %.1f s", sm.wildcards.model, result["objective"],
          result["accuracy"], result["seconds"])
-save_model(sm.output.model, model, extra=dict(kind="JointVAE", model=sm.wildcards.model))
+if "model" in sm.output.keys():  # the further seeds of final.repeats keep only their scores
+    save_model(sm.output.model, model, extra=dict(kind="JointVAE", model=sm.wildcards.model))
 write_h5(sm.output.result, result, attrs=dict(model=sm.wildcards.model, jrvae=sm.params.jrvae,
-                                              objective=sm.params.objective))
+                                              objective=sm.params.objective, repeat=sm.params.get("repeat", 0)))

@@ -239,4 +239,11 @@ def evaluate_inputs(wc, studies: Mapping, repo: Path) -> dict[str, Any]:
             "history": KIND.path(wc.study, "vae", "history.h5"),
             "grid": KIND.path(wc.study, "latent", "grid.h5"),
             "runs": run_files(wc, studies, repo),
-            "finals": [KIND.path(wc.study, "final", f"{m}.h5") for m in FINAL_MODELS]}
+            "finals": [KIND.path(wc.study, "final", f"{m}.h5") for m in FINAL_MODELS],
+            "repeats": repeat_files(studies[wc.study], wc.study)}
+
+
+def repeat_files(study: Mapping, name: str) -> list[str]:
+    """The further trainings of the final models (``final.repeats - 1`` each; rule ``schedules_final_repeat``)."""
+    n = int(study.get("final", {}).get("repeats", 1))
+    return [KIND.path(name, "final", "repeats", m, f"r{r}.h5") for m in FINAL_MODELS for r in range(1, n)]
