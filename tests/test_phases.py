@@ -106,6 +106,53 @@ def test_arrangements_are_nearly_triangular_and_near_the_ideal_spacing():
     assert P.skyrmion_lattice_arrangements(L, J, D, max_strain=0.05) == [(5, 3), (7, 4)]
 
 
+def test_lattice_strain_is_zero_for_triangular_lattices_and_the_anisotropy_of_centred_cells():
+    for angle in (0.0, 0.3, 1.0):
+        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        u, w = rot @ [7.0, 0.0], rot @ [3.5, 7.0 * math.sqrt(3) / 2]
+        assert P.lattice_strain(u, w) == pytest.approx(0.0, abs=1e-12)
+        assert P.lattice_strain(u, u + w) == pytest.approx(0.0, abs=1e-12)  # another basis, the same lattice
+    L = 128
+    for n_x, n_y in [(2, 1), (5, 3), (4, 3), (3, 1)]:
+        s = (L / (2 * n_y)) / (math.sqrt(3) / 2 * L / n_x) - 1  # the anisotropy of skyrmion_lattice_arrangements
+        centred = P.lattice_strain([L / n_x, 0.0], [L / n_x / 2, L / (2 * n_y)])
+        assert centred == pytest.approx(max(1 + s, 1 / (1 + s)) - 1, rel=1e-12)
+
+
+def test_commensurate_lattices_are_periodic_and_include_the_centred_cells():
+    L, J, D = 64, 1.0, 0.3
+    lattices = P.commensurate_skyrmion_lattices(L, J, D, max_strain=1.0, period_range=(0.7, 1.4))
+    a_star = 4 * np.pi / (np.sqrt(3) * np.arctan(D / J))
+    for name, c in lattices.items():
+        N, a, d, k = (int(v) for v in name.split("_"))
+        assert c.shape == (N, 2) and a * d == N and 0 <= k < a
+        assert 0.7 <= np.sqrt(2 * L * L / (np.sqrt(3) * N)) / a_star <= 1.4
+        # a lattice: every difference of centres maps the set onto itself on the torus
+        for shift in c[1:3] - c[0]:
+            moved = np.sort(np.round((c + shift) % L, 6), axis=0)
+            assert np.allclose(moved, np.sort(np.round(c % L, 6), axis=0))
+        state = P.skyrmions_at(L, c, 3.0)
+        assert float(topological_charge(state)) == pytest.approx(-N, abs=1e-6)
+    assert "4_2_2_1" in lattices and "9_3_3_1" in lattices and "6_2_3_1" in lattices
+    # every nearly triangular centred cell is among them, with its strain
+    near = P.commensurate_skyrmion_lattices(128, J, D)
+    strains = {name: P.lattice_strain(*_basis(name, 128)) for name in near}
+    for n_x, n_y in P.skyrmion_lattice_arrangements(128, J, D):
+        assert any(int(name.split("_")[0]) == 2 * n_x * n_y and strains[name] <= 0.16 + 1e-12 for name in near)
+    assert all(s <= 0.16 + 1e-12 for s in strains.values())
+    # lattices that differ by a symmetry of the box appear once: no two share N and their shortest vectors
+    def shape(name):
+        u, w = (np.array(v) for v in _basis(name, 128))
+        return (name.split("_")[0],) + tuple(sorted({round(float(np.linalg.norm(i * u + j * w)), 4)
+                                                    for i in range(-2, 3) for j in range(-2, 3) if i or j})[:3])
+    assert len({shape(name) for name in near}) == len(near)
+
+
+def _basis(name: str, L: int) -> tuple[list[float], list[float]]:
+    N, a, d, k = (int(v) for v in name.split("_"))
+    return [L / a, 0.0], [k * L / (a * d), L / d]
+
+
 @pytest.mark.parametrize("dmi, expected", [("interfacial", math.pi), ("bulk", math.pi / 2)])
 def test_favoured_helicity_is_the_lowest_of_the_four(dmi, expected):
     m = ChiralMagnet(L=48, D=0.3, dmi=dmi)

@@ -39,16 +39,19 @@ At finite ``D / J`` the lattice corrections are of order ``(D / J)^2``; this mod
 - ``mixed``: everything else (e.g. skyrmions among stripes, or several spirals).
 
 **Candidates** (:func:`candidate_states`): the ferromagnet along +z; the single-q spirals
-commensurate with the lattice nearest the optimal ``q``; triangular skyrmion lattices. A
-triangular lattice fits a square periodic ``L x L`` box only approximately: its centred
-rectangular cell ``a x sqrt(3) a`` holds two skyrmions, so an arrangement is ``n_x`` skyrmions per
-row and ``2 n_y`` rows (``a_x = L / n_x``, row spacing ``L / (2 n_y)``, alternate rows shifted by
-``a_x / 2``), triangular where ``L / (2 n_y) = (sqrt 3 / 2) L / n_x``. Every ``(n_x, n_y)`` with an
-anisotropy ``(L / (2 n_y)) / ((sqrt 3 / 2) a_x)`` within ``max_strain`` (default 16 %, which admits
-the ``n_x = 2 n_y`` cells, strained by 15.5 %, the only ones that fit small boxes) and a
-spacing within a factor ``period_range`` of the ideal one is a candidate (the closest
-commensurate arrangements); relaxation in spin space (:func:`latentopt.physics.minimize.polish`)
-then lets each find its own radius and shape.
+commensurate with the lattice nearest the optimal ``q``; skyrmion lattices that the periodic box
+holds. A triangular lattice fits a square ``L x L`` box only approximately. Every lattice of ``N``
+skyrmions that is periodic in the box is a superlattice of ``L Z^2`` of index ``N``, enumerated by
+its Hermite normal form (:func:`commensurate_skyrmion_lattices`); its distance from triangular is
+the strain ``sigma_1 / sigma_2 - 1`` of the map from a triangular lattice of the same density
+(:func:`lattice_strain`). Kept: a strain of at most ``max_strain`` (default 16 %, which admits the
+centred rectangular ``n_x = 2 n_y`` cells, strained by 15.5 %, the only ones that fit small boxes)
+and a spacing within a factor ``period_range`` of the ideal one. Between 4 and 12 skyrmions the
+64 x 64 box holds no lattice within 16 %; a sweep there admits strained starts (``max_strain`` up
+to 1: 6, 8 and 9 skyrmions), and relaxation in spin space
+(:func:`latentopt.physics.minimize.polish`) lets each find its own radius, shape and, within reach,
+arrangement. The centred rectangular cells (:func:`skyrmion_lattice`,
+:func:`skyrmion_lattice_arrangements`) are among the enumerated lattices.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ from .structure_factor import wavevectors
 
 __all__ = ["PHASES", "PhaseRule", "classify", "sz_peaks", "close_packed_density", "isolated_wall_field",
            "continuum_fields", "skyrmion_lattice", "skyrmion_lattice_arrangements", "spiral_candidates",
-           "candidate_states", "favoured_helicity", "relax_candidates", "crossing_field", "family", "phase_boundaries", "reduced_field"]
+           "candidate_states", "commensurate_skyrmion_lattices", "favoured_helicity", "lattice_strain",
+           "skyrmions_at", "relax_candidates", "crossing_field", "family", "phase_boundaries", "reduced_field"]
 
 #: the phase labels, in order of increasing field (the order of the diagram's colours)
 PHASES = ("spiral", "mixed", "skyrmion_lattice", "isolated_skyrmions", "ferromagnet")
@@ -225,6 +229,21 @@ def skyrmion_lattice(L: int, n_x: int, n_y: int, radius: float | None = None, he
     centres = np.array([((j + 0.5 + 0.5 * (k % 2)) * ax, (k + 0.5) * ay) for k in range(2 * n_y) for j in range(n_x)])
     if radius is None:
         radius = 0.5 * min(ax, math.hypot(ax / 2, ay), 2 * ay)
+    return skyrmions_at(L, centres, radius, helicity)
+
+
+def skyrmions_at(L: int, centres: np.ndarray, radius: float, helicity: float = 0.0) -> np.ndarray:
+    """Skyrmions centred at ``centres (k, 2)`` (x, y in sites) in the +z ferromagnet of a periodic ``L x L`` box.
+
+    Each site takes the compact profile ``theta = pi (1 - r / R)`` (``r < R = radius``) of its
+    nearest centre (periodic minimum image), core along -z (``W = -1`` each), in-plane part along
+    ``phi + helicity``.
+
+    Returns
+    -------
+    ndarray, shape (3, L, L)
+    """
+    centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
     y, x = np.mgrid[0:L, 0:L].astype(np.float64)
     dx = (x[None] - centres[:, 0, None, None] + L / 2) % L - L / 2
     dy = (y[None] - centres[:, 1, None, None] + L / 2) % L - L / 2
@@ -258,6 +277,78 @@ def skyrmion_lattice_arrangements(L: int, J: float, D: float, max_strain: float 
     return [n for _, n in sorted(out, reverse=True)]
 
 
+def lattice_strain(u: Sequence[float], w: Sequence[float]) -> float:
+    """How far the 2D lattice spanned by ``u``, ``w`` is from triangular: ``sigma_1 / sigma_2 - 1``.
+
+    ``sigma_1 >= sigma_2`` are the singular values of the linear map taking a triangular lattice
+    onto this one, with Lagrange-Gauss reduced bases matched (the smallest over the two
+    orientations of the triangular basis). 0 for a triangular lattice; for the centred
+    rectangular cell of :func:`skyrmion_lattice` it is the anisotropy ``|(L / (2 n_y)) /
+    ((sqrt 3 / 2) L / n_x) - 1|`` used by :func:`skyrmion_lattice_arrangements` (stretched by
+    ``1 + s`` across the rows: ``s``; compressed: ``1 / (1 - |s|) - 1``).
+    """
+    u, w = np.asarray(u, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    while True:  # Lagrange-Gauss reduction: |u| <= |w|, |u.w| <= |u|^2 / 2
+        if u @ u > w @ w:
+            u, w = w, u
+        m = round(float(u @ w) / float(u @ u))
+        if m == 0:
+            break
+        w = w - m * u
+    if u @ w < 0:
+        w = -w
+    tri = np.array([[1.0, 0.5], [0.0, math.sqrt(3.0) / 2.0]])
+    sv = np.linalg.svd(np.column_stack([u, w]) @ np.linalg.inv(tri), compute_uv=False)
+    return float(sv[0] / sv[1] - 1.0)
+
+
+def commensurate_skyrmion_lattices(L: int, J: float, D: float, max_strain: float = 0.16,
+                                   period_range: tuple[float, float] = (0.6, 1.6)) -> dict[str, np.ndarray]:
+    """Every skyrmion lattice that the periodic ``L x L`` box holds, near triangular and near the ideal spacing.
+
+    A lattice of ``N`` skyrmions is periodic in the box when it contains ``L Z^2``; such lattices
+    are enumerated by their Hermite normal form: generators ``v_1 = (L / a, 0)`` and
+    ``v_2 = (k L / (a d), L / d)`` with ``a d = N``, ``0 <= k < a`` (then ``(L, 0) = a v_1`` and
+    ``(0, L) = d v_2 - k v_1``). Kept: a spacing ``sqrt(2 L^2 / (sqrt 3 N))`` (the triangular
+    lattice of the same density) within ``period_range`` times the ideal ``4 pi / (sqrt 3 atan(D /
+    J))``, and a :func:`lattice_strain` of at most ``max_strain``; of lattices that differ only by a
+    symmetry of the square box (same ``N``, strain and reduced-basis lengths) the first is kept.
+    Besides the centred rectangular cells of :func:`skyrmion_lattice_arrangements` these include
+    oblique ones (in a 64 x 64 box: 9 skyrmions, spacing 22.9 against the ideal 24.9, strain 0.26;
+    8 skyrmions, spacing 24.3, strain 0.94). A strained start relaxes in spin space
+    (:func:`relax_candidates`) towards the best arrangement of its ``N`` skyrmions that the box allows.
+
+    Returns
+    -------
+    dict
+        ``"<N>_<a>_<d>_<k>"`` -> ``centres (N, 2)`` (x, y in sites), largest spacing first.
+    """
+    a_star = 4.0 * math.pi / (math.sqrt(3.0) * math.atan2(D, J))
+    found = []
+    seen = set()
+    for N in range(1, L * L // 4 + 1):
+        spacing = math.sqrt(2.0 * L * L / (math.sqrt(3.0) * N))
+        if not period_range[0] <= spacing / a_star <= period_range[1]:
+            continue
+        for a in (q for q in range(1, N + 1) if N % q == 0):
+            d = N // a
+            for k in range(a):
+                v1, v2 = np.array([L / a, 0.0]), np.array([k * L / (a * d), L / d])
+                strain = lattice_strain(v1, v2)
+                if strain > max_strain + 1e-12:
+                    continue
+                short = sorted({round(float(np.linalg.norm(i * v1 + j * v2)), 6)
+                                for i in range(-2, 3) for j in range(-2, 3) if i or j})[:3]
+                key = (N, round(strain, 9), *short)  # invariant under the box's rotations and reflections
+                if key in seen:
+                    continue
+                seen.add(key)
+                i, j = np.meshgrid(np.arange(a), np.arange(d), indexing="ij")
+                centres = (i.reshape(-1, 1) * v1 + j.reshape(-1, 1) * v2) % L + 0.5
+                found.append((spacing, -strain, f"{N}_{a}_{d}_{k}", centres))
+    return {name: c for _, _, name, c in sorted(found, key=lambda t: (-t[0], -t[1]))}
+
+
 def spiral_candidates(model: ChiralMagnet, count: int = 3) -> list[tuple[int, int]]:
     """The ``count`` commensurate single-q spirals of lowest zero-field energy, ``(n_x, n_y)`` with ``n_x >= n_y >= 0``.
 
@@ -276,7 +367,7 @@ def candidate_states(model: ChiralMagnet, n_spirals: int = 3, max_strain: float 
     """Initial candidate states of the reference phase diagram, by name.
 
     Names: ``ferromagnet``; ``spiral_<n_x>_<n_y>`` (:func:`spiral_candidates`);
-    ``skx_<n_x>_<n_y>`` (:func:`skyrmion_lattice_arrangements`, ``2 n_x n_y`` skyrmions).
+    ``skx_<N>_<a>_<d>_<k>`` (:func:`commensurate_skyrmion_lattices`, ``N`` skyrmions).
 
     Returns
     -------
@@ -286,8 +377,11 @@ def candidate_states(model: ChiralMagnet, n_spirals: int = 3, max_strain: float 
     out = {"ferromagnet": ferromagnet(L)}
     for n in spiral_candidates(model, n_spirals):
         out[f"spiral_{n[0]}_{n[1]}"] = commensurate_spiral(L, n, model.dmi)
-    for n in skyrmion_lattice_arrangements(L, model.J, model.D, max_strain, period_range):
-        out[f"skx_{n[0]}_{n[1]}"] = skyrmion_lattice(L, *n, helicity=favoured_helicity(model, n))
+    helicity = favoured_helicity(model, (1, 1))
+    for name, centres in commensurate_skyrmion_lattices(L, model.J, model.D, max_strain, period_range).items():
+        radius = 0.5 * min(np.linalg.norm(centres[1:] - centres[0], axis=1), default=L / 2) if len(centres) > 1 \
+            else L / 4
+        out[f"skx_{name}"] = skyrmions_at(L, centres, radius, helicity)
     return out
 
 
