@@ -12,7 +12,8 @@ Reads, in a run's working directory,
   start of its work (interpreter, Snakemake's script preamble, the script's imports).
 
 and prints one row per job (slowest first), the totals per study, and how well the cores
-were used (sum of job CPU / (cores x run wall)). ``--probe`` adds the import cost of the
+were used (the cores the jobs held, sum of wall x threads, and their sampled CPU, each over
+cores x run wall). ``--probe`` adds the import cost of the
 modules that jobs import (one fresh interpreter per row).
 
 Usage::
@@ -55,6 +56,7 @@ class Job:
     cpu: float | None = None
     startup_wall: float | None = None
     startup_cpu: float | None = None
+    threads: int = 1
 
     @property
     def wall(self) -> float | None:
@@ -95,6 +97,8 @@ def parse_snakemake_log(path: Path) -> tuple[dict[int, Job], float | None, float
             if key == "jobid":
                 current.jobid = int(value)
                 jobs[current.jobid] = current
+            elif key == "threads":
+                current.threads = int(value)
             elif key in ("log", "benchmark", "wildcards"):
                 setattr(current, key, value.split(" (")[0].split(", ")[0] if key != "wildcards" else value)
             elif not s:
@@ -183,8 +187,13 @@ def report(run_dir: Path, log: Path | None, cores: int) -> str:
         lines.append(f"({missing} jobs without a benchmark file: their CPU time is not counted)")
     if first is not None and last is not None:
         run_wall = last - first
-        lines.append(f"run wall {run_wall:.0f} s (log time stamps); job CPU / ({cores} cores x run wall) = "
-                     f"{cpu / max(cores * run_wall, 1e-9):.0%}")
+        held = sum((j.wall or 0) * min(j.threads, cores) for j in rows)
+        lines.append(f"run wall {run_wall:.0f} s (log time stamps); cores held by jobs: sum(wall x threads) / "
+                     f"({cores} cores x run wall) = {held / max(cores * run_wall, 1e-9):.0%}; job CPU / ({cores} "
+                     f"cores x run wall) = {cpu / max(cores * run_wall, 1e-9):.0%}")
+        lines.append("(Snakemake samples a job's CPU time in its benchmark file while the job runs, so the CPU "
+                     "column under-counts: jobs of over ~15 s show about 15 s per sample; for the run's CPU time "
+                     "use /usr/bin/time -v snakemake ...)")
     return "\n".join(lines)
 
 
