@@ -81,7 +81,8 @@ def test_final_repeats_give_a_spread_over_seeds(sched_run):
     for name, spread in metrics["seeds"].items():
         first, _ = h5(res / f"final/{name}.h5")
         again, attrs = h5(res / f"final/repeats/{name}/r1.h5")
-        assert attrs["repeat"] == 1 and attrs["jrvae"]["seed"] == cfg["jrvae"]["seed"]  # the block as configured
+        jrvae = json.loads(attrs["jrvae"]) if isinstance(attrs["jrvae"], str) else attrs["jrvae"]
+        assert attrs["repeat"] == 1 and jrvae["seed"] == cfg["jrvae"]["seed"]  # the block as configured
         assert spread["n"] == 2 and spread["accuracy"] == [float(first["accuracy"]), float(again["accuracy"])]
         assert spread["objective"] == [float(first["objective"]), float(again["objective"])]
         assert spread["accuracy_mean"] == pytest.approx(np.mean(spread["accuracy"]))

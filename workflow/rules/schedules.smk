@@ -231,10 +231,10 @@ rule schedules_final_repeat:
         repeat=r"[1-9]\d*",
     threads: ONE
     resources:
-        **estimate("final"),
+        **estimate("final_repeat"),
         gpu=GPU,
     script:
-        "../scripts/schedules/final.py"
+        "../scripts/schedules/final_repeat.py"
 
 
 rule schedules_evaluate:

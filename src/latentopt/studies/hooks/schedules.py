@@ -143,7 +143,7 @@ def evaluate(study: Mapping, run: Mapping | None = None, *, threads: int = 1, gp
 #: proposal does)
 ESTIMATES = {"images": images, "families": cluster.trajectories, "train": cluster.train_trajectory_vae,
              "grid": cluster.latent_grid, "propose": propose_round, "score": train_jrvae, "score_pool": score_pool_chunk,
-             "optimize": propose_round, "final": final_jrvae, "evaluate": evaluate}
+             "optimize": propose_round, "final": final_jrvae, "final_repeat": final_jrvae, "evaluate": evaluate}
 
 
 # ------------------------------------------------------------------ rule inputs and params
