@@ -280,9 +280,10 @@ def skyrmion_lattice_arrangements(L: int, J: float, D: float, max_strain: float 
 def lattice_strain(u: Sequence[float], w: Sequence[float]) -> float:
     """How far the 2D lattice spanned by ``u``, ``w`` is from triangular: ``sigma_1 / sigma_2 - 1``.
 
-    ``sigma_1 >= sigma_2`` are the singular values of the linear map taking a triangular lattice
-    onto this one, with Lagrange-Gauss reduced bases matched (the smallest over the two
-    orientations of the triangular basis). 0 for a triangular lattice; for the centred
+    ``sigma_1 >= sigma_2`` are the singular values of the linear map taking the triangular basis
+    ``(1, 0), (1/2, sqrt 3 / 2)`` onto the Lagrange-Gauss reduced basis of this lattice, oriented
+    so that ``u.w >= 0`` (an angle of 60 to 90 degrees, matched to the triangular 60). 0 for a
+    triangular lattice; for the centred
     rectangular cell of :func:`skyrmion_lattice` it is the anisotropy ``|(L / (2 n_y)) /
     ((sqrt 3 / 2) L / n_x) - 1|`` used by :func:`skyrmion_lattice_arrangements` (stretched by
     ``1 + s`` across the rows: ``s``; compressed: ``1 / (1 - |s|) - 1``).
@@ -379,8 +380,9 @@ def candidate_states(model: ChiralMagnet, n_spirals: int = 3, max_strain: float 
         out[f"spiral_{n[0]}_{n[1]}"] = commensurate_spiral(L, n, model.dmi)
     helicity = favoured_helicity(model, (1, 1))
     for name, centres in commensurate_skyrmion_lattices(L, model.J, model.D, max_strain, period_range).items():
-        radius = 0.5 * min(np.linalg.norm(centres[1:] - centres[0], axis=1), default=L / 2) if len(centres) > 1 \
-            else L / 4
+        # half the nearest-neighbour distance (periodic minimum image), as in skyrmion_lattice
+        shifts = (centres[1:] - centres[0] + L / 2) % L - L / 2
+        radius = 0.5 * float(np.linalg.norm(shifts, axis=1).min()) if len(shifts) else L / 4
         out[f"skx_{name}"] = skyrmions_at(L, centres, radius, helicity)
     return out
 
