@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from latentopt.physics import single_spin
+from latentopt.torch_startup import optimizer_step
 
 from .common import Checkpointer
 from .neb_band import PARAMS, paper_step
@@ -263,7 +264,7 @@ def _adam_update(theta: torch.Tensor, grad: torch.Tensor, adam: torch.optim.Adam
     theta.grad = grad
     for group in adam.param_groups:
         group["lr"] = lr
-    adam.step()
+    optimizer_step(adam)
     step = (theta - before).clamp(-max_log_step, max_log_step)
     theta.copy_(before + step)
 

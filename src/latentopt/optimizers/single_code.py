@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from latentopt.torch_startup import optimizer_step
+
 from .common import Checkpointer, Decoder, OptimizationResult, Recorder, decode_chunked, snapshot_iterations
 from .objectives import Objective
 
@@ -77,7 +79,7 @@ def single_code(decode: Decoder, objective: Objective, z0: torch.Tensor, *, iter
         loss = (-objective.sign * values).sum()
         opt.zero_grad()
         loss.backward()
-        opt.step()
+        optimizer_step(opt)
         history.append(values.detach().cpu().numpy())
         rec.record(it, z.detach(), spins.detach(), values.detach(), mean_objective=values.mean())
         ckpt.maybe_save(it, lambda: dict(z=z.detach().cpu(), optimizer=opt.state_dict(),

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from latentopt.torch_startup import optimizer_step
+
 from .common import Checkpointer, Decoder, OptimizationResult, Recorder, decode_chunked, snapshot_iterations
 from .objectives import Objective
 
@@ -100,7 +102,7 @@ def stochastic(decode: Decoder, objective: Objective, latent_dim: int, *, sample
         loss = (-objective.sign * values).mean() + gamma * gaussian_kl(mu, sigma)
         opt.zero_grad()
         loss.backward()
-        opt.step()
+        optimizer_step(opt)
         max_sigma = float(sigma.detach().abs().max())
         converged = max_sigma < sigma_tol
         if converged:

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from latentopt.errors import DivergedError
 from latentopt.io import atomic_path
+from latentopt.torch_startup import optimizer_step
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def _train_epoch(model: torch.nn.Module, loss_fn: LossFunction, optimizer: torch
             terms = loss_fn(model, x, True)
         optimizer.zero_grad(set_to_none=True)
         terms[0].backward()
-        optimizer.step()
+        optimizer_step(optimizer)
         if scheduler is not None:
             scheduler.step()
         totals += torch.stack(terms).detach().double() * len(idx)

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from latentopt.models.rugan import RUGANCritic, RUGANGenerator
 from latentopt.physics.hamiltonian import ChiralMagnet
+from latentopt.torch_startup import optimizer_step
 from latentopt.trainers.common import _load_checkpoint, _save_checkpoint
 from latentopt.trainers.gan_history import GAN_HISTORY_KEYS, read_gan_history, write_gan_history
 from latentopt.trainers.gan_settings import GANSettings, check_data, check_settings, checkpoint_fingerprint
@@ -273,7 +274,7 @@ def _critic_step(run: _Training, cfg: GANSettings, x: torch.Tensor, e: torch.Ten
     loss_c = -w_est + cfg.lambda_gp * gp + cfg.lambda_ct * ct
     run.opt_c.zero_grad(set_to_none=True)
     loss_c.backward()
-    run.opt_c.step()
+    optimizer_step(run.opt_c)
     return torch.stack([loss_c, w_est, gp, ct]).detach().double().cpu()
 
 
@@ -311,7 +312,7 @@ def _generator_step(run: _Training, cfg: GANSettings, labels: torch.Tensor) -> t
     loss_total = loss_g if loss_e is None else loss_g + cfg.energy_weight * loss_e
     run.opt_g.zero_grad(set_to_none=True)
     loss_total.backward()
-    run.opt_g.step()
+    optimizer_step(run.opt_g)
     run.g_steps += 1
     return float(loss_g.detach()), 0.0 if loss_e is None else float(loss_e.detach())
 

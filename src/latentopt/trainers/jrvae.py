@@ -23,6 +23,7 @@ import torch
 
 from latentopt.models.jrvae import JointVAE, jrvae_loss
 from latentopt.models.vae import as_device
+from latentopt.torch_startup import optimizer_step
 from latentopt.trainers.common import (
     _batches,
     _load_checkpoint,
@@ -215,7 +216,7 @@ def _train_epoch(net: JointVAE, optimizer: torch.optim.Optimizer, data: torch.Te
         terms = jrvae_loss(net, batch, beta_c, beta_d, temperature=temperature, generator=noise)
         optimizer.zero_grad(set_to_none=True)
         terms[0].backward()
-        optimizer.step()
+        optimizer_step(optimizer)
         totals += torch.stack(terms).detach().double() * len(idx)
     return (totals / len(data)).tolist()
 
