@@ -356,6 +356,35 @@ def test_circular_pad_equals_f_pad_values_and_gradient():
     assert ones[0, 0, 0, 0] == 4 and ones[0, 0, 0, 3] == 2 and ones[0, 0, 2, 3] == 1
 
 
+def test_planar_batch_norm_is_batch_norm_in_any_layout():
+    """Same values, gradients, running statistics and state-dict keys as BatchNorm2d (float64:
+    only the summation order differs); the spin VAE's 3-channel block uses it."""
+    from latentopt.models.vae import PlanarBatchNorm2d
+
+    torch.manual_seed(0)
+    ours, ref = PlanarBatchNorm2d(3).double(), torch.nn.BatchNorm2d(3).double()
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 1.5)
+        ref.bias.uniform_(-0.5, 0.5)
+    ours.load_state_dict(ref.state_dict())
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    x = torch.randn(4, 3, 6, 6, dtype=torch.float64) * 2 + 1
+    for train in (True, False):
+        ours.train(train), ref.train(train)
+        for inp in (x, x.contiguous(memory_format=torch.channels_last)):
+            a, b = inp.clone().requires_grad_(), x.clone().requires_grad_()
+            out, out_ref = ours(a), ref(b)
+            assert out.is_contiguous()
+            torch.testing.assert_close(out, out_ref, rtol=0, atol=1e-12)
+            g = torch.randn_like(x)
+            torch.testing.assert_close(torch.autograd.grad(out, a, g)[0], torch.autograd.grad(out_ref, b, g)[0],
+                                       rtol=0, atol=1e-12)
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                torch.testing.assert_close(getattr(ours, name), getattr(ref, name), rtol=0, atol=1e-12)
+    blocks = [m for m in SpinVAE(16, 2, channels=(8,)).modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [type(m).__name__ for m in blocks] == ["BatchNorm2d", "PlanarBatchNorm2d"]  # encoder 8 ch., decoder 3 ch.
+
+
 def test_unit_vectors_matches_normalize():
     import torch.nn.functional as F
 

@@ -29,6 +29,7 @@ from latentopt.io import atomic_path
 
 __all__ = [
     "CircularConv2d",
+    "PlanarBatchNorm2d",
     "SpinVAE",
     "as_device",
     "circular_pad",
@@ -120,11 +121,27 @@ class CircularConv2d(nn.Module):
         return self.conv(circular_pad(x))
 
 
+class PlanarBatchNorm2d(nn.BatchNorm2d):
+    """``BatchNorm2d`` computed in the standard (NCHW) layout whatever the input's layout.
+
+    The same parameters, buffers and state-dict keys as :class:`torch.nn.BatchNorm2d`, and
+    the same result up to float32 rounding. PyTorch's channels-last CPU kernel is slow for a
+    handful of channels: forward + backward of a ``(100, 3, 64, 64)`` batch take 33.6 ms
+    channels-last against 2.8 ms in NCHW (2 threads, AVX2), against 17.9 vs 21.5 ms at 16
+    channels. The spin VAE's last block (3 channels at full resolution) uses it; the
+    output is contiguous (NCHW).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.contiguous())
+
+
 def _conv_block(in_channels: int, out_channels: int, negative_slope: float) -> list[nn.Module]:
-    """Periodic 3x3 convolution, BatchNorm2d, LeakyReLU."""
+    """Periodic 3x3 convolution, BatchNorm2d (:class:`PlanarBatchNorm2d` for 4 channels or
+    fewer), LeakyReLU."""
     return [
         CircularConv2d(in_channels, out_channels),
-        nn.BatchNorm2d(out_channels),
+        PlanarBatchNorm2d(out_channels) if out_channels <= 4 else nn.BatchNorm2d(out_channels),
         nn.LeakyReLU(negative_slope),
     ]
 
