@@ -73,7 +73,7 @@ def lane_loop_asm() -> list[str]:
     """
     kernel = numba.njit(error_model="numpy")(hb._sweeps_lanes.py_func)  # uncached: inspectable
     kernel(np.zeros((8, 8, 3, hb._LANES)), np.ones((4, hb._LANES), np.uint64), np.ones(1),
-           *ChiralMagnet(L=8).kernel_args())
+           *ChiralMagnet(L=8).kernel_args(), False)  # a run-time flag: both lane loops in one function
     asm = next(iter(kernel.inspect_asm().values())).splitlines()
     labels = {ln.rstrip(":"): i for i, ln in enumerate(asm) if re.match(r"^\.LBB\d+_\d+:", ln)}
     loops = set()
