@@ -34,12 +34,16 @@ GPU = 0 if DEVICE == "cpu" else 1
 # Threads per job: the config's `threads` is the upper bound. Snakemake cannot hold a core back
 # for a job that needs two: while one core is busy it starts the next one-thread job on the
 # other, so a two-thread job can wait for a long time. Only the spin study's chain takes more:
-# its heat-bath shards, its merge and its VAE training (the longest single job, 1.8x with a second
-# thread) take THREADS, one after another, so that each finds both cores free when the one before
-# it ends. (With the shards on one thread each, side by side, they ended together and the merge
-# still waited 277 s of a 602 s run, because Snakemake's scheduler weighed two one-thread jobs of
-# priority 5 equal to it: see FIRST below.) Every other job takes one, and two run side by side.
+# its heat-bath shards and its merge take THREADS, one after another, so that each finds both
+# cores free when the one before it ends. (With the shards on one thread each, side by side, they
+# ended together and the merge still waited 277 s of a 602 s run, because Snakemake's scheduler
+# weighed two one-thread jobs of priority 5 equal to it: see FIRST below.) The spin VAE training,
+# the longest single job, takes all but one core (TRAIN_THREADS): a second thread makes it only
+# 1.69x faster (an epoch 5.77 -> 3.42 s, emulated AVX2), so on 2 cores one thread for it and one
+# for the other studies' jobs finish the CPU-bound default run sooner. Every other job takes one,
+# and two run side by side.
 ONE = 1
+TRAIN_THREADS = max(1, THREADS - 1)
 
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's

@@ -76,7 +76,7 @@ rule spins_train:
         "results/{study}/logs/train_vae.log",
     benchmark:
         "results/{study}/benchmarks/train_vae.tsv"
-    threads: THREADS
+    threads: TRAIN_THREADS
     priority: FIRST
     resources:
         **estimate("train"),
