@@ -101,6 +101,35 @@ def dry_run_resources(device, tmp_path, config="tests/data/tiny.yaml"):
     return rules
 
 
+def dry_run_threads(cfg, tmp_path):
+    path = tmp_path / "threads.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "4", "--snakefile", str(REPO / "Snakefile"),
+                          "--directory", str(tmp_path), "--configfile", str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    rules, rule = {}, None
+    for line in out.stdout.splitlines():  # a dry run prints "threads:" only for jobs of more than one
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+            rules.setdefault(rule, 1)
+        elif line.strip().startswith("threads:") and rule:
+            rules[rule] = int(line.split(":")[1])
+    return rules
+
+
+def test_the_spin_vae_leaves_a_core_to_the_other_studies(tmp_path):
+    """TRAIN_THREADS: all but one of the config's threads when other studies can use that core, all of them
+    for a config of one study; the heat-bath shards take all, the optimize runs one."""
+    cfg = yaml.safe_load((REPO / "tests/data/tiny.yaml").read_text())
+    cfg["threads"] = 3
+    alone = dry_run_threads(cfg, tmp_path)
+    assert (alone["spins_train"], alone["spins_simulate"], alone["spins_optimize"]) == (3, 3, 1)
+    cfg["studies"]["tiny-2"] = cfg["studies"]["tiny"]
+    shared = dry_run_threads(cfg, tmp_path)
+    assert (shared["spins_train"], shared["spins_simulate"], shared["spins_optimize"]) == (2, 3, 1)
+
+
 def test_gpu_requests_follow_device(tmp_path):
     auto, cpu = dry_run_resources("auto", tmp_path), dry_run_resources("cpu", tmp_path)
     for rule in ("spins_train", "spins_generate", "spins_modify", "spins_optimize", "spins_evaluate"):

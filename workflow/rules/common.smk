@@ -38,12 +38,13 @@ GPU = 0 if DEVICE == "cpu" else 1
 # cores free when the one before it ends. (With the shards on one thread each, side by side, they
 # ended together and the merge still waited 277 s of a 602 s run, because Snakemake's scheduler
 # weighed two one-thread jobs of priority 5 equal to it: see FIRST below.) The spin VAE training,
-# the longest single job, takes all but one core (TRAIN_THREADS): a second thread makes it only
-# 1.69x faster (an epoch 5.77 -> 3.42 s, emulated AVX2), so on 2 cores one thread for it and one
-# for the other studies' jobs finish the CPU-bound default run sooner. Every other job takes one,
-# and two run side by side.
+# the longest single job, takes all but one core (TRAIN_THREADS) when the config has other studies
+# to use that core: a second thread makes it only 1.69x faster (an epoch 5.77 -> 3.42 s, emulated
+# AVX2), so on 2 cores one thread for it and one for the other studies' jobs finish the CPU-bound
+# default run sooner (510 -> 478 s with the zBO budget of that commit). A config of one study
+# keeps every core for it. Every other job takes one, and two run side by side.
 ONE = 1
-TRAIN_THREADS = max(1, THREADS - 1)
+TRAIN_THREADS = max(1, THREADS - 1) if len(config["studies"]) > 1 else THREADS
 
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
