@@ -68,8 +68,9 @@ def plain_anneal(s, temperatures, J, Dx, Dy, B, seed):
 def lane_loop_asm() -> list[str]:
     """Instruction mix of the innermost loops of the lane kernel that contain vector divisions.
 
-    Two are expected: the lane loop without anisotropy and the one with the
-    Metropolis-Hastings correction (``K != 0``).
+    Compiled here with the anisotropy flag as a run-time argument, the Metropolis-Hastings
+    correction (``K != 0``) sits behind a branch inside one lane loop; a job compiles the flag
+    as a literal (``_anneal_lanes``), which gives a loop without the correction for ``K = 0``.
     """
     kernel = numba.njit(error_model="numpy")(hb._sweeps_lanes.py_func)  # uncached: inspectable
     kernel(np.zeros((8, 8, 3, hb._LANES)), np.ones((4, hb._LANES), np.uint64), np.ones(1),

@@ -14,7 +14,8 @@ when the states require a gradient) and as views of one periodic padding (no gra
 
 ``compile`` (skipped with ``--quick``): the first heat-bath anneal in a fresh interpreter
 with an empty numba cache, for ``K = 0`` alone (what a job compiles now: the variant it runs)
-and for ``K = 0`` then ``K != 0`` (both lane loops, what every job compiled before).
+and for ``K = 0`` then ``K != 0`` (both lane loops: about what every job compiled before, when
+one function held both behind a run-time branch).
 
 Prints the median over ``--repeats`` of each and the ratio. Usage::
 
@@ -102,8 +103,8 @@ def main(argv=None) -> None:
     g = torch.randn(n, 3, L, L)
 
     def norm_step(layer):
-        y = layer(x.requires_grad_())
-        y.backward(g)
+        leaf = x.detach().requires_grad_()  # a fresh leaf: no gradient accumulates across calls
+        layer(leaf).backward(g, inputs=[leaf])
 
     ref, ours = torch.nn.BatchNorm2d(3), PlanarBatchNorm2d(3)
     _row(f"batchnorm: forward + backward ({n}, 3, {L}, {L})", _median_ms(lambda: norm_step(ref), repeats, 10),

@@ -128,6 +128,8 @@ def test_the_spin_vae_leaves_a_core_to_the_other_studies(tmp_path):
     cfg["studies"]["tiny-2"] = cfg["studies"]["tiny"]
     shared = dry_run_threads(cfg, tmp_path)
     assert (shared["spins_train"], shared["spins_simulate"], shared["spins_optimize"]) == (2, 3, 1)
+    cfg["threads"] = 8  # more than --cores 4: the core left is one of the four
+    assert dry_run_threads(cfg, tmp_path)["spins_train"] == 3
 
 
 def test_gpu_requests_follow_device(tmp_path):

@@ -150,7 +150,6 @@ def test_numba_and_torch_agree(dmi, K, B):
 
 
 
-
 def test_torch_neighbours_from_the_padding_are_the_rolls():
     """The padded views (no gradient) and the rolls (with one) give the same neighbours bit for bit,
     on a non-square lattice, for every offset the energy, field and W take."""

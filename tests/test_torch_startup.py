@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from latentopt.torch_startup import eager_step, optimizer_step
+from latentopt.torch_startup import _raw_step, eager_step, optimizer_step
 
 
 def _model_and_data(seed=0):
@@ -88,6 +88,31 @@ def test_training_jobs_do_not_import_torch_compiler():
         optimizer_step(opt)
         opt.load_state_dict(opt.state_dict())
         print("dynamo" if "torch._dynamo" in sys.modules else "no dynamo")
+        from latentopt.torch_startup import restore_optimizer_methods
+        restore_optimizer_methods()  # the marks come off: the next call imports the compiler as torch does
+        opt.zero_grad()
+        print("dynamo" if "torch._dynamo" in sys.modules else "no dynamo")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "no dynamo", out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-2:] == ["no dynamo", "dynamo"], out.stderr[-2000:]
+
+
+def test_only_torchs_own_wrappers_are_skipped():
+    """A subclass whose step is its own (or wrapped by anyone else) takes torch's path; so does a profiled step."""
+    class Logged(torch.optim.SGD):
+        calls = 0
+
+        def step(self, closure=None):
+            Logged.calls += 1
+            return super().step(closure)
+
+    model, x, y = _model_and_data()
+    opt = Logged(model.parameters(), lr=1e-2)
+    assert _raw_step(Logged) is None and _raw_step(torch.optim.SGD) is not None
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    optimizer_step(opt)
+    assert Logged.calls == 1
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with torch.profiler.profile() as prof:
+        optimizer_step(opt)
+    assert any(e.name.startswith("Optimizer.step#Adam.step") for e in prof.events())

@@ -17,21 +17,25 @@ jobs that train something. latentopt compiles nothing, so:
   ``torch.no_grad()`` (what the wrapper does in eager mode), bit for bit the same update
   (``tests/test_torch_startup.py``).
 
-Both fall back to torch's own path whenever it could matter: once ``torch._dynamo`` is
-loaded anyway, for differentiable optimizers, with step hooks or an LR scheduler attached
-(which counts the wrapped calls), or if a torch version wraps these methods differently.
+:func:`optimizer_step` falls back to torch's own path whenever it could matter: once
+``torch._dynamo`` is loaded anyway, for differentiable optimizers, with step hooks or an LR
+scheduler attached (which counts the wrapped calls), while the torch profiler records (the
+wrapper names the step in its trace), or if this torch wraps ``step`` in anything but its
+two known wrappers. The marks on the four methods stay for the process: a program that
+imports latentopt's trainers and then ``torch.compile``\ s code calling those methods would
+have TorchDynamo trace into them instead of skipping them; :func:`restore_optimizer_methods`
+takes the marks back.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable
 
 import torch
 from torch.optim import optimizer as _torch_optimizer
 
-__all__ = ["eager_optimizer_methods", "optimizer_step"]
+__all__ = ["eager_optimizer_methods", "optimizer_step", "restore_optimizer_methods"]
 
 # Methods of torch.optim.Optimizer that torch wraps with torch._disable_dynamo.
 _WRAPPED_METHODS = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
@@ -63,12 +67,38 @@ def eager_optimizer_methods() -> bool:
     return marked
 
 
+def restore_optimizer_methods() -> None:
+    """Take back the marks of :func:`eager_optimizer_methods` (the methods' own first call then imports TorchDynamo)."""
+    for name in _WRAPPED_METHODS:
+        fn = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if fn is not None and getattr(fn, "__dynamo_disable", None) is fn:
+            delattr(fn, "__dynamo_disable")
+
+
+# torch's two wrappers of an optimizer's step, both in torch/optim/optimizer.py (functools.wraps
+# copies the step's names onto them, so their code objects tell them apart): the profiling hook that
+# Optimizer.__init__ puts on the class, and the grad-mode switch of @_use_grad_for_differentiable
+_STEP_WRAPPERS = ("wrapper", "_use_grad")
+
+
+def _is_torch_wrapper(fn: Callable, name: str) -> bool:
+    code = getattr(fn, "__code__", None)
+    return (code is not None and code.co_name == name and hasattr(fn, "__wrapped__")
+            and code.co_filename == _torch_optimizer.__file__)
+
+
 def _raw_step(cls: type) -> Callable | None:
-    """The optimizer class's ``step`` under torch's wrappers, or None if it has none."""
+    """The optimizer class's own ``step`` under exactly torch's two wrappers, or None if it is wrapped otherwise
+    (or not yet: ``Optimizer.__init__`` adds the profiling wrapper to the class)."""
     if cls not in _RAW_STEPS:
-        step = cls.step
-        raw = inspect.unwrap(step)
-        _RAW_STEPS[cls] = raw if raw is not step else None
+        fn = cls.step
+        for name in _STEP_WRAPPERS:
+            if not _is_torch_wrapper(fn, name):
+                return None  # not cached: the class may get its profiling wrapper later
+            fn = fn.__wrapped__
+        if hasattr(fn, "__wrapped__"):
+            return None
+        _RAW_STEPS[cls] = fn
     return _RAW_STEPS[cls]
 
 
@@ -79,7 +109,7 @@ def _torch_path_needed(optimizer: torch.optim.Optimizer) -> bool:
              getattr(_torch_optimizer, "_global_optimizer_post_hooks", None))
     return (_dynamo_loaded() or bool(optimizer.defaults.get("differentiable", False))
             or hasattr(optimizer.step, "_wrapped_by_lr_sched") or any(h for h in hooks)
-            or _raw_step(type(optimizer)) is None)
+            or torch.autograd.profiler._is_profiler_enabled or _raw_step(type(optimizer)) is None)
 
 
 def eager_step(optimizer: torch.optim.Optimizer) -> None:
@@ -91,8 +121,9 @@ def eager_step(optimizer: torch.optim.Optimizer) -> None:
 def optimizer_step(optimizer: torch.optim.Optimizer) -> None:
     """``optimizer.step()`` without a closure, without importing ``torch._dynamo`` where it can.
 
-    The same update, bit for bit: torch's step wrapper only switches gradients off around
-    the optimizer's own ``step`` and marks graph breaks for ``torch.compile``.
+    The same update, bit for bit: with no hooks, no LR scheduler and no profiler, torch's
+    step wrappers only switch gradients off around the optimizer's own ``step`` and mark
+    graph breaks for ``torch.compile``.
 
     Parameters
     ----------

@@ -42,9 +42,20 @@ GPU = 0 if DEVICE == "cpu" else 1
 # to use that core: a second thread makes it only 1.69x faster (an epoch 5.77 -> 3.42 s, emulated
 # AVX2), so on 2 cores one thread for it and one for the other studies' jobs finish the CPU-bound
 # default run sooner (510 -> 478 s with the zBO budget of that commit). A config of one study
-# keeps every core for it. Every other job takes one, and two run side by side.
+# keeps every core for it; the core left is one of those Snakemake was given (--cores), not of
+# `threads`. Every other job takes one, and two run side by side.
 ONE = 1
-TRAIN_THREADS = max(1, THREADS - 1) if len(config["studies"]) > 1 else THREADS
+
+
+def _given_cores():
+    """--cores, or THREADS where Snakemake has no total (a dry run without --cores)."""
+    try:
+        return int(workflow.cores)
+    except (WorkflowError, TypeError, ValueError):
+        return THREADS
+
+
+TRAIN_THREADS = max(1, min(THREADS, _given_cores()) - 1) if len(STUDIES) > 1 else THREADS
 
 
 # Snakemake starts ready jobs by priority: the longest chain of the default run (the spin study's
