@@ -83,39 +83,39 @@ def _rule_steps(kind):
     return re.findall(r'\*\*estimate\("(\w+)"\)', (REPO / f"workflow/rules/{kind}.smk").read_text())
 
 
+def dry_run(cfg, path, tmp_path, *args):
+    """The stdout of ``snakemake -n`` on ``cfg`` (written to ``path``) in ``tmp_path``."""
+    path.write_text(yaml.safe_dump(cfg))
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", *args, "--snakefile", str(REPO / "Snakefile"),
+                          "--directory", str(tmp_path), "--configfile", str(path)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return out.stdout
+
+
+def per_rule(stdout, field):
+    """Rule -> the first ``<field>:`` line of its jobs in a dry run's output (None where none is printed)."""
+    rules, rule = {}, None
+    for line in stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+            rules.setdefault(rule, None)
+        elif line.strip().startswith(f"{field}:") and rule and rules[rule] is None:
+            rules[rule] = line.strip()
+    return rules
+
+
 def dry_run_resources(device, tmp_path, config="tests/data/tiny.yaml"):
     cfg = yaml.safe_load((REPO / config).read_text())
     cfg["device"] = device
-    path = tmp_path / f"{device}-{Path(config).stem}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"),
-                          "--directory", str(tmp_path), "--configfile", str(path)], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    rules, rule = {}, None
-    for line in out.stdout.splitlines():
-        if line.startswith(("rule ", "localrule ")):
-            rule = line.split()[1].rstrip(":")
-        elif line.strip().startswith("resources:") and rule:
-            rules.setdefault(rule, line.strip())
-    return rules
+    out = dry_run(cfg, tmp_path / f"{device}-{Path(config).stem}.yaml", tmp_path)
+    return {rule: line for rule, line in per_rule(out, "resources").items() if line is not None}
 
 
 def dry_run_threads(cfg, tmp_path):
-    path = tmp_path / "threads.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "4", "--snakefile", str(REPO / "Snakefile"),
-                          "--directory", str(tmp_path), "--configfile", str(path)], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    rules, rule = {}, None
-    for line in out.stdout.splitlines():  # a dry run prints "threads:" only for jobs of more than one
-        if line.startswith(("rule ", "localrule ")):
-            rule = line.split()[1].rstrip(":")
-            rules.setdefault(rule, 1)
-        elif line.strip().startswith("threads:") and rule:
-            rules[rule] = int(line.split(":")[1])
-    return rules
+    """Rule -> threads of its jobs (a dry run prints "threads:" only for jobs of more than one)."""
+    out = dry_run(cfg, tmp_path / "threads.yaml", tmp_path, "--cores", "4")
+    return {rule: 1 if line is None else int(line.split(":")[1]) for rule, line in per_rule(out, "threads").items()}
 
 
 def test_the_spin_vae_leaves_a_core_to_the_other_studies(tmp_path):
