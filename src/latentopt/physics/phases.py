@@ -378,7 +378,7 @@ def candidate_states(model: ChiralMagnet, n_spirals: int = 3, max_strain: float 
     out = {"ferromagnet": ferromagnet(L)}
     for n in spiral_candidates(model, n_spirals):
         out[f"spiral_{n[0]}_{n[1]}"] = commensurate_spiral(L, n, model.dmi)
-    helicity = favoured_helicity(model, (1, 1))
+    helicity = favoured_helicity(model)
     for name, centres in commensurate_skyrmion_lattices(L, model.J, model.D, max_strain, period_range).items():
         # half the nearest-neighbour distance (periodic minimum image), as in skyrmion_lattice
         shifts = (centres[1:] - centres[0] + L / 2) % L - L / 2

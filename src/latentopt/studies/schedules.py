@@ -462,11 +462,13 @@ def seed_spread(values: Mapping[str, Sequence[Mapping]]) -> dict:
         ``accuracy_sd``, ``objective_mean``, ``objective_sd`` (sample standard deviation,
         ``ddof = 1``; 0 for one training).
     """
+    def sd(v: list[float]) -> float:
+        return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+
     out = {}
     for name, runs in values.items():
         acc = [float(r["accuracy"]) for r in runs]
         obj = [float(r["objective"]) for r in runs]
-        sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)  # noqa: E731
         out[name] = {"n": len(runs), "accuracy": acc, "objective": obj,
                      "accuracy_mean": float(np.mean(acc)), "accuracy_sd": sd(acc),
                      "objective_mean": float(np.mean(obj)), "objective_sd": sd(obj)}
