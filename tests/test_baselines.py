@@ -221,6 +221,18 @@ def test_winner_follows_the_direction():
     assert _winner(-1.0, -2.0, -2.0) == "tie" and _winner(1.0, 0.0, 1e-12) == "tie"
 
 
+def test_trace_verdict_and_labels():
+    from latentopt.studies.spins import _charge_label, _gap, _trace_verdict
+
+    summary = dict(best_value=8.0, polished_value=8.0,
+                   direct=dict(best_value=1014.0, winner="direct", polished_value=4.0, polished_winner="latent"))
+    assert _trace_verdict("W", summary) == "search: direct wins, 1014 vs 8\npolished: latent wins, 8 vs 4"
+    tie = dict(best_value=-2.04434, direct=dict(best_value=-2.04434, winner="tie"))
+    assert _trace_verdict("energy", tie) == "search: tie, -2.0443 vs -2.0443"
+    assert _charge_label(-3.5e-17) == "0" and _charge_label(7.9999) == "8"
+    assert _gap(-2.0443, -2.0443) == 1e-6 and _gap(-2.0, -2.5) == 0.5
+
+
 def test_plot_baseline_comparison():
     from latentopt.plots.spins import plot_baseline_comparison
 
@@ -229,7 +241,15 @@ def test_plot_baseline_comparison():
                direct=(np.arange(1, 4) * 5, np.array([0.0, 2, 3])), states=(state, state), titles=("a", "b"),
                verdict="direct wins")
     fig = plot_baseline_comparison([row, row])
-    assert len(fig.axes) == 2 * 3 + 1 and fig.axes[0].get_title() == "r: direct wins"
+    # per row: traces and two states; the colour wheel and the shared legend
+    assert len(fig.axes) == 2 * 3 + 2 and fig.axes[0].get_title() == "r\ndirect wins"
+    assert fig.axes[0].get_yscale() == "linear"
+    fig = plot_baseline_comparison([{**row, "yscale": "symlog", "polished": (1.0, 2.0)}])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "symlog" and ax.get_ylim()[0] == 0.0  # values >= 0: no negative decades
+    assert ax.get_legend_handles_labels()[1] == ["latent", "latent polished", "direct", "direct polished"]
+    with pytest.raises(ValueError, match="yscale"):
+        plot_baseline_comparison([{**row, "yscale": "loglog"}])
     with pytest.raises(ValueError, match="differ"):
         plot_baseline_comparison([{**row, "direct": (np.arange(3), np.arange(2))}])
     with pytest.raises(ValueError, match="at least one"):

@@ -136,6 +136,18 @@ def test_contracted_files(tiny_run):
     assert not list((tiny_run / "results").rglob("*.tmp*"))
 
 
+def test_report_captions_render_cleanly(tiny_studies):
+    """Every caption of the report parses as reStructuredText: docutils prints no system message.
+
+    A bare ``|q|`` in a caption is a substitution reference to RST, printed as an error and
+    shown as a red box in the caption; write ``\\|q\\|``.
+    """
+    assert "Report created" in tiny_studies.log
+    messages = [line for line in tiny_studies.log.splitlines() if re.search(r"\((ERROR|WARNING|SEVERE)/\d\)", line)]
+    assert not messages, messages
+    assert "system-message" not in (tiny_studies.workdir / "results/report.html").read_text()
+
+
 def test_baseline_direct_search(tiny_run):
     """spins_baseline: exactly the latent run's evaluations, in spin space, reported beside the latent run."""
     from latentopt.physics.torch_physics import topological_charge

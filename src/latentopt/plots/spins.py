@@ -237,10 +237,13 @@ def plot_baseline_comparison(rows: Sequence[Mapping]) -> Figure:
     Parameters
     ----------
     rows : sequence of dict
-        One per run, keys ``run`` (title), ``ylabel`` (the objective as scored),
-        ``latent`` and ``direct``: ``(evaluations (m,), best_so_far (m,))`` each, ``states``:
-        ``(latent (3, L, L), direct (3, L, L))``, ``titles``: two strings, ``verdict``: a
-        string naming the winner (drawn in the trace panel's title).
+        One per run, keys ``run`` (title), ``ylabel`` (the objective as scored, or what the
+        traces show), ``latent`` and ``direct``: ``(evaluations (m,), best_so_far (m,))``
+        each, ``states``: ``(latent (3, L, L), direct (3, L, L))``, ``titles``: two strings,
+        ``verdict``: a string naming the winner (drawn in the trace panel's title).
+        Optional: ``yscale`` (``"linear"``, the default; ``"log"``; ``"symlog"``, linear
+        within +-1), and ``polished``: ``(latent, direct)`` values after polishing, drawn
+        as dashed horizontal lines in the traces' colours.
 
     Returns
     -------
@@ -251,26 +254,49 @@ def plot_baseline_comparison(rows: Sequence[Mapping]) -> Figure:
     Raises
     ------
     ValueError
-        On no rows or a trace whose two arrays differ in length.
+        On no rows, a trace whose two arrays differ in length, or an unknown ``yscale``.
     """
     if not rows:
         raise ValueError("rows: expected at least one run")
     n = len(rows)
     fig, grid = image_grid(ncols=4, nrows=n, suptitle="latent-space search vs direct search in spin space")
+    legend: dict[str, object] = {}  # label -> handle, over all rows
     for i, row in enumerate(rows):
         ax = fig.add_subplot(grid[i, 0:2])
-        for key, style in (("latent", dict(color="C0", label="latent")), ("direct", dict(color="C3", label="direct"))):
+        yscale = row.get("yscale", "linear")
+        if yscale not in ("linear", "log", "symlog"):
+            raise ValueError(f"rows[{i}]['yscale']: expected 'linear', 'log' or 'symlog', got {yscale!r}")
+        polished = row.get("polished")
+        lowest = np.inf
+        for j, (key, color) in enumerate((("latent", "C0"), ("direct", "C3"))):
             x, y = (np.asarray(a, dtype=float) for a in row[key])
             if x.shape != y.shape:
                 raise ValueError(f"rows[{i}][{key!r}]: evaluations {x.shape} and values {y.shape} differ")
-            ax.plot(x, y, drawstyle="steps-post", linewidth=1.5, **style)
+            ax.plot(x, y, drawstyle="steps-post", linewidth=1.5, color=color, label=key)
+            lowest = min(lowest, float(np.min(y, initial=np.inf)))
+            if polished is not None:
+                ax.axhline(float(polished[j]), color=color, linestyle="--", linewidth=1.0, label=f"{key} polished")
+                lowest = min(lowest, float(polished[j]))
         ax.set_xscale("log")
+        if yscale == "symlog":
+            ax.set_yscale("symlog", linthresh=1.0)
+            if lowest >= 0:  # no empty negative decades below values that are all >= 0
+                ax.set_ylim(bottom=0.0)
+        else:
+            ax.set_yscale(yscale)
         ax.set_xlabel("objective evaluations")
         ax.set_ylabel(f"best {row['ylabel']}")
-        ax.set_title(f"{row['run']}: {row['verdict']}", fontsize="medium")
-        ax.legend(frameon=False, fontsize="small")
+        ax.set_title(f"{row['run']}\n{row['verdict']}", fontsize="medium")
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
         states = as_spin_batch(np.stack(row["states"]), f"rows[{i}]['states']")
         for j, (state, title) in enumerate(zip(states, row["titles"])):
             draw_spins(fig.add_subplot(grid[i, 2 + j]), state, title)
     color_wheel_legend(fig.add_subplot(grid[0, 4]))
+    if n > 1:  # the legend under the colour wheel; a single row keeps it in its trace panel
+        legend_ax = fig.add_subplot(grid[1, 4])
+        legend_ax.axis("off")
+        legend_ax.legend(legend.values(), legend.keys(), loc="center left", frameon=False, fontsize="small")
+    else:
+        fig.axes[0].legend(legend.values(), legend.keys(), frameon=False, fontsize="small")
     return fig

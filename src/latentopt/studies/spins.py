@@ -350,6 +350,46 @@ def _best_so_far(values: np.ndarray, sign: float) -> np.ndarray:
     return sign * np.maximum.accumulate(sign * np.asarray(values, dtype=np.float64))
 
 
+GAP_FLOOR = 1e-6
+"""Smallest energy excess drawn on the log axes of the baseline figure (J per spin)."""
+
+
+def _gap(values, reference: float):
+    """``values - reference`` floored at :data:`GAP_FLOOR` (a float for a float, else an array)."""
+    out = np.maximum(np.asarray(values, dtype=np.float64) - reference, GAP_FLOOR)
+    return float(out) if out.ndim == 0 else out
+
+
+def _charge_label(W) -> str:
+    """W to the nearest integer for a figure title: ``"0"``, not ``"-0"``, for ``-3e-17``."""
+    return f"{round(float(W)):d}"
+
+
+def _value_label(objective: str, value: float) -> str:
+    """An objective value for a title: W as an integer, the energy per spin to 4 decimals, others to 4 significant digits."""
+    if objective == "W":
+        return _charge_label(value)
+    return f"{float(value):.4f}" if objective == "energy" else f"{float(value):.4g}"
+
+
+def _trace_verdict(objective: str, summary: dict) -> str:
+    """The baseline figure's title for one run: the winner of the search and its two best values, then after polishing.
+
+    E.g. ``"search: direct wins, 1014 vs 8\npolished: latent wins, 8 vs 4"``: the winner's
+    value first (on a tie, the latent one).
+    """
+    d = summary["direct"]
+
+    def line(label, winner, latent, direct_value):
+        first, second = (direct_value, latent) if winner == "direct" else (latent, direct_value)
+        verdict = "tie" if winner == "tie" else f"{winner} wins"
+        return f"{label}: {verdict}, {_value_label(objective, first)} vs {_value_label(objective, second)}"
+
+    text = line("search", d["winner"], summary["best_value"], d["best_value"])
+    if "polished_winner" in d:
+        text += "\n" + line("polished", d["polished_winner"], summary["polished_value"], d["polished_value"])
+    return text
+
 def objective_label(run: dict) -> str:
     """A run's objective as figures name it: ``"energy"``, or ``"energy after 3 descent steps"`` (``relax_steps``).
 
@@ -662,7 +702,14 @@ def baseline_figure(run_data: dict, run_attrs: dict, direct: dict, summaries: di
     """Latent vs direct search per run with a direct search (:func:`~latentopt.plots.spins.plot_baseline_comparison`).
 
     Traces are best-so-far values against objective evaluations (a latent iteration's ``m``
-    states count ``m``); the states are the polished ones of a ``polish`` run, else the best found.
+    states count ``m``); the states are the polished ones of a ``polish`` run, else the best
+    found, and a ``polish`` run's polished values are dashed lines. An energy run with a
+    single-q reference (``single_q_energy``, every polished run) shows the excess over it on
+    a log axis (``E - E_single-q``, J per spin, floored at ``GAP_FLOOR``): the searches
+    differ in the third decimal, invisible on the energy's own scale. W is drawn on a
+    symmetric-log axis: a direct W search climbs to lattice-scale values (hundreds) that
+    would flatten the latent run's few skyrmions. Each title gives both searches' best
+    values, before and after polishing, and the winner of each.
     """
     from latentopt.optimizers.direct import STATES_PER_ITERATION
     from latentopt.plots.common import placeholder
@@ -677,12 +724,22 @@ def baseline_figure(run_data: dict, run_attrs: dict, direct: dict, summaries: di
         polished = "polished_spins" in d and "polished_spins" in run_data[name]
         key, what = ("polished_spins", "polished") if polished else ("best_spins", "best")
         states = (run_data[name][key], d[key])
-        titles = [f"{who} {what}\nW={float(topological_charge(st)):.0f}, "
+        titles = [f"{who} {what}\nW={_charge_label(topological_charge(st))}, "
                   f"e={float(energy_density(st, model).mean()):.4f}" for who, st in zip(("latent", "direct"), states)]
-        verdict = f"{r['direct']['winner']} wins" + (f" ({r['direct']['polished_winner']} after polishing)"
-                                                     if "polished_winner" in r["direct"] else "")
-        rows.append(dict(run=name, ylabel=attrs["objective"],
-                         latent=(per * np.arange(1, len(latent_trace) + 1), _best_so_far(latent_trace, sign)),
-                         direct=(d["evaluations"], d["best_so_far"]), states=states, titles=titles,
-                         verdict=verdict))
+        latent = (per * np.arange(1, len(latent_trace) + 1), _best_so_far(latent_trace, sign))
+        direct_trace = (np.asarray(d["evaluations"]), np.asarray(d["best_so_far"], dtype=np.float64))
+        ylabel, yscale, shift = objective_label(attrs), "linear", None
+        if attrs["objective"] == "energy" and "single_q_energy" in r:
+            shift = float(r["single_q_energy"])
+            note = _scored_after(attrs)
+            ylabel, yscale = "e \u2212 e(single-q), J/spin" + (f"\n({note})" if note else ""), "log"
+        elif attrs["objective"] == "W":
+            yscale = "symlog"
+        dpol = r["direct"].get("polished_value")
+        polished_values = (r["polished_value"], dpol) if polished and dpol is not None else None
+        if shift is not None:
+            latent, direct_trace = ((x, _gap(y, shift)) for x, y in (latent, direct_trace))
+            polished_values = None if polished_values is None else tuple(_gap(v, shift) for v in polished_values)
+        rows.append(dict(run=name, ylabel=ylabel, latent=latent, direct=direct_trace, states=states, titles=titles,
+                         verdict=_trace_verdict(attrs["objective"], r), yscale=yscale, polished=polished_values))
     return plot_baseline_comparison(rows) if rows else placeholder("no direct searches (baseline.enabled: false)")
