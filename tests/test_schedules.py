@@ -525,6 +525,21 @@ def test_schedule_figures(tiny_study):
         ps.plot_model_manifolds({})
 
 
+def test_best_so_far_figure_labels_and_ticks():
+    """The zBO curve is the running maximum; the labels say what the dashed line and the band are; whole evaluations."""
+    from latentopt.plots import schedules as ps
+
+    y = np.array([0.2, 0.1, 0.5, 0.3])
+    fig = ps.plot_best_so_far({"zbo": {"y": y, "random_best": np.tile([0.1, 0.2, 0.3, 0.4], (5, 1))},
+                               "bo-7": {"y": y}})
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"zBO", "random search: median of 5 orders", "zBO (bo-7)"}
+    np.testing.assert_array_equal(lines["zBO"].get_ydata(), [0.2, 0.2, 0.5, 0.5])
+    assert "random search: 25-75 %" in ax.get_legend_handles_labels()[1]
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+
+
 def test_seed_spread_and_repeat_files():
     from latentopt.studies.hooks.schedules import FINAL_MODELS, repeat_files
     from latentopt.studies.schedules import repeats_by_model, seed_spread

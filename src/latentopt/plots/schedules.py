@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_best_schedule", "plot_best_so_far", "plot_gp_maps", "plot_image_dataset", "plot_model_manifolds",
            "plot_schedule_families", "plot_schedule_latent"]
@@ -122,7 +123,9 @@ def plot_gp_maps(grid: Mapping[str, np.ndarray], gp_mean: np.ndarray, gp_std: np
 def plot_best_so_far(runs: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
     """Best objective vs number of evaluations: zBO (line) and random search (median, 25-75% band).
 
-    ``runs``: ``{run: {"y": (k,), "random_best": (seeds, k)}}``.
+    ``runs``: ``{run: {"y": (k,), "random_best": (seeds, k)}}``; a run is labelled ``zBO``,
+    or ``zBO (<run>)`` when its name says more than that. Evaluations are counted in whole
+    trainings (integer ticks).
     """
     if not runs:
         raise ValueError("runs: at least one BO run is required")
@@ -131,12 +134,16 @@ def plot_best_so_far(runs: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
     for k, (name, run) in enumerate(runs.items()):
         y = np.asarray(run["y"], float)
         n = np.arange(1, len(y) + 1)
-        ax.plot(n, np.maximum.accumulate(y), color=_COLORS(k), lw=2, label=f"zBO {name}")
+        label = "zBO" if name.lower() == "zbo" else f"zBO ({name})"
+        ax.plot(n, np.maximum.accumulate(y), color=_COLORS(k), lw=2, label=label)
         rb = np.asarray(run.get("random_best", np.zeros((0, len(y)))), float)
         if rb.size:
             m = np.arange(1, rb.shape[1] + 1)
-            ax.plot(m, np.median(rb, axis=0), color=_COLORS(k), ls="--", label=f"random (median of {len(rb)})")
-            ax.fill_between(m, *np.percentile(rb, [25, 75], axis=0), color=_COLORS(k), alpha=0.2, lw=0)
+            ax.plot(m, np.median(rb, axis=0), color=_COLORS(k), ls="--",
+                    label=f"random search: median of {len(rb)} orders")
+            ax.fill_between(m, *np.percentile(rb, [25, 75], axis=0), color=_COLORS(k), alpha=0.2, lw=0,
+                            label="random search: 25-75 %")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("evaluations (jrVAE trainings)")
     ax.set_ylabel("best objective")
     ax.legend(fontsize=8)

@@ -15,6 +15,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from latentopt.plots.common import placeholder
 
@@ -188,11 +189,12 @@ def plot_bo_convergence(runs: Mapping[str, Mapping[str, np.ndarray]], truth_max:
             q25, q50, q75 = np.percentile(rand, [25, 50, 75], axis=0)
             m = np.arange(1, rand.shape[1] + 1)
             ax.plot(m, q50, color=f"C{i}", ls="--", lw=1, label=f"random search, median of {len(rand)}")
-            ax.fill_between(m, q25, q75, color=f"C{i}", alpha=0.15, lw=0)
+            ax.fill_between(m, q25, q75, color=f"C{i}", alpha=0.15, lw=0, label="random search, 25-75 %")
         ax.axvline(r["n_initial"] + 0.5, color=f"C{i}", ls=":", lw=0.8)
     if truth_max is not None:
         ax.axhline(truth_max, color="k", lw=0.8, label="ground-truth max")
         ax.axhline(0.95 * truth_max, color="k", lw=0.8, ls=":", label="95% of max")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("evaluations (dotted: end of random initialisation)")
     ax.set_ylabel(f"best {label} so far")
     ax.legend(fontsize=8, loc="lower right")
