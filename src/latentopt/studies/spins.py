@@ -375,8 +375,8 @@ def _value_label(objective: str, value: float) -> str:
 def _trace_verdict(objective: str, summary: dict) -> str:
     """The baseline figure's title for one run: the winner of the search and its two best values, then after polishing.
 
-    E.g. ``"search: direct wins, 1014 vs 8\npolished: latent wins, 8 vs 4"``: the winner's
-    value first (on a tie, the latent one).
+    E.g. ``"search: direct wins, 1014 vs 8"`` and, on a second line, ``"polished: latent
+    wins, 8 vs 4"``: the winner's value first (on a tie, the latent one).
     """
     d = summary["direct"]
 
@@ -389,6 +389,7 @@ def _trace_verdict(objective: str, summary: dict) -> str:
     if "polished_winner" in d:
         text += "\n" + line("polished", d["polished_winner"], summary["polished_value"], d["polished_value"])
     return text
+
 
 def objective_label(run: dict) -> str:
     """A run's objective as figures name it: ``"energy"``, or ``"energy after 3 descent steps"`` (``relax_steps``).
