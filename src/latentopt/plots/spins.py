@@ -249,7 +249,8 @@ def plot_baseline_comparison(rows: Sequence[Mapping]) -> Figure:
     -------
     matplotlib.figure.Figure
         One row per run: the traces (x: objective evaluations, log scale), the latent
-        run's best state, the direct search's; the colour wheel in the top-right corner.
+        run's best state, the direct search's; the colour wheel in the top-right corner and,
+        with more than one row, the legend of all rows under it.
 
     Raises
     ------
