@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import partial
 
 import numpy as np
@@ -83,3 +84,30 @@ def test_more_scales_rerun_only_the_new_scale(run, tmp_path):
 def test_nothing_to_do_after_run(run):
     proc = snakemake(run, "-n")
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_upscaling_settings_benchmark_reads_a_finished_study(tiny_studies):
+    """benchmarks/upscaling_settings.py: variants as dotted keys, refused when they name no block; its summary
+    of the shared tiny run is that run's metrics (KS per scale, the coldest temperature's energies, S at the
+    zone boundary) and benchmark walls."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from upscaling_settings import apply_variant, parse_variant, summary
+
+    assert parse_variant("gan.upsample=1,system.L=24,gan.critic_channels=[8, 8]") == {
+        "gan.upsample": 1, "system.L": 24, "gan.critic_channels": [8, 8]}
+    with pytest.raises(ValueError, match="key=value"):
+        parse_variant("gan.upsample")
+    study = {"system": {"L": 8}, "gan": {"epochs": 3}}
+    assert apply_variant(study, {"gan.upsample": 1, "system.L": 16}) == {"system": {"L": 16},
+                                                                       "gan": {"epochs": 3, "upsample": 1}}
+    assert study["system"]["L"] == 8  # a copy
+    with pytest.raises(KeyError, match="no block 'gna'"):
+        apply_variant(study, {"gna.upsample": 1})
+
+    res = tiny_studies.workdir / "results/upscaling/up"
+    metrics = json.loads((res / "metrics.json").read_text())
+    s = summary(res)
+    assert s["scales"] == {k: (v["ks"], v["pearson_r"]) for k, v in metrics["scales"].items()}
+    coldest = min(metrics["heatbath"]["per_T"], key=lambda r: r["T"])
+    assert s["cold"] == (coldest["T"], coldest["energy_generated"], coldest["energy_heatbath"])
+    assert s["gan_s"] > 0 and s["generate_s"] > 0 and s["zone"][1] > 0

@@ -1,0 +1,170 @@
+"""Upscaling fidelity under other settings: variants of one study, each run as its own workflow, in one table.
+
+A variant is a comma-separated list of the study's keys with new values, dotted from the
+study (``gan.upsample=1``, ``system.L=24,simulate.n_samples=600``,
+``gan.critic_channels=[32, 64, 64]``; values are read as YAML).
+The study as configured and each variant become the studies of one config (``<study>``,
+``<study>-v1``, ...), run by one ``snakemake --cores N`` in a working directory of their own
+(their jobs share the cores, as in the default run); then one row per study:
+
+- KS and Pearson r of requested vs realized exact energies at every scale;
+- the cold end: the mean realized energy of the states requested at the coldest training
+  temperature, beside the heat bath's at that temperature (both at the heat-bath scale);
+- S(q) at the zone boundary of the generated and of the heat-bath states (a period-2 texture
+  of the generator shows there);
+- the wall time of the GAN training and of the generation jobs (the rules' benchmark files).
+
+docs/kinds.md's upscaling tables were made with the same settings and read the same files
+(2 cores, emulated AVX2; one workflow run per setting there). A variant takes minutes: give
+``--workdir`` a scratch folder to keep the results.
+
+Usage::
+
+    python benchmarks/upscaling_settings.py gan.upsample=1 gan.energy_weight=5
+    python benchmarks/upscaling_settings.py --workdir /tmp/up "system.L=24" "system.L=24,simulate.n_samples=600"
+
+``--quick`` runs the tiny upscaling study of the tests (``tests/data/tiny_upscaling.yaml``)
+and one variant of it (``gan.upsample=1``), to check that the benchmark runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _items(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets: ``"a=[1, 2],b=3"`` -> ``["a=[1, 2]", "b=3"]``."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch in "[{") - (ch in "]}")
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return items + [text[start:]]
+
+
+def parse_variant(text: str) -> dict[str, object]:
+    """``"gan.upsample=1,gan.critic_channels=[32, 64, 64]"`` -> ``{"gan.upsample": 1, "gan.critic_channels": [32, 64, 64]}``.
+
+    Values are read as YAML; commas inside brackets belong to the value.
+
+    Raises
+    ------
+    ValueError
+        On an item without ``=`` or with an empty key.
+    """
+    out = {}
+    for item in _items(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"variant {text!r}: expected comma-separated key=value items, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def apply_variant(study: dict, changes: dict[str, object]) -> dict:
+    """A copy of ``study`` with each dotted key set; the block a key names must exist.
+
+    Raises
+    ------
+    KeyError
+        If a dotted key's parent is not a block of the study (e.g. ``gna.upsample``).
+    """
+    out = copy.deepcopy(study)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = out
+        for i, part in enumerate(parents):
+            if not isinstance(node.get(part), dict):
+                raise KeyError(f"{dotted}: the study has no block {'.'.join(parents[:i + 1])!r}")
+            node = node[part]
+        node[leaf] = value
+    return out
+
+
+def run_studies(config: dict, studies: dict[str, dict], workdir: Path, cores: int) -> dict[str, Path]:
+    """Run the workflow on ``config`` with ``studies`` in ``workdir``; return each study's result folder.
+
+    Raises
+    ------
+    RuntimeError
+        If Snakemake fails (its output's tail in the message).
+    """
+    from latentopt.studies import KINDS
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg_path = workdir / "config.yaml"
+    cfg_path.write_text(yaml.safe_dump({**config, "studies": studies}, sort_keys=False))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", str(cores), "--configfile", str(cfg_path), "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{workdir}: snakemake failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    return {name: workdir / KINDS["upscaling"].path(name) for name in studies}
+
+
+def _wall(tsv: Path) -> float:
+    rows = list(csv.DictReader(tsv.open(), delimiter="\t"))
+    return float(rows[-1]["s"])
+
+
+def summary(results: Path) -> dict[str, object]:
+    """KS, r per scale, the cold end, S(q) at the zone boundary and the job walls of a finished study."""
+    m = json.loads((results / "metrics.json").read_text())
+    hb = m["heatbath"]
+    coldest = min(hb["per_T"], key=lambda row: row["T"])
+    bench = results / "benchmarks"
+    return dict(scales={s: (r["ks"], r["pearson_r"]) for s, r in m["scales"].items()},
+                cold=(coldest["T"], coldest["energy_generated"], coldest["energy_heatbath"]),
+                zone=(hb["s_zone_boundary_generated"], hb["s_zone_boundary_heatbath"]),
+                gan_s=_wall(bench / "train_gan.tsv"),
+                generate_s=sum(_wall(p) for p in sorted((bench / "generate").glob("*.tsv"))))
+
+
+def row(label: str, s: dict) -> str:
+    ks = " / ".join(f"{ks:.3f}" for ks, _ in s["scales"].values())
+    r = min(r for _, r in s["scales"].values())
+    T, gen, hb = s["cold"]
+    return (f"{label:34s} {ks:>22s} {r:6.3f}   T={T:.3f}: {gen:7.3f} vs {hb:7.3f}   "
+            f"{s['zone'][0]:5.2f} vs {s['zone'][1]:4.2f}   {s['gan_s']:6.1f} {s['generate_s']:6.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("variants", nargs="*", help="e.g. gan.upsample=1 or system.L=24,simulate.n_samples=600")
+    ap.add_argument("--config", default=str(REPO / "config/config.yaml"))
+    ap.add_argument("--study", default="rugan-upscaling")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--workdir", default=None, help="where the runs go (default: a temporary folder, removed)")
+    ap.add_argument("--quick", action="store_true", help="the tests' tiny upscaling study and one variant")
+    args = ap.parse_args()
+    if args.quick:
+        args.config, args.study, args.variants = str(REPO / "tests/data/tiny_upscaling.yaml"), "up", ["gan.upsample=1"]
+    config = yaml.safe_load(Path(args.config).read_text())
+    study = config["studies"][args.study]
+    runs = [("as configured", {})] + [(v, parse_variant(v)) for v in args.variants]
+    names = [args.study] + [f"{args.study}-v{i}" for i in range(1, len(runs))]
+    studies = {name: apply_variant(study, changes) for name, (_, changes) in zip(names, runs)}  # bad keys fail here
+    base = {k: v for k, v in config.items() if k != "studies"}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.workdir) if args.workdir else Path(tmp)
+        print(f"study {args.study} of {args.config} and {len(runs) - 1} variant(s), {args.cores} cores, runs in {root}")
+        results = run_studies(base, studies, root, args.cores)
+        print(f"{'setting':34s} {'KS per scale':>22s} {'min r':>6s}   {'cold end: generated vs heat bath (J)':29s}"
+              f"   {'S(q) zone boundary':18s}   {'GAN s':>6s} {'gen s':>6s}")
+        for name, (label, _) in zip(names, runs):
+            print(row(label, summary(results[name])))
+
+if __name__ == "__main__":
+    main()
