@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+from profile_run import read_benchmark  # this folder: a benchmark file's wall and CPU
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the tests' Snakemake command (tests/workflow_runs.py), as gpu_check.py
 
 
 def _items(text: str) -> list[str]:
@@ -101,22 +101,17 @@ def run_studies(config: dict, studies: dict[str, dict], workdir: Path, cores: in
     RuntimeError
         If Snakemake fails (its output's tail in the message).
     """
+    from workflow_runs import run_snakemake
+
     from latentopt.studies import KINDS
 
     workdir.mkdir(parents=True, exist_ok=True)
     cfg_path = workdir / "config.yaml"
     cfg_path.write_text(yaml.safe_dump({**config, "studies": studies}, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(cfg_path), "-q"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_snakemake(workdir, "--cores", str(cores), "-q", config=cfg_path, timeout=None)
     if proc.returncode:
         raise RuntimeError(f"{workdir}: snakemake failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     return {name: workdir / KINDS["upscaling"].path(name) for name in studies}
-
-
-def _wall(tsv: Path) -> float:
-    rows = list(csv.DictReader(tsv.open(), delimiter="\t"))
-    return float(rows[-1]["s"])
 
 
 def summary(results: Path) -> dict[str, object]:
@@ -128,8 +123,8 @@ def summary(results: Path) -> dict[str, object]:
     return dict(scales={s: (r["ks"], r["pearson_r"]) for s, r in m["scales"].items()},
                 cold=(coldest["T"], coldest["energy_generated"], coldest["energy_heatbath"]),
                 zone=(hb["s_zone_boundary_generated"], hb["s_zone_boundary_heatbath"]),
-                gan_s=_wall(bench / "train_gan.tsv"),
-                generate_s=sum(_wall(p) for p in sorted((bench / "generate").glob("*.tsv"))))
+                gan_s=read_benchmark(bench / "train_gan.tsv")[0],
+                generate_s=sum(read_benchmark(p)[0] for p in sorted((bench / "generate").glob("*.tsv"))))
 
 
 def row(label: str, s: dict) -> str:
