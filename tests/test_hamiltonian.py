@@ -149,7 +149,6 @@ def test_numba_and_torch_agree(dmi, K, B):
     assert np.abs(tp.effective_field(t32, m).numpy() - effective_field(s, m)).max() < 1e-5
 
 
-
 def test_torch_neighbours_from_the_padding_are_the_rolls():
     """The padded views (no gradient) and the rolls (with one) give the same neighbours bit for bit,
     on a non-square lattice, for every offset the energy, field and W take."""
@@ -169,6 +168,8 @@ def test_torch_neighbours_from_the_padding_are_the_rolls():
     grad = square.clone().requires_grad_()
     for a, b in zip(values, [tp.energy_density(grad, m), tp.effective_field(grad, m), tp.topological_charge(grad)]):
         assert torch.equal(a, b.detach())
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="dmi"):
         ChiralMagnet(L=16, dmi="chiral")
