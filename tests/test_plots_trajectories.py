@@ -191,6 +191,9 @@ def test_bo_convergence_best_so_far_random_quartiles_and_truth():
     (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]  # quartiles of the one random search
     assert band.get_paths()[0].vertices[:, 1].min() == pytest.approx(0.0)
     assert band.get_paths()[0].vertices[:, 1].max() == pytest.approx(np.percentile(random_best[:, 3], 75))
+    legend = ax.get_legend_handles_labels()[1]
+    assert [name for name in legend if "25-75" in name] == ["random search, 25-75 % (each run's colour)"]
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # whole evaluations
     vertical = sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_label().startswith("_child")
                       and np.ptp(line.get_xdata()) == 0)
     assert vertical == [1.5, 2.5]  # end of each run's random initialisation

@@ -189,7 +189,8 @@ def plot_bo_convergence(runs: Mapping[str, Mapping[str, np.ndarray]], truth_max:
             q25, q50, q75 = np.percentile(rand, [25, 50, 75], axis=0)
             m = np.arange(1, rand.shape[1] + 1)
             ax.plot(m, q50, color=f"C{i}", ls="--", lw=1, label=f"random search, median of {len(rand)}")
-            ax.fill_between(m, q25, q75, color=f"C{i}", alpha=0.15, lw=0, label="random search, 25-75 %")
+            ax.fill_between(m, q25, q75, color=f"C{i}", alpha=0.15, lw=0,
+                            label="random search, 25-75 % (each run's colour)" if i == 0 else None)
         ax.axvline(r["n_initial"] + 0.5, color=f"C{i}", ls=":", lw=0.8)
     if truth_max is not None:
         ax.axhline(truth_max, color="k", lw=0.8, label="ground-truth max")
