@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import numba
 import pytest
@@ -60,3 +61,15 @@ def test_setup_imports_neither_torch_nor_numba_and_they_get_the_jobs_threads_lat
 def test_startup_time_counts_this_process():
     wall, cpu = scripting.startup_time()
     assert wall > 0 and cpu > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/stat")
+def test_process_age_is_bounded_by_the_parents_clock():
+    # a child's age when it reports cannot exceed the time since its parent spawned it (up to one
+    # clock tick of /proc/self/stat); psutil's create_time() gave up to 1 s more (whole-second boot time)
+    code = "import time; time.sleep(0.3); from latentopt.scripting import process_age; print(process_age())"
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed = time.monotonic() - t0
+    age = float(out.stdout)
+    assert 0.3 <= age <= elapsed + 0.011
