@@ -94,7 +94,8 @@ def test_bo_resumes_after_an_interruption(tmp_path):
         bayesian_optimization(z, flaky, checkpoint=ckpt, **kw)
     resumed = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **kw)
     assert np.array_equal(resumed.index, full.index) and np.array_equal(resumed.y, full.y)
-    other = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **{**kw, "seed": 2})
+    with pytest.warns(UserWarning, match="checkpoint from other settings ignored"):
+        other = bayesian_optimization(z, lambda i: y[i], checkpoint=ckpt, **{**kw, "seed": 2})
     assert not np.array_equal(other.index[:8], full.index[:8])
 
 

@@ -190,12 +190,12 @@ def test_consistency_term_needs_dropout():
     e = torch.linspace(-2, -1, 6)
     no_dropout = RUGANCritic(channels=(4, 6), dropout=0.0).train()
     ct, score = consistency_term(no_dropout, x, e)
-    assert float(ct) == 0.0 and score.shape == (6,)
+    assert ct.item() == 0.0 and score.shape == (6,)
     with_dropout = RUGANCritic(channels=(4, 6), dropout=0.5).train()
     ct, _ = consistency_term(with_dropout, x, e)
-    assert float(ct) > 0
+    assert ct.item() > 0
     ct_margin, _ = consistency_term(with_dropout, x, e, margin=1e6)
-    assert float(ct_margin) == 0.0
+    assert ct_margin.item() == 0.0
 
 
 # --- training ---------------------------------------------------------------------------

@@ -22,8 +22,8 @@ jobs that train something. latentopt compiles nothing, so:
 scheduler attached (which counts the wrapped calls), while the torch profiler records (the
 wrapper names the step in its trace), or if this torch wraps ``step`` in anything but its
 two known wrappers. The marks on the four methods stay for the process: a program that
-imports latentopt's trainers and then ``torch.compile``\ s code calling those methods would
-have TorchDynamo trace into them instead of skipping them; :func:`restore_optimizer_methods`
+imports latentopt's trainers and then compiles code calling those methods with ``torch.compile``
+would have TorchDynamo trace into them instead of skipping them; :func:`restore_optimizer_methods`
 takes the marks back.
 """
 
