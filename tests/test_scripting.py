@@ -73,3 +73,5 @@ def test_process_age_is_bounded_by_the_parents_clock():
     elapsed = time.monotonic() - t0
     age = float(out.stdout)
     assert 0.3 <= age <= elapsed + 0.011
+    wall, _ = scripting.startup_time()  # the start-up line of a job's log uses this clock
+    assert abs(wall - scripting.process_age()) < 0.05

@@ -132,10 +132,12 @@ def startup_time() -> tuple[float | None, float | None]:
         import psutil
     except ImportError:  # psutil comes with Snakemake; the library itself does not need it
         return None, None
-    cpu = psutil.Process().cpu_times()
+    proc = psutil.Process()
+    cpu = proc.cpu_times()
+    coarse = time.time() - proc.create_time()
     wall = process_age()
-    if wall is None:
-        wall = time.time() - psutil.Process().create_time()
+    if wall is None or not 0.0 <= wall <= coarse + 0.02:  # e.g. a time namespace shifting one clock only
+        wall = coarse
     return wall, cpu.user + cpu.system
 
 
