@@ -179,6 +179,8 @@ def test_sweep_figures_and_table():
     assert len(plot_energies(rows).axes) == 2
     states = {r["point"]: ferromagnet(16) for r in rows}
     assert len(plot_sweep_states(rows, states).axes) == 4  # three panels and the colour wheel
+    rows[0]["latent_W"] = -3e-17  # a float W of 0 is titled "W=0", not "W=-0"
+    assert plot_sweep_states(rows, states).axes[0].get_title().endswith(" W=0")
     metrics = {"points": rows, "boundaries": bounds, "tolerance": 5e-4, "points_within_tolerance": 3,
                "n_points": 3, "max_gap": 1e-4}
     blocks = sweep_table(metrics, "s")

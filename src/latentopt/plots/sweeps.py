@@ -119,6 +119,7 @@ def plot_sweep_states(rows: Sequence[Mapping], states: Mapping[str, np.ndarray])
     """The polished latent optimum of every point in a grid, titled with its field, phase and energy."""
     _check_rows(rows)
     spins = np.stack([np.asarray(states[r["point"]], dtype=np.float64) for r in rows])
-    titles = [f"B_z={r['B_z']:g} {r['latent_phase'].replace('_', ' ')}\ne={r['latent_energy']:.5f} W={r['latent_W']:.0f}"
-              for r in rows]
+    # W as the nearest int: "0", not "-0" for -3e-17
+    titles = [f"B_z={r['B_z']:g} {r['latent_phase'].replace('_', ' ')}\n"
+              f"e={r['latent_energy']:.5f} W={round(float(r['latent_W']))}" for r in rows]
     return plot_spin_grid(spins, titles=titles, suptitle="latent optimum at each point (polished)")

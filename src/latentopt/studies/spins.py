@@ -424,7 +424,7 @@ def run_figure(path: str | Path, run_name: str, run: dict) -> Figure:
 def _titles(spins: np.ndarray, model: ChiralMagnet) -> list[str]:
     e = energy_density(spins, model).mean(axis=(-2, -1))
     w = topological_charge(spins)
-    return [f"W={wi:.0f}, e={ei:.4f}" for wi, ei in zip(np.atleast_1d(w), np.atleast_1d(e))]
+    return [f"W={_charge_label(wi)}, e={ei:.4f}" for wi, ei in zip(np.atleast_1d(w), np.atleast_1d(e))]
 
 
 def validation_ssim(model_path: str | Path, spins: np.ndarray, val_indices: np.ndarray,
