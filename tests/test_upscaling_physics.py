@@ -128,6 +128,13 @@ def test_compare_requested_realized():
     # same marginal, no pairing: KS small, r ~ 0
     perm = compare_requested_realized(req, rng.permutation(req))
     assert perm["ks"] == 0.0 and abs(perm["pearson_r"]) < 0.1 and perm["mae"] > 0.3
+    # the coldest decile: 400 of 4000 pairs realized 0.1 too warm, the rest exact
+    cold = np.argsort(req)[:400]
+    warm_end = req.copy()
+    warm_end[cold] += 0.1
+    m = compare_requested_realized(req, warm_end)
+    assert m["cold_decile_bias"] == pytest.approx(0.1) and m["bias"] == pytest.approx(0.01)
+    assert shifted["cold_decile_bias"] == pytest.approx(0.3)
     assert ks_distance(req, req + 10)["ks"] == 1.0
     with pytest.raises(ValueError, match="requested"):
         compare_requested_realized(req, req[:-1])
@@ -154,6 +161,45 @@ def test_calibration_inverts_a_monotone_bias():
     assert invert_calibration(table, [-10.0])[0] == pytest.approx(table["label"][0])
     with pytest.raises(ValueError, match="table"):
         invert_calibration({"label": [0.0, 1.0], "realized": [1.0, 0.0]}, [0.5])
+
+
+def test_calibration_labels_extend_beyond_the_training_range():
+    from latentopt.conditioned_generation import calibration_labels, requested_labels
+
+    data = {"energy": np.linspace(-2.0, -0.8, 40)}
+    inside = calibration_labels(data, 100, 5)
+    np.testing.assert_array_equal(inside, requested_labels(data, 100, 5)["requested"])
+    labels = calibration_labels(data, 100, 5, extend=0.5)
+    assert labels.shape == (150,)
+    np.testing.assert_array_equal(labels[:100], inside)  # the in-range draws first, the same
+    below, above = labels[100:125], labels[125:]
+    assert np.all((below >= -2.5) & (below < -2.0)) and np.all((above > -0.8) & (above <= -0.3))
+    assert below.std() > 0.1 and above.std() > 0.1  # spread over the stretch, not piled at one end
+    for bad in ({"n": 1}, {"extend": -0.1}, {"extend": float("nan")}):
+        with pytest.raises(ValueError, match="calibration_"):
+            calibration_labels(data, **{"n": 100, "seed": 5, **bad})
+
+
+def test_extended_calibration_meets_requests_the_training_labels_cannot():
+    """A generator that realizes every label 0.1 J too warm meets the coldest requests only by labels below the range."""
+    from latentopt.conditioned_generation import calibration_labels
+    from latentopt.fidelity import fit_calibration, invert_calibration
+
+    rng = np.random.default_rng(2)
+    data = {"energy": rng.uniform(-2.0, -0.8, 2000)}
+
+    def g(x):  # the generator's mean response, monotone; it answers labels beyond the training range too
+        return x + 0.1
+
+    targets = np.sort(data["energy"])[:200]  # the coldest decile of requests
+    biases = {}
+    for extend in (0.0, 0.5):
+        labels = calibration_labels(data, 2000, 3, extend)
+        table = fit_calibration(labels, g(labels) + rng.normal(0, 0.01, labels.size), n_knots=64)
+        biases[extend] = float(np.mean(g(invert_calibration(table, targets)) - targets))
+    # clipped at the coldest training label, which realizes -1.9: the decile's mean (-1.94) 0.04 J too warm
+    assert biases[0.0] > 0.03
+    assert abs(biases[0.5]) < 0.005
 
 
 def test_zone_boundary_weight_sees_a_sublattice_pattern():

@@ -59,6 +59,9 @@ def test_contracted_files(run):
         for key in ("ks", "p_value", "pearson_r", "mae", "seam_ks", "states_per_s"):
             assert np.isfinite(row[key]), (s, key)
         assert 0 <= row["ks"] <= 1 and row["calibrated"] is True
+        # the uncalibrated generator's numbers stand beside the calibrated ones
+        for key in ("uncalibrated_ks", "uncalibrated_p_value", "uncalibrated_cold_decile_bias", "cold_decile_bias"):
+            assert np.isfinite(row[key]), (s, key)
     assert metrics["scales"]["1"]["paper_ks"] == 0.02 and metrics["scales"]["2"]["paper_p_value"] == 0.18
     assert metrics["speedup"] == pytest.approx(hb_attrs["speedup"]) and metrics["heatbath"]["L"] == 2 * L
     for fig in ("train_samples", "seams", "structure_factor", "heatbath_comparison", "gan_training",

@@ -8,7 +8,8 @@ what was realized. Here:
   was taken from and its temperature);
 - :func:`calibrate_generator` (optional, not in the paper) fits the monotone map from the
   label fed to the generator to the mean realized energy
-  (:func:`latentopt.fidelity.fit_calibration`);
+  (:func:`latentopt.fidelity.fit_calibration`), on training labels and, optionally, labels
+  beyond their range (:func:`calibration_labels`);
 - :func:`generate_scale` generates the states at ``scale`` times the training size
   (:func:`latentopt.models.rugan.generate`), timed, and computes their exact energies
   (:func:`latentopt.physics.hamiltonian.energy_per_spin`; the paper judged energies with a
@@ -27,7 +28,7 @@ import numpy as np
 
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_per_spin
 
-__all__ = ["calibrate_generator", "generate_scale", "requested_labels"]
+__all__ = ["calibrate_generator", "calibration_labels", "generate_scale", "requested_labels"]
 
 
 def requested_labels(data: dict[str, np.ndarray], n: int, seed: int) -> dict[str, np.ndarray]:
@@ -54,16 +55,63 @@ def requested_labels(data: dict[str, np.ndarray], n: int, seed: int) -> dict[str
             "T": np.asarray(T, np.float64)}
 
 
+def calibration_labels(data: dict[str, np.ndarray], n: int, seed: int, extend: float = 0.0) -> np.ndarray:
+    """The labels a calibration feeds the generator: ``n`` training labels, plus labels beyond their range.
+
+    The first ``n`` are drawn from the training labels (:func:`requested_labels` with
+    ``seed``), so the calibration is densest where requests fall. With ``extend > 0``,
+    ``n // 4`` more are spread uniformly over ``[e_min - extend, e_min)`` and ``n // 4``
+    over ``(e_max, e_max + extend]``, from ``numpy.random.default_rng([seed, 1])``: a
+    generator that realizes the coldest (or hottest) requests too warm (too cold) is fed
+    labels beyond the training range, where it may still respond. Which extrapolated
+    labels help is decided by the fit (:func:`latentopt.fidelity.fit_calibration`), not
+    assumed.
+
+    Parameters
+    ----------
+    data : dict
+        ``energy (N,)`` per spin (J) of the training states.
+    n : int
+        Draws from the training labels (>= 2).
+    seed : int
+    extend : float
+        How far beyond the training energies the extra labels reach, J per spin (>= 0).
+
+    Returns
+    -------
+    ndarray, shape (n + 2 * (n // 4),) or (n,) without ``extend``, float64
+        The ``n`` in-range draws first.
+
+    Raises
+    ------
+    ValueError
+        On ``n < 2`` or a negative or non-finite ``extend``.
+    """
+    if int(n) < 2:
+        raise ValueError(f"calibration_n: expected >= 2, got {n}")
+    if not np.isfinite(extend) or extend < 0:
+        raise ValueError(f"calibration_extend: expected a finite number >= 0, got {extend}")
+    labels = requested_labels(data, n, seed)["requested"]
+    if extend == 0:
+        return labels
+    rng = np.random.default_rng([int(seed), 1])
+    lo, hi = float(np.min(data["energy"])), float(np.max(data["energy"]))
+    m = int(n) // 4
+    return np.concatenate([labels, lo - extend * rng.random(m), hi + extend * rng.random(m)])
+
+
 def calibrate_generator(generator, data: dict[str, np.ndarray], system: dict, n: int, seed: int, device="cpu",
-                        batch_size: int = 64, scale: int = 1) -> dict:
+                        batch_size: int = 64, scale: int = 1, extend: float = 0.0) -> dict:
     """Fit the label calibration of a trained generator (optional step, not in the paper).
 
-    ``n`` labels drawn from the training labels (:func:`requested_labels` with ``seed``)
-    are fed to the generator at ``scale`` with noise seed ``seed``; the exact energies of
-    the states give the monotone map label -> mean realized energy
-    (:func:`latentopt.fidelity.fit_calibration`). Requesting
+    The labels of :func:`calibration_labels` (``n`` training labels and, with ``extend``,
+    labels beyond the training range) are fed to the generator at ``scale`` with noise
+    seed ``seed``; the exact energies of the states give the monotone map label -> mean
+    realized energy (:func:`latentopt.fidelity.fit_calibration`). Requesting
     :func:`latentopt.fidelity.invert_calibration` of a target then removes the
-    generator's systematic, label-dependent energy bias.
+    generator's systematic, label-dependent energy bias, and extrapolated labels let it
+    reach requests at the ends of the range that the training labels themselves do not
+    (a generator trained on a few cold states realizes the coldest labels too warm).
 
     Parameters
     ----------
@@ -77,21 +125,24 @@ def calibrate_generator(generator, data: dict[str, np.ndarray], system: dict, n:
         See :func:`latentopt.models.rugan.generate`.
     scale : int
         Noise blocks per side: states of ``scale`` times the training size.
+    extend : float
+        See :func:`calibration_labels` (J per spin; 0: training labels only).
 
     Returns
     -------
     dict
-        ``table`` (``label``, ``realized`` lists) and ``raw``: the uncalibrated
-        requested-vs-realized metrics of these ``n`` states
+        ``table`` (``label``, ``realized`` lists), ``extend`` and ``raw``: the uncalibrated
+        requested-vs-realized metrics of the ``n`` in-range draws
         (:func:`latentopt.fidelity.compare_requested_realized`).
     """
     from latentopt.fidelity import compare_requested_realized, fit_calibration
     from latentopt.models.rugan import generate
 
-    req = requested_labels(data, n, seed)["requested"]
-    spins = generate(generator, req, scale, seed, device, batch_size)
+    labels = calibration_labels(data, n, seed, extend)
+    spins = generate(generator, labels, scale, seed, device, batch_size)
     realized = energy_per_spin(spins, ChiralMagnet.from_config({**system, "L": spins.shape[-1]}))
-    return {"table": fit_calibration(req, realized), "raw": compare_requested_realized(req, realized)}
+    return {"table": fit_calibration(labels, realized), "extend": float(extend),
+            "raw": compare_requested_realized(labels[:n], realized[:n])}
 
 
 def generate_scale(generator, requests: dict[str, np.ndarray], system: dict, scale: int, seed: int,

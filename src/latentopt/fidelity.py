@@ -29,7 +29,9 @@ def compare_requested_realized(requested: np.ndarray, realized: np.ndarray) -> d
     dict
         ``ks``, ``p_value`` (two-sample KS of the two marginals), ``pearson_r``
         (NaN if either set is constant), ``mae`` (mean ``|realized - requested|``),
-        ``bias`` (mean ``realized - requested``), ``n``.
+        ``bias`` (mean ``realized - requested``), ``cold_decile_bias`` (the same mean over the
+        ``ceil(n / 10)`` pairs of the lowest requested values: for energies, how much too warm
+        the coldest requests come out), ``n``.
 
     Raises
     ------
@@ -46,8 +48,10 @@ def compare_requested_realized(requested: np.ndarray, realized: np.ndarray) -> d
         raise ValueError("requested, realized: contain NaN or inf")
     ks = stats.ks_2samp(a, b)
     r = float(stats.pearsonr(a, b).statistic) if a.std() > 0 and b.std() > 0 else float("nan")
+    cold = np.argsort(a, kind="stable")[:-(-len(a) // 10)]
     return {"ks": float(ks.statistic), "p_value": float(ks.pvalue), "pearson_r": r,
-            "mae": float(np.abs(b - a).mean()), "bias": float((b - a).mean()), "n": int(len(a))}
+            "mae": float(np.abs(b - a).mean()), "bias": float((b - a).mean()),
+            "cold_decile_bias": float((b[cold] - a[cold]).mean()), "n": int(len(a))}
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
