@@ -68,7 +68,8 @@ def plot_requested_vs_realized(requested, realized, metrics: Mapping[str, float]
         Energies per spin (J), paired.
     metrics : mapping
         ``ks``, ``p_value``, ``pearson_r``, ``mae`` (shown in the titles); optional
-        ``paper_ks``, ``paper_p_value``.
+        ``paper_ks``, ``paper_p_value``, and ``calibrated`` with ``uncalibrated_ks`` (a second
+        title line).
     label : str
         e.g. ``"4x (64 x 64)"``.
     bins : int
@@ -99,6 +100,8 @@ def plot_requested_vs_realized(requested, realized, metrics: Mapping[str, float]
     title = f"KS = {metrics['ks']:.3f}, p = {metrics['p_value']:.2g}"
     if "paper_ks" in metrics:
         title += f" (paper: {metrics['paper_ks']:.2f}, p = {metrics['paper_p_value']:.2f})"
+    if metrics.get("calibrated") and "uncalibrated_ks" in metrics:
+        title += f"\ncalibrated labels; fed the requests themselves: KS = {metrics['uncalibrated_ks']:.3f}"
     ax_d.set_title(title, fontsize="medium")
     ax_d.set_xlabel("energy per spin (J)")
     ax_d.set_ylabel("states")
