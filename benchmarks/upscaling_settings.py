@@ -15,13 +15,15 @@ The study as configured and each variant become the studies of one config (``<st
 - the wall time of the GAN training and of the generation jobs (the rules' benchmark files).
 
 docs/kinds.md's upscaling tables were made with the same settings and read the same files
-(2 cores, emulated AVX2; one workflow run per setting there). A variant takes minutes: give
+(2 cores, emulated AVX2; one workflow run per setting there), the tables of settings before the
+default study calibrated its labels: ``--all evaluate.calibrate=false`` gives them. A variant takes minutes: give
 ``--workdir`` a scratch folder to keep the results.
 
 Usage::
 
     python benchmarks/upscaling_settings.py gan.upsample=1 gan.energy_weight=5
     python benchmarks/upscaling_settings.py --workdir /tmp/up "system.L=24" "system.L=24,simulate.n_samples=600"
+    python benchmarks/upscaling_settings.py --all evaluate.calibrate=false gan.upsample=1   # every row uncalibrated
 
 ``--quick`` runs the tiny upscaling study of the tests (``tests/data/tiny_upscaling.yaml``)
 and one variant of it (``gan.upsample=1``), to check that the benchmark runs.
@@ -142,12 +144,14 @@ def main() -> None:
     ap.add_argument("--study", default="rugan-upscaling")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="where the runs go (default: a temporary folder, removed)")
+    ap.add_argument("--all", default="", metavar="CHANGES",
+                    help="changes made to every row, the study as configured too (e.g. evaluate.calibrate=false)")
     ap.add_argument("--quick", action="store_true", help="the tests' tiny upscaling study and one variant")
     args = ap.parse_args()
     if args.quick:
         args.config, args.study, args.variants = str(REPO / "tests/data/tiny_upscaling.yaml"), "up", ["gan.upsample=1"]
     config = yaml.safe_load(Path(args.config).read_text())
-    study = config["studies"][args.study]
+    study = apply_variant(config["studies"][args.study], parse_variant(args.all) if args.all else {})
     runs = [("as configured", {})] + [(v, parse_variant(v)) for v in args.variants]
     names = [args.study] + [f"{args.study}-v{i}" for i in range(1, len(runs))]
     studies = {name: apply_variant(study, changes) for name, (_, changes) in zip(names, runs)}  # bad keys fail here
