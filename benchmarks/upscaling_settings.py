@@ -15,9 +15,9 @@ The study as configured and each variant become the studies of one config (``<st
 - the wall time of the GAN training and of the generation jobs (the rules' benchmark files).
 
 docs/kinds.md's upscaling tables were made with the same settings and read the same files
-(2 cores, emulated AVX2; one workflow run per setting there), the tables of settings before the
-default study calibrated its labels: ``--all evaluate.calibrate=false`` gives them. A variant takes minutes: give
-``--workdir`` a scratch folder to keep the results.
+(2 cores, emulated AVX2; one workflow run per setting there); its tables of settings predate the
+default study's calibrated labels: ``--all evaluate.calibrate=false`` gives them. A variant takes
+minutes: give ``--workdir`` a scratch folder to keep the results.
 
 Usage::
 

@@ -181,7 +181,7 @@ def test_calibration_labels_extend_beyond_the_training_range():
 
 
 def test_extended_calibration_meets_requests_the_training_labels_cannot():
-    """A generator that realizes every label 0.1 J too warm meets the coldest requests only by labels below the range."""
+    """A generator realizing every label 0.1 J too warm meets the coldest requests only by labels below the range."""
     from latentopt.conditioned_generation import calibration_labels
     from latentopt.fidelity import fit_calibration, invert_calibration
 

@@ -318,8 +318,8 @@ def generate_step(generator_path: str | Path, dataset_path: str | Path, system: 
     G = load_generator(generator_path, device=device)
     calibration = None
     if evaluate["calibrate"]:
-        calibration = calibrate_generator(G, data, system, calibration_draws(evaluate, scale), evaluate["calibration_seed"],
-                                          device, evaluate["batch_size"], scale=scale,
+        calibration = calibrate_generator(G, data, system, calibration_draws(evaluate, scale),
+                                          evaluate["calibration_seed"], device, evaluate["batch_size"], scale=scale,
                                           extend=evaluate["calibration_extend"])
     g = generate_scale(G, requested_labels(data, evaluate["n_generate"], evaluate["seed"]), system, scale,
                        evaluate["seed"], device, evaluate["batch_size"],
