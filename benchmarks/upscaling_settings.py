@@ -11,7 +11,8 @@ The study as configured and each variant become the studies of one config (``<st
 - the cold end: the mean realized energy of the states requested at the coldest training
   temperature, beside the heat bath's at that temperature (both at the heat-bath scale);
 - S(q) at the zone boundary of the generated and of the heat-bath states (a period-2 texture
-  of the generator shows there);
+  of the generator shows there), and the share of the radial S(|q|) shells within 10 % of the
+  heat bath's (:func:`latentopt.heatbath_comparison.profile_agreement`);
 - the wall time of the GAN training and of the generation jobs (the rules' benchmark files).
 
 docs/kinds.md's upscaling tables were made with the same settings and read the same files
@@ -125,6 +126,7 @@ def summary(results: Path) -> dict[str, object]:
     return dict(scales={s: (r["ks"], r["pearson_r"]) for s, r in m["scales"].items()},
                 cold=(coldest["T"], coldest["energy_generated"], coldest["energy_heatbath"]),
                 zone=(hb["s_zone_boundary_generated"], hb["s_zone_boundary_heatbath"]),
+                shells=hb.get("sq_shells_within", float("nan")),
                 gan_s=read_benchmark(bench / "train_gan.tsv")[0],
                 generate_s=sum(read_benchmark(p)[0] for p in sorted((bench / "generate").glob("*.tsv"))))
 
@@ -134,7 +136,8 @@ def row(label: str, s: dict) -> str:
     r = min(r for _, r in s["scales"].values())
     T, gen, hb = s["cold"]
     return (f"{label:34s} {ks:>22s} {r:6.3f}   T={T:.3f}: {gen:7.3f} vs {hb:7.3f}   "
-            f"{s['zone'][0]:5.2f} vs {s['zone'][1]:4.2f}   {s['gan_s']:6.1f} {s['generate_s']:6.1f}")
+            f"{s['zone'][0]:5.2f} vs {s['zone'][1]:4.2f}   {100 * s['shells']:5.0f} %   "
+            f"{s['gan_s']:6.1f} {s['generate_s']:6.1f}")
 
 
 def main() -> None:
@@ -161,7 +164,7 @@ def main() -> None:
         print(f"study {args.study} of {args.config} and {len(runs) - 1} variant(s), {args.cores} cores, runs in {root}")
         results = run_studies(base, studies, root, args.cores)
         print(f"{'setting':34s} {'KS per scale':>22s} {'min r':>6s}   {'cold end: generated vs heat bath (J)':29s}"
-              f"   {'S(q) zone boundary':18s}   {'GAN s':>6s} {'gen s':>6s}")
+              f"   {'S(q) zone boundary':18s}   {'S(|q|) +-10 %':>8s}   {'GAN s':>6s} {'gen s':>6s}")
         for name, (label, _) in zip(names, runs):
             print(row(label, summary(results[name])))
 

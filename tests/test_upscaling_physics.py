@@ -202,6 +202,21 @@ def test_extended_calibration_meets_requests_the_training_labels_cannot():
     assert abs(biases[0.5]) < 0.005
 
 
+def test_profile_agreement_counts_the_shells_within_tolerance():
+    from latentopt.heatbath_comparison import profile_agreement
+
+    ref = np.array([9.0, 4.0, 2.0, 1.0, 0.5])
+    same = profile_agreement(ref, ref)
+    assert same == {"sq_shells_within": 1.0, "sq_max_deviation": 0.0, "sq_tolerance": 0.1}
+    # shell 0 (|q| = 0, off by a factor 9) is not counted; shells 1-4 off by +5 %, -20 %, +8 %, +50 %
+    got = profile_agreement(np.array([1.0, 4.2, 1.6, 1.08, 0.75]), ref)
+    assert got["sq_shells_within"] == 0.5 and got["sq_max_deviation"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="s_reference"):
+        profile_agreement(ref, np.array([1.0, 0.0, 1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="one length"):
+        profile_agreement(ref, ref[:-1])
+
+
 def test_zone_boundary_weight_sees_a_sublattice_pattern():
     L = 8
     checker = np.ones((3, L, L)) * np.array([0.0, 0.0, 1.0])[:, None, None]

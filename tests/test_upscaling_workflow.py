@@ -64,6 +64,7 @@ def test_contracted_files(run):
             assert np.isfinite(row[key]), (s, key)
     assert metrics["scales"]["1"]["paper_ks"] == 0.02 and metrics["scales"]["2"]["paper_p_value"] == 0.18
     assert metrics["speedup"] == pytest.approx(hb_attrs["speedup"]) and metrics["heatbath"]["L"] == 2 * L
+    assert 0 <= metrics["heatbath"]["sq_shells_within"] <= 1 and metrics["heatbath"]["sq_max_deviation"] >= 0
     for fig in ("train_samples", "seams", "structure_factor", "heatbath_comparison", "gan_training",
                 "generated_x1", "generated_x2", "fidelity_x1", "fidelity_x2"):
         assert (res / f"figures/{fig}.png").stat().st_size > 1000, fig

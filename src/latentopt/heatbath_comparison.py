@@ -23,7 +23,42 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compare_with_heatbath"]
+__all__ = ["compare_with_heatbath", "profile_agreement"]
+
+
+def profile_agreement(s_generated: np.ndarray, s_reference: np.ndarray, tolerance: float = 0.1) -> dict:
+    """How closely a radially averaged structure factor follows a reference, shell by shell.
+
+    Parameters
+    ----------
+    s_generated, s_reference : ndarray, shape (k,)
+        ``S(|q|)`` on the same shells (:func:`latentopt.physics.structure_factor.radial_profile`);
+        shell 0 (``q = 0``, the squared magnetization) is left out.
+    tolerance : float
+        Relative deviation counted as agreement (0.1: within 10 %).
+
+    Returns
+    -------
+    dict
+        ``sq_shells_within`` (fraction of the shells ``|q| > 0`` with ``|S_gen / S_ref - 1| <=
+        tolerance``), ``sq_max_deviation`` (the largest ``|S_gen / S_ref - 1|`` over them),
+        ``sq_tolerance``.
+
+    Raises
+    ------
+    ValueError
+        On profiles of different lengths, fewer than two shells, or a reference that is not
+        positive on the shells ``|q| > 0``.
+    """
+    a = np.asarray(s_generated, dtype=np.float64)
+    b = np.asarray(s_reference, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"s_generated, s_reference: expected two profiles of one length >= 2, got {a.shape}, {b.shape}")
+    if not np.all(b[1:] > 0):
+        raise ValueError("s_reference: expected S > 0 on every shell |q| > 0")
+    dev = np.abs(a[1:] / b[1:] - 1.0)
+    return {"sq_shells_within": float(np.mean(dev <= tolerance)), "sq_max_deviation": float(dev.max()),
+            "sq_tolerance": float(tolerance)}
 
 
 def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dict:
@@ -54,7 +89,8 @@ def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dic
         ``energy_generated``, ``energy_generated_std``, ``energy_heatbath``,
         ``energy_heatbath_std``, ``peak_q_generated``, ``peak_q_heatbath`` (and
         ``energy_train``, ``peak_q_train`` with ``train``); ``profiles``: radial
-        ``S(|q|)`` per set, ``{name: (q, S)}`` (for figures, not JSON).
+        ``S(|q|)`` per set, ``{name: (q, S)}`` (for figures, not JSON); and the keys of
+        :func:`profile_agreement` of the generated and heat-bath profiles.
 
     Raises
     ------
@@ -75,6 +111,7 @@ def compare_with_heatbath(gen: dict, hb: dict, train: dict | None = None) -> dic
            **{f"peak_q_{name}": peak_wavenumber(s) for name, s in sq.items()},
            **{f"s_zone_boundary_{name}": zone_boundary_weight(s) for name, s in sq.items()}, "per_T": [],
            "profiles": {name: radial_profile(s) for name, s in sq.items()}}
+    out.update(profile_agreement(out["profiles"]["generated"][1], out["profiles"]["heatbath"][1]))
     for T in np.unique(hb["T"]):
         row = {"T": float(T)}
         for name, d in sets.items():

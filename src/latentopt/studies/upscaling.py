@@ -250,7 +250,9 @@ def summarize(metrics_per_scale: dict[int, dict], hb: dict, comparison: dict, da
     dict
         ``scales``: ``{"<s>": scale_metrics + paper_ks, paper_p_value where the paper has
         them}``; ``heatbath``: ``L``, ``scale``, ``n``, ``sweeps``, ``seconds``,
-        ``states_per_s``, ``energy_ks``, ``energy_p``, ``peak_q_*``, ``per_T``;
+        ``states_per_s``, ``energy_ks``, ``energy_p``, ``peak_q_*``, ``s_zone_boundary_*``,
+        ``sq_shells_within``, ``sq_max_deviation``, ``sq_tolerance``
+        (:func:`latentopt.heatbath_comparison.profile_agreement`), ``per_T``;
         ``speedup``: generated over heat-bath states per second at the heat-bath size;
         ``training``: ``L``, ``n_states``, ``energy_min``, ``energy_max``,
         ``generator_steps``, ``epochs``, final ``energy_mae``/``energy_r`` of the monitor.
@@ -444,12 +446,12 @@ def metrics_table(metrics: dict, study: str) -> list:
     def fmt(v, spec):
         return "" if v is None else format(v, spec)
 
-    head = ["scale", "L", "KS", "p", "paper KS", "paper p", "Pearson r", "MAE (J)", "bias (J)",
+    head = ["scale", "L", "n", "KS", "p", "paper KS", "paper p", "Pearson r", "MAE (J)", "bias (J)",
             "coldest decile bias (J)", "seam KS", "seam excess (J)", "states/s", "calibrated", "KS uncalibrated",
             "coldest decile bias uncalibrated (J)"]
     rows = []
     for s, m in metrics["scales"].items():
-        rows.append([f"{s}x", str(m["L"]), fmt(m["ks"], ".4f"), fmt(m["p_value"], ".3g"), fmt(m.get("paper_ks"), ".2f"),
+        rows.append([f"{s}x", str(m["L"]), str(m["n"]), fmt(m["ks"], ".4f"), fmt(m["p_value"], ".3g"), fmt(m.get("paper_ks"), ".2f"),
                      fmt(m.get("paper_p_value"), ".2f"), fmt(m["pearson_r"], ".4f"), fmt(m["mae"], ".4f"),
                      fmt(m["bias"], "+.4f"), fmt(m.get("cold_decile_bias"), "+.4f"), fmt(m["seam_ks"], ".4f"),
                      f"{m['seam_excess']:+.4f} ± {m['seam_excess_se']:.4f}", fmt(m["states_per_s"], ".1f"),
@@ -461,7 +463,10 @@ def metrics_table(metrics: dict, study: str) -> list:
             f"Energies generated vs heat bath at matched T: KS {hb['energy_ks']:.3f} (p {hb['energy_p']:.3g}); "
             f"structure-factor peak |q|: generated {hb['peak_q_generated']:.3f}, heat bath {hb['peak_q_heatbath']:.3f}; "
             f"S(q) at the zone boundary (a period-2 sub-lattice pattern): generated "
-            f"{hb['s_zone_boundary_generated']:.3g}, heat bath {hb['s_zone_boundary_heatbath']:.3g}. "
+            f"{hb['s_zone_boundary_generated']:.3g}, heat bath {hb['s_zone_boundary_heatbath']:.3g}; "
+            f"radial S(|q|) within {100 * hb['sq_tolerance']:.0f} % of the heat bath's on "
+            f"{100 * hb['sq_shells_within']:.0f} % of the shells |q| > 0 (largest deviation "
+            f"{100 * hb['sq_max_deviation']:.0f} %). "
             f"Trained on {t['n_states']} states of {t['L']}^2 with energies in [{t['energy_min']:.3f}, "
             f"{t['energy_max']:.3f}] J, {t['epochs']} epochs.")
     return [Heading(f"{study}: requested vs realized energy per spin (exact Hamiltonian) at each scale"),
