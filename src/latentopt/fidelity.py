@@ -11,6 +11,8 @@ own request.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats
 
@@ -48,7 +50,8 @@ def compare_requested_realized(requested: np.ndarray, realized: np.ndarray) -> d
         raise ValueError("requested, realized: contain NaN or inf")
     ks = stats.ks_2samp(a, b)
     r = float(stats.pearsonr(a, b).statistic) if a.std() > 0 and b.std() > 0 else float("nan")
-    cold = np.argsort(a, kind="stable")[:-(-len(a) // 10)]
+    n_cold = math.ceil(len(a) / 10)
+    cold = np.argsort(a, kind="stable")[:n_cold]
     return {"ks": float(ks.statistic), "p_value": float(ks.pvalue), "pearson_r": r,
             "mae": float(np.abs(b - a).mean()), "bias": float((b - a).mean()),
             "cold_decile_bias": float((b[cold] - a[cold]).mean()), "n": int(len(a))}
