@@ -101,7 +101,7 @@ def plot_requested_vs_realized(requested, realized, metrics: Mapping[str, float]
     if "paper_ks" in metrics:
         title += f" (paper: {metrics['paper_ks']:.2f}, p = {metrics['paper_p_value']:.2f})"
     if metrics.get("calibrated") and "uncalibrated_ks" in metrics:
-        title += f"\ncalibrated labels; fed the requests themselves: KS = {metrics['uncalibrated_ks']:.3f}"
+        title += f"\ncalibrated labels (uncalibrated: KS = {metrics['uncalibrated_ks']:.3f})"
     ax_d.set_title(title, fontsize="medium")
     ax_d.set_xlabel("energy per spin (J)")
     ax_d.set_ylabel("states")
