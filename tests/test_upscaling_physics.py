@@ -9,7 +9,7 @@ from latentopt.fidelity import compare_requested_realized, ks_distance
 from latentopt.physics.hamiltonian import ChiralMagnet, energy_density, spiral_energy
 from latentopt.physics.periodicity import bond_energies, seam_bonds, seam_check
 from latentopt.physics.states import ferromagnet, random_states, skyrmion, spiral
-from latentopt.physics.structure_factor import (peak_wavenumber, radial_profile, structure_factor,
+from latentopt.physics.structure_factor import (peak_wavenumber, radial_profile, star_shares, structure_factor,
                                                 zone_boundary_weight)
 
 
@@ -40,6 +40,41 @@ def test_structure_factor_diagonal_spiral_and_ferromagnet():
     assert peak_wavenumber(structure_factor(s)) == pytest.approx(np.sqrt(2) * 2 * np.pi / L, abs=1e-12)
     fm = structure_factor(ferromagnet(L))
     assert fm[0, 0] == pytest.approx(L * L) and np.abs(fm).sum() == pytest.approx(L * L)
+
+
+@pytest.mark.parametrize("n", [(2, 1), (1, 2), (-3, 1), (4, 0), (0, -5), (2, 2), (8, 3)])
+def test_star_shares_put_a_single_q_spiral_on_its_star(n):
+    from latentopt.physics.states import commensurate_spiral
+
+    L = 16
+    s = commensurate_spiral(L, n)
+    stars, shares = star_shares(structure_factor(s))
+    assert tuple(stars[0]) == (max(abs(n[0]), abs(n[1])), min(abs(n[0]), abs(n[1])))
+    assert shares[0] == pytest.approx(1.0, abs=1e-12)
+    # the same state with the lattice axes swapped (a mirror): the same star
+    stars_t, shares_t = star_shares(structure_factor(np.swapaxes(s, -1, -2)))
+    np.testing.assert_array_equal(stars_t[:1], stars[:1])
+    assert shares_t[0] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_star_shares_closed_form_and_errors():
+    L = 8
+    sq = np.zeros((L, L))
+    sq[0, 0] = 50.0             # q = 0: a net magnetization, not counted
+    sq[0, 2] = sq[0, -2] = 1.5  # (0, +-2): star (2, 0)
+    sq[1, -3] = 0.5             # (n_y, n_x) = (1, -3): star (3, 1)
+    sq[-3, 1] = 0.5             # (-3, 1): star (3, 1) too
+    stars, shares = star_shares(sq)
+    np.testing.assert_array_equal(stars, [[2, 0], [3, 1]])
+    np.testing.assert_allclose(shares, [0.75, 0.25])
+    sq[4, 4] = 4.0              # the zone corner (pi, pi): star (4, 4), now the largest
+    stars, shares = star_shares(sq)
+    np.testing.assert_array_equal(stars[0], [4, 4])
+    assert shares.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="square"):
+        star_shares(np.ones((4, 6)))
+    with pytest.raises(ValueError, match="no weight"):
+        star_shares(structure_factor(ferromagnet(8)))
 
 
 def test_structure_factor_batch_average_and_radial_profile():

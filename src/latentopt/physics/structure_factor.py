@@ -1,4 +1,4 @@
-"""Spin structure factor ``S(q)``, its radial profile and peak, and its zone-boundary weight (numpy FFT).
+"""Spin structure factor ``S(q)``, its radial profile and peak, its stars and zone-boundary weight (numpy FFT).
 
 ``S(q) = (1/N) sum_a |sum_r s_a(r) exp(-i q.r)|^2`` over the three spin components
 ``a``, with ``N = L_y L_x`` sites and ``q = 2 pi (k_x / L_x, k_y / L_y)`` on the
@@ -138,6 +138,53 @@ def peak_wavenumber(sq: np.ndarray) -> float:
     sel = shell == k
     w = sq[sel].sum()
     return float((qabs[sel] * sq[sel]).sum() / w) if w > 0 else float("nan")
+
+
+def star_shares(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of ``S(q != 0)`` on each star of wave vectors of a square lattice, largest first.
+
+    The star of ``q = 2 pi (n_x, n_y) / L`` is the set of the up to eight wave vectors
+    ``(+-n_x, +-n_y)``, ``(+-n_y, +-n_x)`` that the square lattice's point group maps onto
+    one another, labelled ``(n_1, n_2) = (max(|n_x|, |n_y|), min(|n_x|, |n_y|))``; on it a
+    single-q spiral has one energy whatever the direction
+    (:func:`latentopt.physics.hamiltonian.commensurate_spiral_energy`). A single-q spiral
+    puts all of ``S(q != 0)`` on its star (share 1); a state of domains of different
+    spirals spreads it over their stars and the domain walls' wave vectors.
+
+    Parameters
+    ----------
+    sq : ndarray, shape (L, L)
+        Structure factor of one state or a mean, in FFT order (:func:`structure_factor`).
+
+    Returns
+    -------
+    stars : ndarray, shape (m, 2), int
+        ``(n_1, n_2)`` of every star with weight, ``n_1 >= n_2 >= 0``.
+    shares : ndarray, shape (m,)
+        ``sum_star S(q) / sum_{q != 0} S(q)``, in decreasing order (summing to 1).
+
+    Raises
+    ------
+    ValueError
+        If ``sq`` is not square or has no weight at ``q != 0`` (a uniform state; below
+        ``1e-12`` of the total, round-off).
+    """
+    sq = np.array(sq, dtype=np.float64)
+    if sq.ndim != 2 or sq.shape[0] != sq.shape[1]:
+        raise ValueError(f"sq: expected a square (L, L) structure factor, got shape {sq.shape}")
+    L = sq.shape[0]
+    k = np.abs(np.rint(np.fft.fftfreq(L) * L).astype(np.int64))
+    ky, kx = np.meshgrid(k, k, indexing="ij")
+    star = np.maximum(ky, kx) * (L + 1) + np.minimum(ky, kx)
+    full = sq.sum()
+    sq[0, 0] = 0.0
+    total = sq.sum()
+    if not total > 1e-12 * abs(full):  # round-off of a uniform state's FFT is not a wave vector
+        raise ValueError("sq: no weight at q != 0 (a uniform state has no wave vector)")
+    weight = np.bincount(star.ravel(), weights=sq.ravel())
+    order = np.argsort(weight, kind="stable")[::-1]
+    order = order[weight[order] > 0]
+    return np.stack(np.divmod(order, L + 1), axis=1), weight[order] / total
 
 
 def zone_boundary_weight(sq: np.ndarray) -> float:
