@@ -215,6 +215,29 @@ def test_calibration_labels_extend_beyond_the_training_range():
             calibration_labels(data, **{"n": 100, "seed": 5, **bad})
 
 
+@pytest.mark.parametrize("calibration_n,scale,extend", [(1000, 1, 0.5), (1000, 4, 0.5), (1000, 4, 0.0), (50, 4, 0.3),
+                                                        (103, 1, 0.1)])
+def test_calibration_sizes_are_what_the_workflow_and_the_cluster_estimate_use(calibration_n, scale, extend):
+    """The draws per scale and the label count: the same numbers in the generation step and the hooks' estimate."""
+    from latentopt.conditioned_generation import calibration_draws, calibration_labels, calibration_size
+    from latentopt.studies.hooks.upscaling import generate_scale
+
+    n = calibration_draws(calibration_n, scale)
+    assert n == max(32, calibration_n // scale)
+    data = {"energy": np.linspace(-2.0, -0.8, 40)}
+    size = calibration_size(n, extend)
+    assert len(calibration_labels(data, n, 1, extend)) == size == n + (2 * (n // 4) if extend else 0)
+    study = {"system": {"L": 16}, "evaluate": {"scales": sorted({1, scale}), "n_generate": 2000, "calibrate": True,
+                                              "calibration_n": calibration_n, "calibration_extend": extend}}
+
+    def uncalibrated(n_generate):  # the same estimate for as many states, all requested
+        return generate_scale({**study, "evaluate": {**study["evaluate"], "calibrate": False,
+                                                     "n_generate": n_generate}})
+
+    assert generate_scale(study) == uncalibrated(2000 + size)
+    assert generate_scale(study)["mem_mb"] < uncalibrated(2000 + size + 500)["mem_mb"]  # the check can fail
+
+
 def test_extended_calibration_meets_requests_the_training_labels_cannot():
     """A generator realizing every label 0.1 J too warm meets the coldest requests only by labels below the range."""
     from latentopt.conditioned_generation import calibration_labels

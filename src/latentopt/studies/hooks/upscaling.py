@@ -12,6 +12,7 @@ from typing import Any
 
 from latentopt import cluster
 from latentopt.cluster import SEC_PER_SPIN_UPDATE, SEC_PER_STATE_DECODE
+from latentopt.conditioned_generation import calibration_draws, calibration_size
 from latentopt.config import ConfigError
 from latentopt.studies import KINDS
 
@@ -89,8 +90,7 @@ def generate_scale(study: Mapping, run: Mapping | None = None, *, threads: int =
     """The largest scale: ``n_generate`` (plus calibration) states of ``(s L)^2`` sites, exact energies."""
     L, ev = study["system"]["L"], study["evaluate"]
     side = L * max(ev["scales"])
-    n_cal = max(32, ev["calibration_n"] // max(ev["scales"]))
-    n_cal += 2 * (n_cal // 4) if ev["calibration_extend"] > 0 else 0
+    n_cal = calibration_size(calibration_draws(ev["calibration_n"], max(ev["scales"])), ev["calibration_extend"])
     n = ev["n_generate"] + (n_cal if ev["calibrate"] else 0)
     return {"mem_mb": cluster.mb(4 * cluster.state_mb(side, n)),
             "runtime": cluster.minutes(n * cluster.lattice_scale(side) * SEC_PER_STATE_DECODE, gpu)}
