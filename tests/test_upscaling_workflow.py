@@ -90,12 +90,13 @@ def test_nothing_to_do_after_run(run):
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_upscaling_settings_benchmark_reads_a_finished_study(tiny_studies):
+def test_upscaling_settings_benchmark_reads_a_finished_study(tiny_studies, tmp_path):
     """benchmarks/upscaling_settings.py: variants as dotted keys, refused when they name no block; its summary
     of the shared tiny run is that run's metrics (KS per scale, the coldest temperature's energies, S at the
-    zone boundary) and benchmark walls."""
+    zone boundary) and benchmark walls; its S(|q|) ratio gives the run's share of shells within 10 %, and its
+    figure is drawn."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from upscaling_settings import apply_variant, parse_variant, summary
+    from upscaling_settings import apply_variant, draw, parse_variant, shell_ratio, summary
 
     assert parse_variant("gan.upsample=1,system.L=24,gan.critic_channels=[8, 8]") == {
         "gan.upsample": 1, "system.L": 24, "gan.critic_channels": [8, 8]}
@@ -115,3 +116,10 @@ def test_upscaling_settings_benchmark_reads_a_finished_study(tiny_studies):
     coldest = min(metrics["heatbath"]["per_T"], key=lambda r: r["T"])
     assert s["cold"] == (coldest["T"], coldest["energy_generated"], coldest["energy_heatbath"])
     assert s["gan_s"] > 0 and s["generate_s"] > 0 and s["zone"][1] > 0
+    assert s["cold_bias"] == {k: v["cold_decile_bias"] for k, v in metrics["scales"].items()}
+    assert s["hot_bias"].keys() == metrics["scales"].keys() and all(np.isfinite(list(s["hot_bias"].values())))
+    q, ratio = shell_ratio(res)
+    assert np.all(q > 0) and np.all(ratio > 0)
+    assert np.mean(np.abs(ratio - 1) <= 0.1) == pytest.approx(metrics["heatbath"]["sq_shells_within"], abs=1e-12)
+    draw(tmp_path / "settings.png", [("as configured", s, (q, ratio))])
+    assert (tmp_path / "settings.png").stat().st_size > 10_000
