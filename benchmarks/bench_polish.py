@@ -16,8 +16,14 @@ Usage (after ``snakemake --cores 2 results/labyrinth/metrics.json``)::
     python benchmarks/bench_polish.py                       # labyrinth, genetic-energy, 8 seeds
     python benchmarks/bench_polish.py --run stochastic-energy --seeds 4
     python benchmarks/bench_polish.py --quick               # a tiny study trained here, in seconds
+    python benchmarks/bench_polish.py --run stochastic-energy --seeds 3 --figure polished.png
 
 ``--quick`` trains a tiny VAE on a few annealed 16 x 16 states instead of reading results/.
+``--figure PATH`` draws each seed's polished state above its structure factor, beside the
+lowest single-q spiral, each titled with its gap and its two largest stars of wave vectors
+(the share of ``S(q != 0)`` on the star ``(n_1, n_2)``,
+:func:`latentopt.physics.structure_factor.star_shares`): a single-domain spiral puts all of it
+on one star, a multi-domain state spreads it.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from latentopt.physics.hamiltonian import (ChiralMagnet, commensurate_spiral_ene
 from latentopt.physics.heatbath import anneal, geometric_schedule
 from latentopt.physics.minimize import polish
 from latentopt.physics.states import commensurate_spiral
+from latentopt.physics.structure_factor import star_shares, structure_factor
 from latentopt.studies.spins import optimize
 from latentopt.trainers.vae import train_vae
 
@@ -58,6 +65,35 @@ def quick_study(tmp: Path, cfg: dict) -> tuple[Path, np.ndarray]:
     return tmp / "model.pt", spins
 
 
+def draw_polished(path: Path, states: list[np.ndarray], titles: list[str], suptitle: str) -> None:
+    """Polished states (top row) above ``log10 S(q)`` (bottom row, ``q = 0`` centred); one PNG."""
+    from matplotlib.figure import Figure
+
+    from latentopt.plots.common import draw_spins, save_figure
+
+    n = len(states)
+    fig = Figure(figsize=(2.6 * n, 5.6), layout="constrained")
+    axes = fig.subplots(2, n, squeeze=False)
+    for i, (state, title) in enumerate(zip(states, titles)):
+        draw_spins(axes[0, i], state, title)
+        sq = np.fft.fftshift(structure_factor(state))
+        L = sq.shape[-1]
+        axes[1, i].imshow(np.log10(sq + 1e-3), origin="lower", cmap="magma", vmin=-3,
+                          extent=[-L // 2 - 0.5, L - L // 2 - 0.5] * 2)
+        axes[1, i].set_xlabel("$n_x$ ($q = 2\\pi n / L$)")
+        axes[1, i].set_xlim(-6.5, 6.5)
+        axes[1, i].set_ylim(-6.5, 6.5)
+    axes[1, 0].set_ylabel("$n_y$;  $\\log_{10} S(q)$")
+    fig.suptitle(suptitle)
+    save_figure(fig, path)
+
+
+def star_label(state: np.ndarray, top: int = 2) -> str:
+    """E.g. ``"(2,2) 64 %, (3,1) 30 %"``: a state's ``top`` stars of wave vectors and their shares of ``S(q != 0)``."""
+    stars, shares = star_shares(structure_factor(state))
+    return ", ".join(f"({a},{b}) {100 * w:.0f} %" for (a, b), w in zip(stars[:top], shares[:top]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(REPO / "config/config.yaml"))
@@ -67,6 +103,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=8, help="the run's seed and the next seeds - 1")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="a tiny study trained here (seconds)")
+    ap.add_argument("--figure", default=None, metavar="PATH",
+                    help="draw the polished states and their structure factors beside the lowest spiral")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = copy.deepcopy(validate_config(yaml.safe_load(Path(args.config).read_text()),
@@ -86,18 +124,26 @@ def main() -> None:
     print(f"study {args.study}, run {args.run} ({run['algorithm']}, {run['objective']} {run['direction']}), "
           f"L {magnet.L}: lowest single-q spiral n = {n_best}, {e_best:.6f} J per spin")
 
-    print(f"{'seed':>5} {'scored':>10} {'decoded':>10} {'polished':>10} {'W':>4} {'gap':>9} {'s':>6}")
-    gaps = []
+    print(f"{'seed':>5} {'scored':>10} {'decoded':>10} {'polished':>10} {'W':>4} {'gap':>9} {'s':>6}  stars (share of S(q))")
+    gaps, states, titles = [], [], []
     for seed in range(run["seed"], run["seed"] + args.seeds):
         t0 = time.perf_counter()
         out, _ = optimize(model_path, cfg["system"], dict(run, seed=seed), root=REPO)
         decoded = float(energy_per_spin(out["best_spins"].astype(np.float64), magnet))
         gap = float(out["polished_energy"]) - e_best
         gaps.append(gap)
+        states.append(out["polished_spins"].astype(np.float64))
+        titles.append(f"seed {seed}: gap {gap:.2e} J\n{star_label(states[-1])}")
         print(f"{seed:5d} {float(out['best_value']):10.6f} {decoded:10.6f} {float(out['polished_energy']):10.6f} "
-              f"{float(out['polished_W']):4.0f} "
-              f"{gap:9.2e} {time.perf_counter() - t0:6.1f}")
+              f"{round(float(out['polished_W'])):4d} "
+              f"{gap:9.2e} {time.perf_counter() - t0:6.1f}  {star_label(states[-1])}")
     print(f"gap to the single-q spiral: median {np.median(gaps):.2e}, best {min(gaps):.2e} J per spin")
+    if args.figure:
+        spiral = commensurate_spiral(magnet.L, n_best, magnet.dmi)
+        draw_polished(Path(args.figure), states + [spiral],
+                      titles + [f"lowest single-q spiral {n_best}\n{e_best:.5f} J per spin"],
+                      f"{args.study}, {args.run}: polished best states (L = {magnet.L})")
+        print(f"figure: {args.figure}")
 
     # does the latent space hold the spirals? encode, decode, polish
     vae = load_model(model_path)
