@@ -133,10 +133,11 @@ def main() -> None:
         gap = float(out["polished_energy"]) - e_best
         gaps.append(gap)
         states.append(out["polished_spins"].astype(np.float64))
-        titles.append(f"seed {seed}: gap {gap:.2e} J\n{star_label(states[-1])}")
+        stars = star_label(states[-1])
+        titles.append(f"seed {seed}: gap {gap:.2e} J\n{stars}")
         print(f"{seed:5d} {float(out['best_value']):10.6f} {decoded:10.6f} {float(out['polished_energy']):10.6f} "
               f"{round(float(out['polished_W'])):4d} "
-              f"{gap:9.2e} {time.perf_counter() - t0:6.1f}  {star_label(states[-1])}")
+              f"{gap:9.2e} {time.perf_counter() - t0:6.1f}  {stars}")
     print(f"gap to the single-q spiral: median {np.median(gaps):.2e}, best {min(gaps):.2e} J per spin")
     if args.figure:
         spiral = commensurate_spiral(magnet.L, n_best, magnet.dmi)

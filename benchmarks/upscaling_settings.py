@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import json
 import sys
 import tempfile
@@ -147,17 +146,17 @@ def shell_ratio(results: Path) -> tuple[np.ndarray, np.ndarray]:
 def hot_decile_bias(results: Path) -> dict[str, float]:
     """Per scale, the hottest tenth of the requests: mean realized minus requested energy (J per spin).
 
-    The mirror of ``metrics.json``'s ``cold_decile_bias`` (the same ``ceil(n / 10)`` states),
+    The mirror of ``metrics.json``'s ``cold_decile_bias`` (:func:`latentopt.fidelity.decile_bias`),
     read from ``generated/x<s>.h5``: a generator that makes no state as disordered as the
     hottest training states shows here.
     """
+    from latentopt.fidelity import decile_bias
     from latentopt.io import read_h5
 
     out = {}
     for path in sorted((results / "generated").glob("x*.h5"), key=lambda p: int(p.stem[1:])):
         d = read_h5(path, ["requested", "energy"])
-        hot = np.argsort(d["requested"])[-math.ceil(len(d["requested"]) / 10):]
-        out[path.stem[1:]] = float(np.mean(d["energy"][hot] - d["requested"][hot]))
+        out[path.stem[1:]] = decile_bias(d["requested"], d["energy"], "hot")
     return out
 
 
@@ -204,9 +203,8 @@ def draw(path: Path, rows: list[tuple[str, dict, tuple[np.ndarray, np.ndarray]]]
     for i, (label, s, (q, ratio)) in enumerate(rows):
         color = f"C{i}"
         scales = [int(k) for k in s["scales"]]
-        within = 100 * np.mean(np.abs(ratio - 1) <= 0.1)
         name = (f"{label}: L = {s['L']}, GAN {s['gan_s']:.0f} s, generation {s['generate_s']:.0f} s, "
-                f"S(|q|) within 10 % on {within:.0f} % of the shells")
+                f"S(|q|) within 10 % on {100 * s['shells']:.0f} % of the shells")
         handles += ax_ks.plot(scales, [ks for ks, _ in s["scales"].values()], "o-", color=color, label=name)
         ax_cold.plot(scales, list(s["cold_bias"].values()), "o-", color=color)
         ax_cold.plot(scales, [s["hot_bias"][k] for k in s["scales"]], "s--", color=color, mfc="none")

@@ -175,6 +175,22 @@ def test_compare_requested_realized():
         compare_requested_realized(req, req[:-1])
 
 
+def test_decile_bias_at_either_end():
+    """The hottest tenth is the coldest of the negated values; 11 pairs make a decile of 2 (ceil)."""
+    from latentopt.fidelity import decile_bias
+
+    req = np.arange(11.0)
+    real = req + np.r_[0.5, 0.3, np.zeros(7), -0.2, -0.4]
+    assert decile_bias(req, real, "cold") == pytest.approx(0.4)
+    assert decile_bias(req, real, "hot") == pytest.approx(-0.3)
+    assert decile_bias(req, real, "hot") == pytest.approx(-decile_bias(-req, -real, "cold"))
+    assert decile_bias(req, real) == compare_requested_realized(req, real)["cold_decile_bias"]
+    with pytest.raises(ValueError, match="end"):
+        decile_bias(req, real, "middle")
+    with pytest.raises(ValueError, match="equal length"):
+        decile_bias(req, real[:-1])
+
+
 def test_calibration_inverts_a_monotone_bias():
     from latentopt.fidelity import fit_calibration, invert_calibration
 

@@ -50,11 +50,45 @@ def compare_requested_realized(requested: np.ndarray, realized: np.ndarray) -> d
         raise ValueError("requested, realized: contain NaN or inf")
     ks = stats.ks_2samp(a, b)
     r = float(stats.pearsonr(a, b).statistic) if a.std() > 0 and b.std() > 0 else float("nan")
-    n_cold = math.ceil(len(a) / 10)
-    cold = np.argsort(a, kind="stable")[:n_cold]
     return {"ks": float(ks.statistic), "p_value": float(ks.pvalue), "pearson_r": r,
             "mae": float(np.abs(b - a).mean()), "bias": float((b - a).mean()),
-            "cold_decile_bias": float((b[cold] - a[cold]).mean()), "n": int(len(a))}
+            "cold_decile_bias": decile_bias(a, b, "cold"), "n": int(len(a))}
+
+
+def decile_bias(requested: np.ndarray, realized: np.ndarray, end: str = "cold") -> float:
+    """Mean ``realized - requested`` over the ``ceil(n / 10)`` pairs at one end of the requests.
+
+    ``end="cold"``: the pairs of the lowest requested values (for energies per spin, how much
+    too warm the coldest requests come out; ``cold_decile_bias`` of
+    :func:`compare_requested_realized`); ``"hot"``: those of the highest. Ties keep their
+    order (stable sort).
+
+    Parameters
+    ----------
+    requested, realized : ndarray, shape (n,)
+        Paired values, ``n >= 1`` (units of the values, e.g. J per spin).
+    end : {"cold", "hot"}
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        On mismatched shapes, no pairs or another ``end``.
+    """
+    a = np.asarray(requested, dtype=np.float64)
+    b = np.asarray(realized, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or len(a) == 0:
+        raise ValueError(f"requested, realized: expected two non-empty 1-D arrays of equal length, got {a.shape}, "
+                         f"{b.shape}")
+    if end not in ("cold", "hot"):
+        raise ValueError(f"end: expected 'cold' or 'hot', got {end!r}")
+    n = math.ceil(len(a) / 10)
+    order = np.argsort(a, kind="stable")
+    idx = order[:n] if end == "cold" else order[-n:]
+    return float((b[idx] - a[idx]).mean())
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

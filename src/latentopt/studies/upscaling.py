@@ -288,8 +288,8 @@ def generate_step(generator_path: str | Path, dataset_path: str | Path, system: 
     (:func:`latentopt.conditioned_generation.requested_labels`, ``evaluate.seed``); with
     ``evaluate.calibrate`` the generator is fed calibrated labels
     (:func:`latentopt.conditioned_generation.calibrate_generator` on
-    :func:`latentopt.conditioned_generation.calibration_draws` other draws at this scale, and labels up to
-    ``evaluate.calibration_extend`` beyond the training energies).
+    :func:`latentopt.conditioned_generation.calibration_draws` other draws at this scale, and
+    labels up to ``evaluate.calibration_extend`` beyond the training energies).
 
     Returns
     -------
